@@ -1,0 +1,162 @@
+"""Configuration: built-in defaults, then ``harvester.toml``, then environment variables.
+
+Every key has a default so the tool runs with no file at all; the environment wins over the
+file because cron jobs and CI set variables more easily than they edit files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harvester.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "harvester.toml"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run needs to know that is not in the seeds.
+
+    Paths are kept as given (relative to the working directory) so messages show what the
+    user typed.
+    """
+
+    db: Path = Path("db/harvester.db")
+    reports: Path = Path("reports")
+    seeds: Path = Path("seeds")
+    contact: str = "harvester-maintainers@users.noreply.github.com"
+    max_per_query: int = 10_000
+    arxiv_url: str = "https://export.arxiv.org/api/query"
+    # arXiv's terms of use: no more than one request every three seconds.
+    arxiv_delay: float = 3.0
+    # arXiv serves at most 2,000 entries per call; larger pages mean fewer requests.
+    arxiv_page_size: int = 2000
+    s2_url: str = "https://api.semanticscholar.org/graph/v1"
+    # With a key Semantic Scholar allows one request per second across all endpoints.
+    s2_delay: float = 1.0
+    s2_api_key: str | None = field(default=None, repr=False)
+    timeout: float = 60.0
+    retries: int = 5
+    backoff_max: float = 120.0
+    milestone_citations: int = 100
+
+    def __post_init__(self) -> None:
+        checks: list[tuple[str, bool, str]] = [
+            ("max_per_query", self.max_per_query > 0, "must be a positive integer"),
+            ("arxiv_delay", self.arxiv_delay >= 0, "must be zero or more seconds"),
+            ("s2_delay", self.s2_delay >= 0, "must be zero or more seconds"),
+            ("arxiv_page_size", 1 <= self.arxiv_page_size <= 2000, "must be 1 to 2000"),
+            ("timeout", self.timeout > 0, "must be more than zero seconds"),
+            ("retries", self.retries >= 0, "must be zero or more"),
+            ("backoff_max", self.backoff_max >= 0, "must be zero or more seconds"),
+            ("milestone_citations", self.milestone_citations >= 0, "must be zero or more"),
+            ("contact", bool(self.contact.strip()), "must not be empty"),
+        ]
+        for key, ok, why in checks:
+            if not ok:
+                raise ConfigError(f"config: {key} = {getattr(self, key)!r} {why}")
+
+    @property
+    def user_agent(self) -> str:
+        """Both services ask clients to name themselves and give a way to reach a human."""
+        from harvester import __version__
+
+        return f"harvester/{__version__} (mailto:{self.contact})"
+
+
+# Environment variable -> config key. DESIGN.md fixes these names; they are public.
+ENV_VARS: dict[str, str] = {
+    "HARVESTER_DB": "db",
+    "HARVESTER_REPORTS": "reports",
+    "HARVESTER_SEEDS": "seeds",
+    "HARVESTER_ARXIV_URL": "arxiv_url",
+    "HARVESTER_ARXIV_DELAY": "arxiv_delay",
+    "HARVESTER_S2_URL": "s2_url",
+    "HARVESTER_S2_DELAY": "s2_delay",
+    "S2_API_KEY": "s2_api_key",
+}
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+# The key is a secret: it may come from the environment only, never from a committed file.
+_FILE_KEYS = sorted(set(_FIELDS) - {"s2_api_key"})
+
+
+def _coerce(key: str, value: Any, where: str) -> Any:
+    """Turn a TOML or environment value into the field's type, or say where it is wrong."""
+    default = _FIELDS[key].default
+    try:
+        if isinstance(default, bool):
+            raise TypeError
+        if isinstance(default, Path):
+            if not isinstance(value, str) or not value:
+                raise TypeError
+            return Path(value)
+        if isinstance(default, int):
+            if isinstance(value, bool):
+                raise TypeError
+            if isinstance(value, str):
+                return int(value.strip())
+            if isinstance(value, int):
+                return value
+            raise TypeError
+        if isinstance(default, float):
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if not isinstance(value, str):
+            raise TypeError
+        return value
+    except (TypeError, ValueError):
+        kind = type(default).__name__ if default is not None else "str"
+        kind = "path" if isinstance(default, Path) else kind
+        raise ConfigError(f"{where}: {key} = {value!r} is not a valid {kind}") from None
+
+
+def load_config(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build the run's Config from defaults, the TOML file, the environment and CLI overrides.
+
+    ``path`` None means ``harvester.toml`` in the working directory if it exists; a path
+    given explicitly must exist.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+
+    explicit = path is not None
+    path = path or Path(DEFAULT_CONFIG_FILE)
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+        table = data.get("harvester", data)
+        for key, value in table.items():
+            if key not in _FILE_KEYS:
+                if key == "s2_api_key":
+                    raise ConfigError(f"{path}: put the Semantic Scholar key in S2_API_KEY, not in a file")
+                raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(_FILE_KEYS)})")
+            values[key] = _coerce(key, value, str(path))
+    elif explicit:
+        raise ConfigError(f"{path}: config file not found")
+
+    for var, key in ENV_VARS.items():
+        raw = environ.get(var)
+        if raw is not None and raw != "":
+            values[key] = _coerce(key, raw, var)
+
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
+
+    return Config(**values)

@@ -1,0 +1,63 @@
+"""The exceptions the library raises, each mapped by the CLI to one line and an exit code.
+
+Every error a user can act on derives from ``HarvesterError``; its message is the whole line
+the CLI prints, so it names the file, the value or the service involved.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+
+
+class HarvesterError(Exception):
+    """Base class: a problem the user can read and act on."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(HarvesterError):
+    """A bad configuration file, environment variable or option value."""
+
+
+class SeedError(HarvesterError):
+    """A seeds file that cannot be used: the message names the file and line."""
+
+
+class StoreError(HarvesterError):
+    """The database cannot be opened or written as the harvester needs."""
+
+
+class SourceError(HarvesterError):
+    """A service failed past its retries, or answered something unusable.
+
+    ``source`` names the service (``arxiv``, ``s2``) so a run can report failures per source.
+    """
+
+    exit_code = EXIT_PARTIAL
+
+    def __init__(self, source: str, message: str, *, url: str | None = None) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.url = url
+
+
+class RetryableSourceError(SourceError):
+    """A failure worth another try: rate limit, 5xx, dropped connection, cut-off body."""
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        url: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(source, message, url=url)
+        self.retry_after = retry_after
+
+
+class QueryError(SourceError):
+    """The service rejected the request itself (HTTP 400): retrying cannot help."""

@@ -1,0 +1,218 @@
+"""The one transport layer: a shared httpx client, per-service pacing, and the only retries.
+
+Both services rate-limit and fail in the same ways (429, 5xx pages that may be HTML, dropped
+connections, bodies cut off mid-way), so both go through ``Service.request``. Retrying lives
+here and nowhere else: the arXiv package's own retry loop is not used, and nothing above this
+module retries a request.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from harvester.config import Config
+from harvester.errors import QueryError, RetryableSourceError, SourceError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Sleep = Callable[[float], None]
+
+
+def make_client(config: Config, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """The run's single HTTP client: explicit timeouts, a User-Agent that names us.
+
+    Tests pass ``transport`` to swap the network out without touching the client code.
+    """
+    return httpx.Client(
+        headers={"User-Agent": config.user_agent},
+        timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 15.0)),
+        transport=transport,
+        follow_redirects=True,
+    )
+
+
+class Throttle:
+    """At most one request per ``delay`` seconds, measured from the previous request's start."""
+
+    def __init__(self, delay: float, sleep: Sleep = time.sleep) -> None:
+        self.delay = delay
+        self._sleep = sleep
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if self._last is not None and self.delay > 0:
+                remaining = self._last + self.delay - now
+                if remaining > 0:
+                    self._sleep(remaining)
+                    now = time.monotonic()
+            self._last = now
+
+
+@dataclass
+class RequestLog:
+    """How many HTTP requests each service received this run (retries included)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def count(self, source: str) -> None:
+        self.counts[source] += 1
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(sorted(self.counts.items()))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds the server asked us to wait, from either form of Retry-After."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _snippet(response: httpx.Response) -> str:
+    text = " ".join(response.text.split())
+    return text[:120] + ("…" if len(text) > 120 else "")
+
+
+class Service:
+    """One remote service: its base URL, pacing, retry policy and request counter.
+
+    ``request`` sends, checks the status, and runs ``parse`` on the body inside the retry
+    loop, so a body that is not what we expect (an HTML error page, a cut-off XML or JSON
+    document) is retried like any other transient failure instead of being read as empty.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        client: httpx.Client,
+        *,
+        delay: float,
+        retries: int,
+        backoff_max: float,
+        backoff_initial: float = 2.0,
+        requests: RequestLog | None = None,
+        headers: Mapping[str, str] | None = None,
+        sleep: Sleep = time.sleep,
+        describe_error: Callable[[httpx.Response], str] | None = None,
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.throttle = Throttle(delay, sleep)
+        self.retries = retries
+        self.backoff_max = backoff_max
+        self.backoff_initial = backoff_initial
+        self.requests = requests or RequestLog()
+        self.headers = dict(headers or {})
+        self._sleep = sleep
+        self._describe_error = describe_error or _snippet
+
+    def _wait(self, state: RetryCallState) -> float:
+        if self.backoff_max <= 0:
+            return 0.0
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableSourceError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.backoff_max)
+        backoff = wait_exponential_jitter(
+            initial=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
+        )
+        return float(backoff(state))
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        parse: Callable[[httpx.Response], T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        accept: frozenset[int] = frozenset({200}),
+    ) -> T:
+        """Send one logical request, retried until it parses or the retries run out.
+
+        Statuses in ``accept`` are handed to ``parse``; 429, 5xx, timeouts, transport errors
+        and unparseable bodies are retried; any other status raises ``QueryError`` at once.
+        """
+
+        def attempt() -> T:
+            self.throttle.wait()
+            self.requests.count(self.name)
+            log.debug("%s %s %s", self.name, method, url)
+            try:
+                response = self.client.request(
+                    method, url, params=params, json=json, headers=self.headers
+                )
+            except httpx.TimeoutException as exc:
+                raise RetryableSourceError(self.name, f"timed out ({type(exc).__name__})", url=url) from exc
+            except httpx.TransportError as exc:
+                raise RetryableSourceError(
+                    self.name, f"connection failed ({type(exc).__name__}: {exc})", url=url
+                ) from exc
+            status = response.status_code
+            if status in accept:
+                return parse(response)
+            if status == 429 or status >= 500:
+                raise RetryableSourceError(
+                    self.name,
+                    f"HTTP {status}: {_snippet(response)}",
+                    url=url,
+                    retry_after=_retry_after(response),
+                )
+            if status in (401, 403):
+                raise SourceError(
+                    self.name,
+                    f"HTTP {status}: access refused ({self._describe_error(response)}); "
+                    "check the API key",
+                    url=url,
+                )
+            raise QueryError(self.name, f"HTTP {status}: {self._describe_error(response)}", url=url)
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(RetryableSourceError),
+            stop=stop_after_attempt(self.retries + 1),
+            wait=self._wait,
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=lambda s: log.info(
+                "%s: retrying after %s (attempt %d)",
+                self.name,
+                s.outcome.exception() if s.outcome else "?",
+                s.attempt_number,
+            ),
+        )
+        try:
+            return retrying(attempt)
+        except RetryableSourceError as exc:
+            raise SourceError(
+                self.name,
+                f"gave up after {self.retries + 1} attempts: {str(exc).removeprefix(self.name + ': ')}",
+                url=exc.url,
+            ) from exc

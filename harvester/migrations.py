@@ -1,0 +1,154 @@
+"""The schema as versioned migrations: applied on open, never "delete the database".
+
+Each migration runs in its own transaction (sqlite-utils ``Migrations``). Add a new function
+for every change; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from harvester.errors import StoreError
+
+MIGRATIONS = Migrations("harvester")
+
+_SCHEMA_1 = [
+    """
+    CREATE TABLE papers (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        title_key TEXT NOT NULL,
+        abstract TEXT,
+        authors TEXT NOT NULL DEFAULT '[]',
+        year INTEGER,
+        venue TEXT,
+        venue_year INTEGER,
+        arxiv_id TEXT UNIQUE,
+        arxiv_version INTEGER,
+        doi TEXT UNIQUE,
+        s2_id TEXT UNIQUE,
+        published TEXT,
+        updated TEXT,
+        primary_category TEXT,
+        arxiv_categories TEXT,
+        comment TEXT,
+        journal_ref TEXT,
+        citation_count INTEGER,
+        category TEXT,
+        score REAL NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'accepted', 'rejected')),
+        milestone INTEGER NOT NULL DEFAULT 0 CHECK (milestone IN (0, 1)),
+        award TEXT,
+        focus TEXT,
+        notes TEXT,
+        is_seed INTEGER NOT NULL DEFAULT 0,
+        category_locked INTEGER NOT NULL DEFAULT 0,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX papers_title_key ON papers (title_key)",
+    "CREATE INDEX papers_status_score ON papers (status, score DESC)",
+    "CREATE INDEX papers_category ON papers (category)",
+    """
+    CREATE TABLE authors (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    )
+    """,
+    """
+    CREATE TABLE paper_authors (
+        paper_id INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        author_id INTEGER NOT NULL REFERENCES authors (id),
+        PRIMARY KEY (paper_id, position)
+    )
+    """,
+    "CREATE INDEX paper_authors_author ON paper_authors (author_id)",
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started TEXT NOT NULL,
+        ended TEXT,
+        status TEXT NOT NULL,
+        pid INTEGER,
+        host TEXT,
+        options TEXT,
+        requests TEXT,
+        papers_new INTEGER,
+        papers_updated INTEGER,
+        errors TEXT
+    )
+    """,
+    """
+    CREATE TABLE query_hits (
+        paper_id INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        category TEXT NOT NULL,
+        query TEXT NOT NULL,
+        first_run INTEGER REFERENCES runs (id),
+        last_run INTEGER REFERENCES runs (id),
+        PRIMARY KEY (paper_id, source, category, query)
+    )
+    """,
+    """
+    CREATE TABLE paper_categories (
+        paper_id INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+        category TEXT NOT NULL,
+        score REAL NOT NULL,
+        reasons TEXT NOT NULL,
+        PRIMARY KEY (paper_id, category)
+    )
+    """,
+    """
+    CREATE TABLE citation_history (
+        paper_id INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+        observed_at TEXT NOT NULL,
+        citation_count INTEGER NOT NULL,
+        PRIMARY KEY (paper_id, observed_at)
+    )
+    """,
+    # Full-text search over title and abstract, kept in step by triggers.
+    """
+    CREATE VIRTUAL TABLE papers_fts USING fts5 (
+        title, abstract, content='papers', content_rowid='id', tokenize='porter unicode61'
+    )
+    """,
+    """
+    CREATE TRIGGER papers_ai AFTER INSERT ON papers BEGIN
+        INSERT INTO papers_fts (rowid, title, abstract) VALUES (new.id, new.title, new.abstract);
+    END
+    """,
+    """
+    CREATE TRIGGER papers_ad AFTER DELETE ON papers BEGIN
+        INSERT INTO papers_fts (papers_fts, rowid, title, abstract)
+        VALUES ('delete', old.id, old.title, old.abstract);
+    END
+    """,
+    """
+    CREATE TRIGGER papers_au AFTER UPDATE OF title, abstract ON papers BEGIN
+        INSERT INTO papers_fts (papers_fts, rowid, title, abstract)
+        VALUES ('delete', old.id, old.title, old.abstract);
+        INSERT INTO papers_fts (rowid, title, abstract) VALUES (new.id, new.title, new.abstract);
+    END
+    """,
+]
+
+
+@MIGRATIONS(name="0001_initial")
+def initial(db: Database) -> None:
+    for statement in _SCHEMA_1:
+        db.execute(statement)
+
+
+def check_schema(db: Database) -> None:
+    """Refuse a database written by a newer harvester rather than damage it."""
+    known = {m.name for m in MIGRATIONS._migrations}
+    unknown = [m.name for m in MIGRATIONS.applied(db) if m.name not in known]
+    if unknown:
+        raise StoreError(
+            f"this database was written by a newer harvester (schema {unknown[-1]}); "
+            "upgrade harvester to use it"
+        )

@@ -1,0 +1,53 @@
+"""The source-neutral paper record every source yields and the store consumes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+_VERSION_RE = re.compile(r"v(\d+)$")
+
+
+@dataclass
+class PaperRecord:
+    """What one source said about one paper, before merging.
+
+    Fields a source does not know stay None, so merging never overwrites a value with a gap.
+    """
+
+    source: str
+    title: str
+    abstract: str | None = None
+    authors: list[str] = field(default_factory=list)
+    arxiv_id: str | None = None
+    arxiv_version: int | None = None
+    doi: str | None = None
+    s2_id: str | None = None
+    published: str | None = None
+    updated: str | None = None
+    year: int | None = None
+    venue: str | None = None
+    venue_year: int | None = None
+    citation_count: int | None = None
+    primary_category: str | None = None
+    categories: list[str] = field(default_factory=list)
+    comment: str | None = None
+    journal_ref: str | None = None
+
+
+def split_arxiv_id(raw: str) -> tuple[str, int | None]:
+    """``1703.09844v5`` -> ``("1703.09844", 5)``; ids are stored bare, the version beside."""
+    raw = raw.strip()
+    for prefix in ("http://arxiv.org/abs/", "https://arxiv.org/abs/", "arXiv:", "arxiv:"):
+        raw = raw.removeprefix(prefix)
+    match = _VERSION_RE.search(raw)
+    if match:
+        return raw[: match.start()], int(match.group(1))
+    return raw, None
+
+
+def normalise_title(title: str) -> str:
+    """A key that survives case, accents, punctuation and spacing differences between sources."""
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())

@@ -1,0 +1,1 @@
+"""Sources: one module per service, each turning API answers into ``PaperRecord``s."""

@@ -1,0 +1,156 @@
+"""arXiv: search queries paged newest first, and seed papers looked up by id.
+
+We use arxiv.py for what it does well, its namespace-aware Atom parser (both layouts the API
+has served) and its ``Search`` and ``Result`` model, and replace its ``Client`` transport: that
+one retries without backoff, cannot resume a query from the offset reached, and reads a
+cut-off body as a short page. Requests go through ``harvester.http.Service`` instead.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import arxiv
+import httpx
+from arxiv import _feed
+
+from harvester.errors import RetryableSourceError
+from harvester.http import Service
+from harvester.records import PaperRecord, split_arxiv_id
+
+SOURCE = "arxiv"
+# arXiv serves at most this many entries per call (its user manual).
+MAX_PAGE_SIZE = 2000
+# ...and at most this many results per query, however it is paged.
+MAX_RESULTS = 30_000
+
+_SUMMARY_RE = re.compile(rb"<summary[^>]*>(.*?)</summary>", re.S)
+
+
+@dataclass
+class ArxivPage:
+    """One page of a query: where it started, how many the query has in all, its papers."""
+
+    start: int
+    total: int
+    records: list[PaperRecord]
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.records)
+
+
+def describe_error(response: httpx.Response) -> str:
+    """arXiv explains a 400 in the summary of an error entry ("incorrect id format for abc")."""
+    match = _SUMMARY_RE.search(response.content)
+    if match:
+        return html.unescape(match.group(1).decode("utf-8", "replace")).strip()
+    return " ".join(response.text.split())[:120]
+
+
+def parse_feed(content: bytes, url: str = "") -> _feed.ParsedFeed:
+    """Parse a page, refusing anything that is not a whole arXiv feed.
+
+    arxiv.py parses in recovery mode, so a truncated document or an HTML error page would
+    come back as a short or empty page; we check the document is complete first.
+    """
+    body = content.rstrip()
+    if not body.endswith(b"</feed>") or b"totalResults" not in body:
+        what = "truncated feed" if b"<feed" in body[:2000] else "not an Atom feed"
+        raise RetryableSourceError(SOURCE, f"{what} ({len(content)} bytes)", url=url)
+    feed = _feed.parse(content)
+    if feed.malformed:
+        raise RetryableSourceError(SOURCE, f"malformed feed: {feed.error}", url=url)
+    return feed
+
+
+def _date(value: object) -> str | None:
+    return value.date().isoformat() if hasattr(value, "date") else None
+
+
+def to_record(result: arxiv.Result) -> PaperRecord:
+    """Convert arxiv.py's Result into our record; the id is stored bare, version beside it."""
+    arxiv_id, version = split_arxiv_id(result.entry_id)
+    published = _date(result.published)
+    return PaperRecord(
+        source=SOURCE,
+        title=" ".join(result.title.split()),
+        abstract=" ".join(result.summary.split()) or None,
+        authors=[a.name for a in result.authors if a.name],
+        arxiv_id=arxiv_id,
+        arxiv_version=version,
+        doi=(result.doi or "").strip() or None,
+        published=published,
+        updated=_date(result.updated),
+        year=int(published[:4]) if published else None,
+        primary_category=result.primary_category or None,
+        categories=list(result.categories),
+        comment=" ".join((result.comment or "").split()) or None,
+        journal_ref=" ".join((result.journal_ref or "").split()) or None,
+    )
+
+
+class ArxivSource:
+    """Pages through arXiv queries with our transport; yields whole pages for the store."""
+
+    def __init__(self, service: Service, url: str, page_size: int = MAX_PAGE_SIZE) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
+        self.service = service
+        self.url = url
+        self.page_size = page_size
+
+    def _get(self, search: arxiv.Search, start: int, size: int) -> _feed.ParsedFeed:
+        params = search._url_args() | {"start": str(start), "max_results": str(size)}
+
+        def parse(response: httpx.Response) -> _feed.ParsedFeed:
+            feed = parse_feed(response.content, str(response.url))
+            total = feed.header.total_results
+            if not feed.results and start < min(total, MAX_RESULTS):
+                # arXiv sometimes serves an empty page in the middle of a result set.
+                raise RetryableSourceError(
+                    SOURCE, f"empty page at start={start} of {total} results", url=str(response.url)
+                )
+            return feed
+
+        return self.service.request("GET", self.url, parse, params=params)
+
+    def search_pages(
+        self, query: str, *, max_results: int, start: int = 0
+    ) -> Iterator[ArxivPage]:
+        """Yield the query's pages, newest submissions first, from ``start`` until the end.
+
+        Ends at arXiv's ``totalResults`` (or ``max_results``), never at an empty page: those
+        are retried. To resume after a failure, call again with ``start`` at the last
+        page's ``end``.
+        """
+        search = arxiv.Search(
+            query=query,
+            sort_by=arxiv.SortCriterion.SubmittedDate,
+            sort_order=arxiv.SortOrder.Descending,
+        )
+        limit = min(max_results, MAX_RESULTS)
+        while start < limit:
+            feed = self._get(search, start, min(self.page_size, limit - start))
+            records = [to_record(r) for r in feed.results]
+            yield ArxivPage(start=start, total=feed.header.total_results, records=records)
+            start += len(records)
+            if not records or start >= feed.header.total_results:
+                return
+
+    def fetch_ids(self, ids: list[str]) -> list[PaperRecord]:
+        """Look papers up by arXiv id, as many per request as a page holds.
+
+        Unknown ids are simply absent from the answer; a malformed id fails the request
+        (arXiv answers 400), which is raised as ``QueryError``.
+        """
+        records: list[PaperRecord] = []
+        for i in range(0, len(ids), self.page_size):
+            chunk = ids[i : i + self.page_size]
+            search = arxiv.Search(id_list=chunk)
+            feed = self._get(search, 0, len(chunk))
+            records.extend(to_record(r) for r in feed.results)
+        return records

@@ -1,0 +1,353 @@
+"""A loopback HTTP server that speaks the arXiv API, for running the real client code offline.
+
+It answers ``/api/query`` like export.arxiv.org does: ``search_query`` is evaluated against an
+in-memory corpus (field prefixes, quoted phrases, AND/OR/ANDNOT, parentheses), ``id_list``
+looks papers up, results are sorted and paged by ``start``/``max_results``, and the Atom feed is
+written in either layout arXiv has served. Faults are scripted per test: each request takes the
+next fault from ``server.faults`` (429, 5xx with HTML or JSON bodies, cut-off bodies, dropped
+connections, empty pages), then answers normally.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape, quoteattr
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass
+class Entry:
+    """One paper as the fake arXiv stores it (the fields of tests/data/arxiv_corpus.json)."""
+
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    published: str
+    updated: str
+    primary_category: str
+    categories: list[str]
+    version: int = 1
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    label: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Entry:
+        return cls(**data)
+
+
+def load_corpus(name: str = "arxiv_corpus.json") -> list[Entry]:
+    data = json.loads((DATA / name).read_text(encoding="utf-8"))
+    return [Entry.from_json(item) for item in data]
+
+
+# --- the query language -------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(r'\s*(\(|\)|[A-Za-z]+:"[^"]*"|"[^"]*"|[^\s()]+)')
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _field_text(entry: Entry, name: str) -> str:
+    if name == "ti":
+        return entry.title
+    if name == "abs":
+        return entry.abstract
+    if name == "au":
+        return " ".join(entry.authors)
+    if name == "co":
+        return entry.comment or ""
+    if name == "jr":
+        return entry.journal_ref or ""
+    return " ".join([entry.title, entry.abstract, " ".join(entry.authors), entry.comment or ""])
+
+
+def _term_matches(entry: Entry, name: str, value: str) -> bool:
+    if name == "cat":
+        return value in entry.categories or (
+            value.endswith("*") and any(c.startswith(value[:-1]) for c in entry.categories)
+        )
+    if name == "id":
+        return entry.arxiv_id == value
+    words = _words(_field_text(entry, name))
+    phrase = _words(value)
+    if not phrase:
+        return False
+    # Lucene-like: words match with a light stemming of plurals.
+    stems = [w.rstrip("s") for w in words]
+    wanted = [w.rstrip("s") for w in phrase]
+    n = len(wanted)
+    return any(stems[i : i + n] == wanted for i in range(len(stems) - n + 1))
+
+
+class _Parser:
+    """Recursive descent over tokens: OR binds loosest, then AND / ANDNOT."""
+
+    def __init__(self, query: str) -> None:
+        self.tokens = [t for t in _TOKEN_RE.findall(query) if t.strip()]
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> str:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def parse(self) -> Any:
+        node = self.expr()
+        if self.peek() is not None:
+            raise ValueError(f"unexpected {self.peek()!r}")
+        return node
+
+    def expr(self) -> Any:
+        node = self.conj()
+        while self.peek() == "OR":
+            self.take()
+            node = ("or", node, self.conj())
+        return node
+
+    def conj(self) -> Any:
+        node = self.atom()
+        while self.peek() in ("AND", "ANDNOT"):
+            op = self.take()
+            node = ("and" if op == "AND" else "andnot", node, self.atom())
+        return node
+
+    def atom(self) -> Any:
+        token = self.take()
+        if token == "(":
+            node = self.expr()
+            if self.take() != ")":
+                raise ValueError("missing )")
+            return node
+        name, _, value = token.partition(":") if re.match(r"^[A-Za-z]+:", token) else ("all", "", token)
+        return ("term", name, value.strip('"'))
+
+
+def _evaluate(node: Any, entry: Entry) -> bool:
+    kind = node[0]
+    if kind == "term":
+        return _term_matches(entry, node[1], node[2])
+    left = _evaluate(node[1], entry)
+    if kind == "or":
+        return left or _evaluate(node[2], entry)
+    if kind == "and":
+        return left and _evaluate(node[2], entry)
+    return left and not _evaluate(node[2], entry)
+
+
+def search(corpus: list[Entry], query: str) -> list[Entry]:
+    """The entries a query matches, newest submission first (the harvester's sort)."""
+    tree = _Parser(query).parse()
+    found = [e for e in corpus if _evaluate(tree, e)]
+    return sorted(found, key=lambda e: (e.published, e.arxiv_id), reverse=True)
+
+
+# --- the Atom feed ----------------------------------------------------------------------------
+
+_OS = "http://a9.com/-/spec/opensearch/1.1/"
+
+
+def _entry_xml(entry: Entry, layout: str) -> str:
+    arxiv_ns = "" if layout == "new" else ' xmlns:arxiv="http://arxiv.org/schemas/atom"'
+    vid = f"{entry.arxiv_id}v{entry.version}"
+    parts = [
+        "  <entry>",
+        f"    <id>http://arxiv.org/abs/{vid}</id>",
+        f"    <title>{escape(entry.title)}</title>",
+        f"    <updated>{entry.updated}</updated>",
+        f'    <link href="https://arxiv.org/abs/{vid}" rel="alternate" type="text/html"/>',
+        f'    <link href="https://arxiv.org/pdf/{vid}" rel="related" type="application/pdf" title="pdf"/>',
+        f"    <summary>{escape(entry.abstract)}</summary>",
+    ]
+    parts += [
+        f'    <category term={quoteattr(c)} scheme="http://arxiv.org/schemas/atom"/>'
+        for c in entry.categories
+    ]
+    parts.append(f"    <published>{entry.published}</published>")
+    if entry.comment:
+        parts.append(f"    <arxiv:comment{arxiv_ns}>{escape(entry.comment)}</arxiv:comment>")
+    if entry.journal_ref:
+        parts.append(f"    <arxiv:journal_ref{arxiv_ns}>{escape(entry.journal_ref)}</arxiv:journal_ref>")
+    if entry.doi:
+        parts.append(f"    <arxiv:doi{arxiv_ns}>{escape(entry.doi)}</arxiv:doi>")
+    parts.append(f"    <arxiv:primary_category{arxiv_ns} term={quoteattr(entry.primary_category)}/>")
+    parts += [f"    <author>\n      <name>{escape(a)}</name>\n    </author>" for a in entry.authors]
+    parts.append("  </entry>")
+    return "\n".join(parts)
+
+
+def render_feed(entries: list[Entry], total: int, start: int, per_page: int, layout: str = "new") -> bytes:
+    """An Atom page as arXiv writes it: ``new`` (namespaces on the root) or ``old``."""
+    if layout == "new":
+        head = (
+            f'<feed xmlns:opensearch="{_OS}" xmlns:arxiv="http://arxiv.org/schemas/atom"'
+            ' xmlns="http://www.w3.org/2005/Atom">\n'
+            "  <id>https://arxiv.org/api/loopback</id>\n  <title>arXiv Query</title>\n"
+            "  <updated>2026-11-24T00:00:00Z</updated>\n"
+            f"  <opensearch:itemsPerPage>{per_page}</opensearch:itemsPerPage>\n"
+            f"  <opensearch:totalResults>{total}</opensearch:totalResults>\n"
+            f"  <opensearch:startIndex>{start}</opensearch:startIndex>\n"
+        )
+    else:
+        head = (
+            '<feed xmlns="http://www.w3.org/2005/Atom">\n'
+            '  <title type="html">ArXiv Query</title>\n  <id>http://arxiv.org/api/loopback</id>\n'
+            "  <updated>2019-01-04T00:00:00-05:00</updated>\n"
+            f'  <opensearch:totalResults xmlns:opensearch="{_OS}">{total}</opensearch:totalResults>\n'
+            f'  <opensearch:startIndex xmlns:opensearch="{_OS}">{start}</opensearch:startIndex>\n'
+            f'  <opensearch:itemsPerPage xmlns:opensearch="{_OS}">{per_page}</opensearch:itemsPerPage>\n'
+        )
+    body = "\n".join(_entry_xml(e, layout) for e in entries)
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n{head}{body}\n</feed>\n').encode()
+
+
+def error_feed(message: str) -> bytes:
+    """arXiv's answer to a malformed id: HTTP 400 with one error entry."""
+    anchor = "https://arxiv.org/api/errors#" + message.replace(" ", "_")
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?>\n"
+        f'<feed xmlns:opensearch="{_OS}" xmlns="http://www.w3.org/2005/Atom">\n'
+        "  <opensearch:totalResults>1</opensearch:totalResults>\n"
+        f"  <entry>\n    <id>{anchor}</id>\n    <title>Error</title>\n"
+        f"    <summary>{escape(message)}</summary>\n  </entry>\n</feed>\n"
+    ).encode()
+
+
+# --- the server -------------------------------------------------------------------------------
+
+_ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
+
+
+@dataclass
+class FakeArxiv:
+    """State shared by the handler threads: corpus, scripted faults, requests received."""
+
+    corpus: list[Entry] = field(default_factory=list)
+    layout: str = "new"
+    faults: list[str] = field(default_factory=list)
+    requests: list[dict[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_fault(self) -> str | None:
+        with self.lock:
+            return self.faults.pop(0) if self.faults else None
+
+    def answer(self, params: dict[str, str]) -> tuple[int, bytes]:
+        start = int(params.get("start", "0"))
+        per_page = int(params.get("max_results", "10"))
+        ids = [i for i in params.get("id_list", "").split(",") if i]
+        query = params.get("search_query", "")
+        if ids:
+            for raw in ids:
+                if not _ID_RE.match(raw):
+                    return 400, error_feed(f"incorrect id format for {raw}")
+            by_id = {e.arxiv_id: e for e in self.corpus}
+            found = [by_id[i.split("v")[0]] for i in ids if i.split("v")[0] in by_id]
+            if query:
+                found = [e for e in found if e in search(self.corpus, query)]
+        elif query:
+            try:
+                found = search(self.corpus, query)
+            except (ValueError, IndexError):
+                return 400, error_feed("malformed query")
+        else:
+            found = []
+        page = found[start : start + per_page]
+        return 200, render_feed(page, len(found), start, per_page, self.layout)
+
+
+def _handler(state: FakeArxiv) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+        def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None, length: int | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body) if length is None else length))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            with state.lock:
+                state.requests.append(params | {"_path": url.path, "_ua": self.headers.get("User-Agent", "")})
+            fault = state.next_fault()
+            status, body = state.answer(params)
+            if fault is None:
+                self._send(status, body, "application/atom+xml; charset=utf-8")
+            elif fault == "429":
+                self._send(429, b"Rate exceeded.", "text/plain")
+            elif fault.startswith("429:"):
+                self._send(429, b"Rate exceeded.", "text/plain", {"Retry-After": fault[4:]})
+            elif fault in ("500", "502", "503", "504"):
+                page = b"<html><body><h1>Service Unavailable</h1></body></html>"
+                self._send(int(fault), page, "text/html")
+            elif fault == "200-html":
+                self._send(200, b"<html><body>Maintenance</body></html>", "text/html")
+            elif fault == "truncate":
+                # A body cut off mid-document whose length header agrees with what is sent.
+                cut = body[: len(body) // 2]
+                self._send(200, cut, "application/atom+xml")
+            elif fault == "short":
+                # The connection drops before Content-Length bytes arrive.
+                self._send(200, body[: len(body) // 2], "application/atom+xml", length=len(body))
+                self.close_connection = True
+            elif fault == "reset":
+                self.close_connection = True
+                self.connection.close()
+            elif fault == "empty":
+                start = int(params.get("start", "0"))
+                total = len(search(state.corpus, params["search_query"])) if params.get("search_query") else 0
+                self._send(200, render_feed([], total, start, 0, state.layout), "application/atom+xml")
+            else:
+                raise AssertionError(f"unknown fault {fault!r}")
+
+    return Handler
+
+
+class LoopbackServer:
+    """Runs a FakeArxiv on 127.0.0.1 in a background thread; use as a context manager."""
+
+    def __init__(self, arxiv: FakeArxiv) -> None:
+        self.arxiv = arxiv
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(arxiv))
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def arxiv_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/api/query"
+
+    def __enter__(self) -> LoopbackServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def search_requests(self) -> Iterator[dict[str, str]]:
+        return (r for r in self.arxiv.requests if r.get("search_query"))
