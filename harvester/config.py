@@ -60,7 +60,9 @@ class Config:
         ]
         for key, ok, why in checks:
             if not ok:
-                raise ConfigError(f"config: {key} = {getattr(self, key)!r} {why}")
+                error = ConfigError(f"{key} = {getattr(self, key)!r} {why}")
+                error.key = key
+                raise error
 
     @property
     def user_agent(self) -> str:
@@ -130,6 +132,7 @@ def load_config(
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
 
     explicit = path is not None
     path = path or Path(DEFAULT_CONFIG_FILE)
@@ -147,6 +150,7 @@ def load_config(
                     raise ConfigError(f"{path}: put the Semantic Scholar key in S2_API_KEY, not in a file")
                 raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(_FILE_KEYS)})")
             values[key] = _coerce(key, value, str(path))
+            origin[key] = str(path)
     elif explicit:
         raise ConfigError(f"{path}: config file not found")
 
@@ -154,9 +158,16 @@ def load_config(
         raw = environ.get(var)
         if raw is not None and raw != "":
             values[key] = _coerce(key, raw, var)
+            origin[key] = var
 
     for key, value in (overrides or {}).items():
         if value is not None:
-            values[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
+            option = f"--{key.replace('_', '-')}"
+            values[key] = _coerce(key, value, option)
+            origin[key] = option
 
-    return Config(**values)
+    try:
+        return Config(**values)
+    except ConfigError as exc:
+        where = origin.get(getattr(exc, "key", ""), "config")
+        raise ConfigError(f"{where}: {exc}") from None

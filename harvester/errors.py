@@ -19,7 +19,12 @@ class HarvesterError(Exception):
 
 
 class ConfigError(HarvesterError):
-    """A bad configuration file, environment variable or option value."""
+    """A bad configuration file, environment variable or option value.
+
+    ``key`` names the setting at fault, so the loader can say where its value came from.
+    """
+
+    key: str = ""
 
 
 class SeedError(HarvesterError):

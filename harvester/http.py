@@ -142,7 +142,7 @@ class Service:
         if isinstance(exc, RetryableSourceError) and exc.retry_after is not None:
             return min(exc.retry_after, self.backoff_max)
         backoff = wait_exponential_jitter(
-            initial=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
+            multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
         )
         return float(backoff(state))
 

@@ -24,6 +24,11 @@ CLASSIFICATION_FILE = "classification.md"
 
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ARXIV_CAT_RE = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
+# arXiv's archives (its category taxonomy); a subject class is ARCHIVE or ARCHIVE.CLASS.
+ARXIV_ARCHIVES = frozenset(
+    "astro-ph cond-mat cs econ eess gr-qc hep-ex hep-lat hep-ph hep-th math math-ph nlin "
+    "nucl-ex nucl-th physics q-bio q-fin quant-ph stat".split()
+)
 _ARXIV_ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})$")
 _DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 # Field prefixes the arXiv API understands (its user manual, "query construction").
@@ -205,7 +210,7 @@ def _load_categories(path: Path) -> dict[str, Category]:
                 raise SeedError(f"{path}:{qline}: [{key}] arXiv query {query!r}: {problem}")
         cats = _str_list(table.get("arxiv_categories"), f"{where} arxiv_categories", required=False)
         for cat in cats:
-            if not _ARXIV_CAT_RE.match(cat):
+            if not _ARXIV_CAT_RE.match(cat) or cat.split(".")[0] not in ARXIV_ARCHIVES:
                 raise SeedError(f"{where}: {cat!r} is not an arXiv category like cs.LG")
         categories[key] = Category(
             key=key,

@@ -334,7 +334,9 @@ class LoopbackServer:
         self.arxiv = arxiv
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(arxiv))
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def arxiv_url(self) -> str:

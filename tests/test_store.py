@@ -1,0 +1,160 @@
+"""The store: schema, one row per paper, what a re-harvest may and may not change."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from harvester import store
+from harvester.errors import StoreError
+from harvester.records import PaperRecord
+
+
+def record(arxiv_id="1703.09844", version=1, title="Multi-Scale Dense Networks", **kw) -> PaperRecord:
+    defaults = dict(
+        source="arxiv",
+        title=title,
+        abstract="We study early exits with intermediate classifiers.",
+        authors=["Gao Huang", "Danlu Chen"],
+        arxiv_id=arxiv_id,
+        arxiv_version=version,
+        published="2017-03-29",
+        updated="2017-03-29",
+        year=2017,
+        primary_category="cs.LG",
+        categories=["cs.LG"],
+    )
+    return PaperRecord(**(defaults | kw))
+
+
+def save(db, seeds, records, run_id=None, category="early_exit", query="q1"):
+    run_id = run_id or store.start_run(db, {})
+    return store.save_records(db, seeds, records, run_id=run_id, category=category, query=query)
+
+
+def paper(db, arxiv_id="1703.09844"):
+    return next(db.query("SELECT * FROM papers WHERE arxiv_id = ?", [arxiv_id]))
+
+
+def test_schema_has_the_public_tables_and_columns(db):
+    assert {"papers", "runs", "citation_history", "query_hits", "authors", "paper_authors",
+            "paper_categories", "papers_fts"} <= set(db.table_names())
+    columns = set(db.table("papers").columns_dict)
+    assert {"id", "title", "abstract", "authors", "year", "venue", "venue_year", "arxiv_id", "doi",
+            "s2_id", "citation_count", "category", "status", "milestone", "award", "focus",
+            "notes", "first_seen", "last_seen"} <= columns
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_new_paper_is_pending_unpublished_with_authors_as_json(db, seeds):
+    result = save(db, seeds, [record()])
+    row = paper(db)
+    assert result.new == [row["id"]]
+    assert row["status"] == "pending"
+    assert row["venue"] == "arXiv" and row["venue_year"] == 2017 and row["year"] == 2017
+    assert json.loads(row["authors"]) == ["Gao Huang", "Danlu Chen"]
+    assert row["category"] == "early_exit" and row["score"] > 0
+    names = [r["name"] for r in db.query(
+        "SELECT a.name FROM paper_authors pa JOIN authors a ON a.id = pa.author_id"
+        " WHERE pa.paper_id = ? ORDER BY position", [row["id"]])]
+    assert names == ["Gao Huang", "Danlu Chen"]
+
+
+def test_rerun_stores_each_paper_once_keeps_first_seen_moves_last_seen(db, seeds, monkeypatch):
+    run = store.start_run(db, {})
+    times = iter(["2026-01-01T00:00:00Z", "2026-01-08T00:00:00Z"])
+    monkeypatch.setattr(store, "now_iso", lambda: next(times))
+    save(db, seeds, [record()], run_id=run)
+    again = save(db, seeds, [record()], run_id=run)
+    assert again.new == [] and again.updated == []
+    assert db.table("papers").count == 1
+    row = paper(db)
+    assert row["first_seen"] == "2026-01-01T00:00:00Z"
+    assert row["last_seen"] == "2026-01-08T00:00:00Z"
+
+
+def test_newest_version_title_and_abstract_win(db, seeds):
+    save(db, seeds, [record(version=2, title="MSDNet v2", abstract="second")])
+    save(db, seeds, [record(version=1, title="MSDNet v1", abstract="first")])
+    assert paper(db)["title"] == "MSDNet v2"
+    result = save(db, seeds, [record(version=3, title="MSDNet v3", abstract="third")])
+    assert result.updated and paper(db)["title"] == "MSDNet v3"
+    assert paper(db)["arxiv_version"] == 3
+    # Full-text search follows the update.
+    hits = list(db.query("SELECT rowid FROM papers_fts WHERE papers_fts MATCH 'third'"))
+    assert [h["rowid"] for h in hits] == [paper(db)["id"]]
+
+
+def test_same_paper_found_by_two_categories_is_one_row_with_both_hits(db, seeds):
+    run = store.start_run(db, {})
+    save(db, seeds, [record()], run_id=run, category="early_exit", query="q1")
+    save(db, seeds, [record()], run_id=run, category="system", query="q2")
+    assert db.table("papers").count == 1
+    hits = {(h["category"], h["query"]) for h in db.table("query_hits").rows}
+    assert hits == {("early_exit", "q1"), ("system", "q2")}
+    scores = {r["category"]: r["score"] for r in db.table("paper_categories").rows}
+    assert scores["early_exit"] > scores["system"] > 0
+    assert paper(db)["category"] == "early_exit"
+
+
+def test_query_hit_keeps_first_and_last_run(db, seeds):
+    first, second = store.start_run(db, {}), store.start_run(db, {})
+    save(db, seeds, [record()], run_id=first)
+    save(db, seeds, [record()], run_id=second)
+    [hit] = db.table("query_hits").rows
+    assert (hit["first_run"], hit["last_run"]) == (first, second)
+
+
+def test_seed_paper_is_accepted_in_its_category_and_keeps_its_focus(db, seeds):
+    result = save(db, seeds, [record()], category="system")
+    store.mark_seed(db, result.seen[0], "early_exit", "早退/单模型多退出通道", None)
+    save(db, seeds, [record(version=2)], category="system", query="q3")
+    row = paper(db)
+    assert (row["status"], row["category"], row["is_seed"]) == ("accepted", "early_exit", 1)
+    assert row["focus"] == "早退/单模型多退出通道"
+
+
+def test_a_page_is_all_or_nothing(db, seeds, monkeypatch):
+    run = store.start_run(db, {})
+    real = store.classify_paper
+    calls = []
+
+    def fail_on_second(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        real(*args)
+
+    monkeypatch.setattr(store, "classify_paper", fail_on_second)
+    with pytest.raises(sqlite3.OperationalError):
+        save(db, seeds, [record(arxiv_id="2001.00001"), record(arxiv_id="2001.00002")], run_id=run)
+    assert db.table("papers").count == 0
+    assert db.table("query_hits").count == 0
+
+
+def test_database_from_a_newer_harvester_is_refused(tmp_path):
+    path = tmp_path / "h.db"
+    db = store.open_db(path)
+    db.table("_sqlite_migrations").insert(
+        {"migration_set": "harvester", "name": "9999_future", "applied_at": "2030"}
+    )
+    db.close()
+    with pytest.raises(StoreError, match="written by a newer harvester"):
+        store.open_db(path)
+
+
+def test_corrupted_database_file_is_one_clear_error(tmp_path):
+    path = tmp_path / "h.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot use this database"):
+        store.open_db(path)
+
+
+def test_reopening_applies_no_migration_twice(tmp_path):
+    path = tmp_path / "h.db"
+    store.open_db(path).close()
+    db = store.open_db(path)
+    assert db.table("_sqlite_migrations").count == 1
