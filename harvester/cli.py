@@ -78,11 +78,14 @@ def cli(
 ) -> None:
     """Harvest Dynamic Neural Network papers from arXiv into SQLite.
 
-    Exit codes: 0 done, 1 some sources or queries failed, 2 bad usage, config or seeds,
-    3 another harvest holds the lock.
+    Exit codes: 0 done, 1 some sources or queries failed, 2 bad usage, config or seeds.
     """
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    level = (
+        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    )
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+    )
     if verbose < 2:
         # httpx logs every request at INFO; that is -vv material.
         logging.getLogger("httpx").setLevel(logging.WARNING)

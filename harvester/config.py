@@ -96,7 +96,7 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         if isinstance(default, bool):
             raise TypeError
         if isinstance(default, Path):
-            if not isinstance(value, str) or not value:
+            if not isinstance(value, str | Path) or not str(value):
                 raise TypeError
             return Path(value)
         if isinstance(default, int):
@@ -147,7 +147,9 @@ def load_config(
         for key, value in table.items():
             if key not in _FILE_KEYS:
                 if key == "s2_api_key":
-                    raise ConfigError(f"{path}: put the Semantic Scholar key in S2_API_KEY, not in a file")
+                    raise ConfigError(
+                        f"{path}: put the Semantic Scholar key in S2_API_KEY, not in a file"
+                    )
                 raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(_FILE_KEYS)})")
             values[key] = _coerce(key, value, str(path))
             origin[key] = str(path)

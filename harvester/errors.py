@@ -9,7 +9,6 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
-EXIT_LOCKED = 3
 
 
 class HarvesterError(Exception):

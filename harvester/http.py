@@ -171,7 +171,9 @@ class Service:
                     method, url, params=params, json=json, headers=self.headers
                 )
             except httpx.TimeoutException as exc:
-                raise RetryableSourceError(self.name, f"timed out ({type(exc).__name__})", url=url) from exc
+                raise RetryableSourceError(
+                    self.name, f"timed out ({type(exc).__name__})", url=url
+                ) from exc
             except httpx.TransportError as exc:
                 raise RetryableSourceError(
                     self.name, f"connection failed ({type(exc).__name__}: {exc})", url=url
@@ -213,6 +215,7 @@ class Service:
         except RetryableSourceError as exc:
             raise SourceError(
                 self.name,
-                f"gave up after {self.retries + 1} attempts: {str(exc).removeprefix(self.name + ': ')}",
+                f"gave up after {self.retries + 1} attempts: "
+                + str(exc).removeprefix(f"{self.name}: "),
                 url=exc.url,
             ) from exc

@@ -26,8 +26,11 @@ _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ARXIV_CAT_RE = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
 # arXiv's archives (its category taxonomy); a subject class is ARCHIVE or ARCHIVE.CLASS.
 ARXIV_ARCHIVES = frozenset(
-    "astro-ph cond-mat cs econ eess gr-qc hep-ex hep-lat hep-ph hep-th math math-ph nlin "
-    "nucl-ex nucl-th physics q-bio q-fin quant-ph stat".split()
+    {
+        *("astro-ph", "cond-mat", "cs", "econ", "eess", "gr-qc", "hep-ex", "hep-lat", "hep-ph"),
+        *("hep-th", "math", "math-ph", "nlin", "nucl-ex", "nucl-th", "physics", "q-bio"),
+        *("q-fin", "quant-ph", "stat"),
+    }
 )
 _ARXIV_ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})$")
 _DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -141,7 +144,8 @@ def check_arxiv_query(query: str) -> str | None:
     unquoted = re.sub(r'"[^"]*"', '""', query)
     for name in _FIELD_RE.findall(unquoted):
         if name not in ARXIV_FIELDS:
-            return f"unknown field prefix {name + ':'!r} (arXiv knows {', '.join(sorted(ARXIV_FIELDS))})"
+            known = ", ".join(sorted(ARXIV_FIELDS))
+            return f"unknown field prefix {name + ':'!r} (arXiv knows {known})"
     return None
 
 
@@ -159,7 +163,7 @@ def _weights(value: Any, where: str) -> dict[str, float]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise SeedError(f"{where} must be a table of \"phrase\" = weight")
+        raise SeedError(f'{where} must be a table of "phrase" = weight')
     out: dict[str, float] = {}
     for phrase, weight in value.items():
         if isinstance(weight, bool) or not isinstance(weight, int | float):
@@ -201,7 +205,9 @@ def _load_categories(path: Path) -> dict[str, Category]:
             if not isinstance(table.get(required), str) or not table[required].strip():
                 raise SeedError(f"{where}: {required} must be a non-empty string")
         if table["domain"] not in DOMAINS:
-            raise SeedError(f"{where}: domain {table['domain']!r} is not one of {', '.join(DOMAINS)}")
+            raise SeedError(
+                f"{where}: domain {table['domain']!r} is not one of {', '.join(DOMAINS)}"
+            )
         queries = _str_list(table.get("arxiv_queries"), f"{where} arxiv_queries", required=True)
         for query in queries:
             problem = check_arxiv_query(query)
@@ -313,7 +319,9 @@ def _check_tree(path: Path, text: str) -> None:
 def load_seeds(root: Path) -> Seeds:
     """Read and validate the whole seeds folder."""
     if not root.is_dir():
-        raise SeedError(f"{root}: seeds folder not found (set HARVESTER_SEEDS or 'seeds' in harvester.toml)")
+        raise SeedError(
+            f"{root}: seeds folder not found (set HARVESTER_SEEDS or 'seeds' in harvester.toml)"
+        )
     categories = _load_categories(root / CATEGORIES_FILE)
     papers = _load_papers(root / PAPERS_FILE, categories)
     rules = _load_rules(root / CLASSIFY_FILE)

@@ -27,6 +27,7 @@ from harvester.seeds import Seeds
 
 STATUSES = ("pending", "accepted", "rejected")
 
+
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -213,7 +214,8 @@ def _record_hit(
     db.execute(
         "INSERT INTO query_hits (paper_id, source, category, query, first_run, last_run)"
         " VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (paper_id, source, category, query) DO UPDATE SET last_run = excluded.last_run",
+        " ON CONFLICT (paper_id, source, category, query)"
+        " DO UPDATE SET last_run = excluded.last_run",
         [paper_id, source, category, query, run_id, run_id],
     )
 
@@ -233,7 +235,12 @@ def classify_paper(db: Database, seeds: Seeds, paper_id: int) -> None:
     for result in scores.values():
         db.execute(
             "INSERT INTO paper_categories (paper_id, category, score, reasons) VALUES (?, ?, ?, ?)",
-            [paper_id, result.category, result.score, json.dumps(result.reasons, ensure_ascii=False)],
+            [
+                paper_id,
+                result.category,
+                result.score,
+                json.dumps(result.reasons, ensure_ascii=False),
+            ],
         )
     best = best_category(scores, list(seeds.categories))
     changes: dict[str, Any] = {"score": best.score if best else 0.0}
@@ -270,7 +277,9 @@ def save_records(
     return result
 
 
-def mark_seed(db: Database, paper_id: int, category: str, focus: str | None, notes: str | None) -> None:
+def mark_seed(
+    db: Database, paper_id: int, category: str, focus: str | None, notes: str | None
+) -> None:
     """Seed papers are the curator's own: accepted, in their seed category, with their focus.
 
     A decision already recorded (a rejection, a different category set by hand) stands.
@@ -309,4 +318,3 @@ def counts_by_category(db: Database) -> dict[str, dict[str, int]]:
     ):
         out.setdefault(row["category"], {s: 0 for s in STATUSES})[row["status"]] = row["n"]
     return out
-

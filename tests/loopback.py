@@ -135,7 +135,9 @@ class _Parser:
             if self.take() != ")":
                 raise ValueError("missing )")
             return node
-        name, _, value = token.partition(":") if re.match(r"^[A-Za-z]+:", token) else ("all", "", token)
+        name, _, value = (
+            token.partition(":") if re.match(r"^[A-Za-z]+:", token) else ("all", "", token)
+        )
         return ("term", name, value.strip('"'))
 
 
@@ -183,16 +185,22 @@ def _entry_xml(entry: Entry, layout: str) -> str:
     if entry.comment:
         parts.append(f"    <arxiv:comment{arxiv_ns}>{escape(entry.comment)}</arxiv:comment>")
     if entry.journal_ref:
-        parts.append(f"    <arxiv:journal_ref{arxiv_ns}>{escape(entry.journal_ref)}</arxiv:journal_ref>")
+        parts.append(
+            f"    <arxiv:journal_ref{arxiv_ns}>{escape(entry.journal_ref)}</arxiv:journal_ref>"
+        )
     if entry.doi:
         parts.append(f"    <arxiv:doi{arxiv_ns}>{escape(entry.doi)}</arxiv:doi>")
-    parts.append(f"    <arxiv:primary_category{arxiv_ns} term={quoteattr(entry.primary_category)}/>")
+    parts.append(
+        f"    <arxiv:primary_category{arxiv_ns} term={quoteattr(entry.primary_category)}/>"
+    )
     parts += [f"    <author>\n      <name>{escape(a)}</name>\n    </author>" for a in entry.authors]
     parts.append("  </entry>")
     return "\n".join(parts)
 
 
-def render_feed(entries: list[Entry], total: int, start: int, per_page: int, layout: str = "new") -> bytes:
+def render_feed(
+    entries: list[Entry], total: int, start: int, per_page: int, layout: str = "new"
+) -> bytes:
     """An Atom page as arXiv writes it: ``new`` (namespaces on the root) or ``old``."""
     if layout == "new":
         head = (
@@ -276,10 +284,17 @@ def _handler(state: FakeArxiv) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None, length: int | None = None) -> None:
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            ctype: str,
+            headers: dict[str, str] | None = None,
+            length: int | None = None,
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body) if length is None else length))
@@ -292,7 +307,9 @@ def _handler(state: FakeArxiv) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
             with state.lock:
-                state.requests.append(params | {"_path": url.path, "_ua": self.headers.get("User-Agent", "")})
+                state.requests.append(
+                    params | {"_path": url.path, "_ua": self.headers.get("User-Agent", "")}
+                )
             fault = state.next_fault()
             status, body = state.answer(params)
             if fault is None:
@@ -319,8 +336,14 @@ def _handler(state: FakeArxiv) -> type[BaseHTTPRequestHandler]:
                 self.connection.close()
             elif fault == "empty":
                 start = int(params.get("start", "0"))
-                total = len(search(state.corpus, params["search_query"])) if params.get("search_query") else 0
-                self._send(200, render_feed([], total, start, 0, state.layout), "application/atom+xml")
+                total = (
+                    len(search(state.corpus, params["search_query"]))
+                    if params.get("search_query")
+                    else 0
+                )
+                self._send(
+                    200, render_feed([], total, start, 0, state.layout), "application/atom+xml"
+                )
             else:
                 raise AssertionError(f"unknown fault {fault!r}")
 

@@ -34,7 +34,7 @@ def test_new_layout_entry_becomes_a_whole_record():
 
 
 def test_old_layout_with_namespaces_on_each_element_parses_too():
-    feed, [paper] = records("pubs_023_id_1312.2021_200.xml")
+    _, [paper] = records("pubs_023_id_1312.2021_200.xml")
     assert paper.arxiv_id == "1312.2021"
     assert paper.title == "Living with the Wrong Sign"
     # Whitespace and line breaks inside the abstract are folded.

@@ -58,7 +58,9 @@ def test_bad_config_file_is_one_clear_line(tmp_path, text, message):
 
 def test_bad_environment_value_names_the_variable(tmp_path):
     with pytest.raises(ConfigError, match="HARVESTER_ARXIV_DELAY: arxiv_delay = 'soon'"):
-        load_config(tmp_path / "absent.toml" if False else None, environ={"HARVESTER_ARXIV_DELAY": "soon"})
+        load_config(
+            tmp_path / "absent.toml" if False else None, environ={"HARVESTER_ARXIV_DELAY": "soon"}
+        )
 
 
 def test_explicit_config_file_must_exist(tmp_path):

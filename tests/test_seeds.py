@@ -25,7 +25,12 @@ def test_shipped_seeds_have_the_six_categories_titled_as_the_seed_document(seeds
         "compiler": "Dynamic Neural Network Compiler",
         "accelerator": "Dynamic Neural Network Acclerator",
     }
-    assert {c.domain for c in seeds.categories.values()} == {"Model", "System", "Compiler", "Accelerator"}
+    assert {c.domain for c in seeds.categories.values()} == {
+        "Model",
+        "System",
+        "Compiler",
+        "Accelerator",
+    }
 
 
 def test_every_shipped_query_is_well_formed_and_restricted_to_subject_classes(seeds):
@@ -60,7 +65,9 @@ def test_seed_papers_are_identified_only(seeds):
     }
     assert by_key["1703.09844"].category == "early_exit"
     assert by_key["1711.11503"].category == "layer_skipping"
-    assert by_key["Cavs: An Efficient Runtime System for Dynamic Neural Networks"].category == "system"
+    assert (
+        by_key["Cavs: An Efficient Runtime System for Dynamic Neural Networks"].category == "system"
+    )
 
 
 def test_classification_tree_and_sections_are_read(seeds):
@@ -84,17 +91,67 @@ def edit(path: Path, old: str, new: str) -> None:
 @pytest.mark.parametrize(
     "file, old, new, message",
     [
-        ("categories.toml", 'name = "Early exit"', 'name = "Early exit', r"categories\.toml: .*line \d+"),
-        ("categories.toml", 'domain = "System"', 'domain = "Runtime"', r"categories\.toml:\d+: \[system\]: domain 'Runtime'"),
-        ("categories.toml", "'ti:\"early exit\" OR", "'(ti:\"early exit\" OR", r"categories\.toml:\d+: \[early_exit\] arXiv query .*'\(' without '\)'"),
-        ("categories.toml", "abs:\"layer skipping\"", "abstract:\"layer skipping\"", r"unknown field prefix 'abstract:'"),
-        ("categories.toml", 'arxiv_categories = ["cs.PL"', 'arxiv_categories = ["compilers"', r"\[compiler\]: 'compilers' is not an arXiv category"),
-        ("categories.toml", '"early exit" = 4', '"early exit" = "high"', r"\[early_exit\] keywords: weight of 'early exit' must be a number"),
-        ("papers.toml", 'category = "early_exit"', 'category = "early_exits"', r"papers\.toml:\d+: paper 1: unknown category 'early_exits'"),
-        ("papers.toml", 'arxiv_id = "2004.02178"', 'arxiv_id = "2004.02178v2"', r"papers\.toml:\d+: paper 2: '2004.02178v2' is not a bare arXiv id"),
-        ("papers.toml", 'arxiv_id = "1711.11503"', 'arxiv_id = "1711.11503"\ntitle = "ConvNet-AIG"', r"paper 3: give exactly one of"),
+        (
+            "categories.toml",
+            'name = "Early exit"',
+            'name = "Early exit',
+            r"categories\.toml: .*line \d+",
+        ),
+        (
+            "categories.toml",
+            'domain = "System"',
+            'domain = "Runtime"',
+            r"categories\.toml:\d+: \[system\]: domain 'Runtime'",
+        ),
+        (
+            "categories.toml",
+            '\'ti:"early exit" OR',
+            '\'(ti:"early exit" OR',
+            r"categories\.toml:\d+: \[early_exit\] arXiv query .*'\(' without '\)'",
+        ),
+        (
+            "categories.toml",
+            'abs:"layer skipping"',
+            'abstract:"layer skipping"',
+            r"unknown field prefix 'abstract:'",
+        ),
+        (
+            "categories.toml",
+            'arxiv_categories = ["cs.PL"',
+            'arxiv_categories = ["compilers"',
+            r"\[compiler\]: 'compilers' is not an arXiv category",
+        ),
+        (
+            "categories.toml",
+            '"early exit" = 4',
+            '"early exit" = "high"',
+            r"\[early_exit\] keywords: weight of 'early exit' must be a number",
+        ),
+        (
+            "papers.toml",
+            'category = "early_exit"',
+            'category = "early_exits"',
+            r"papers\.toml:\d+: paper 1: unknown category 'early_exits'",
+        ),
+        (
+            "papers.toml",
+            'arxiv_id = "2004.02178"',
+            'arxiv_id = "2004.02178v2"',
+            r"papers\.toml:\d+: paper 2: '2004.02178v2' is not a bare arXiv id",
+        ),
+        (
+            "papers.toml",
+            'arxiv_id = "1711.11503"',
+            'arxiv_id = "1711.11503"\ntitle = "ConvNet-AIG"',
+            r"paper 3: give exactly one of",
+        ),
         ("classify.toml", "query_hit = 2.0", "query_hit = two", r"classify\.toml: .*line \d+"),
-        ("classification.md", "  * 动态网络结构", "   * 动态网络结构", r"classification\.md:2: expected a list item"),
+        (
+            "classification.md",
+            "  * 动态网络结构",
+            "   * 动态网络结构",
+            r"classification\.md:2: expected a list item",
+        ),
     ],
 )
 def test_malformed_seeds_name_file_line_and_problem(seeds_copy, file, old, new, message):
@@ -106,7 +163,9 @@ def test_malformed_seeds_name_file_line_and_problem(seeds_copy, file, old, new, 
 def test_line_number_points_at_the_broken_table(seeds_copy):
     path = seeds_copy / "categories.toml"
     edit(path, 'domain = "Compiler"', 'domain = "Compilers"')
-    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text == "[compiler]")
+    line = next(
+        i for i, text in enumerate(path.read_text().splitlines(), 1) if text == "[compiler]"
+    )
     with pytest.raises(SeedError, match=rf"categories\.toml:{line}: \[compiler\]"):
         load_seeds(seeds_copy)
 
@@ -117,5 +176,5 @@ def test_missing_seeds_folder_says_how_to_point_at_one(tmp_path):
 
 
 def test_unknown_category_lists_the_known_ones(seeds):
-    with pytest.raises(SeedError, match="unknown category 'early' .*early_exit"):
+    with pytest.raises(SeedError, match=r"unknown category 'early' .*early_exit"):
         seeds.category("early")

@@ -12,7 +12,9 @@ from harvester.errors import StoreError
 from harvester.records import PaperRecord
 
 
-def record(arxiv_id="1703.09844", version=1, title="Multi-Scale Dense Networks", **kw) -> PaperRecord:
+def record(
+    arxiv_id="1703.09844", version=1, title="Multi-Scale Dense Networks", **kw
+) -> PaperRecord:
     defaults = dict(
         source="arxiv",
         title=title,
@@ -39,12 +41,38 @@ def paper(db, arxiv_id="1703.09844"):
 
 
 def test_schema_has_the_public_tables_and_columns(db):
-    assert {"papers", "runs", "citation_history", "query_hits", "authors", "paper_authors",
-            "paper_categories", "papers_fts"} <= set(db.table_names())
+    assert {
+        "papers",
+        "runs",
+        "citation_history",
+        "query_hits",
+        "authors",
+        "paper_authors",
+        "paper_categories",
+        "papers_fts",
+    } <= set(db.table_names())
     columns = set(db.table("papers").columns_dict)
-    assert {"id", "title", "abstract", "authors", "year", "venue", "venue_year", "arxiv_id", "doi",
-            "s2_id", "citation_count", "category", "status", "milestone", "award", "focus",
-            "notes", "first_seen", "last_seen"} <= columns
+    assert {
+        "id",
+        "title",
+        "abstract",
+        "authors",
+        "year",
+        "venue",
+        "venue_year",
+        "arxiv_id",
+        "doi",
+        "s2_id",
+        "citation_count",
+        "category",
+        "status",
+        "milestone",
+        "award",
+        "focus",
+        "notes",
+        "first_seen",
+        "last_seen",
+    } <= columns
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
@@ -57,9 +85,14 @@ def test_new_paper_is_pending_unpublished_with_authors_as_json(db, seeds):
     assert row["venue"] == "arXiv" and row["venue_year"] == 2017 and row["year"] == 2017
     assert json.loads(row["authors"]) == ["Gao Huang", "Danlu Chen"]
     assert row["category"] == "early_exit" and row["score"] > 0
-    names = [r["name"] for r in db.query(
-        "SELECT a.name FROM paper_authors pa JOIN authors a ON a.id = pa.author_id"
-        " WHERE pa.paper_id = ? ORDER BY position", [row["id"]])]
+    names = [
+        r["name"]
+        for r in db.query(
+            "SELECT a.name FROM paper_authors pa JOIN authors a ON a.id = pa.author_id"
+            " WHERE pa.paper_id = ? ORDER BY position",
+            [row["id"]],
+        )
+    ]
     assert names == ["Gao Huang", "Danlu Chen"]
 
 

@@ -118,9 +118,7 @@ class ArxivSource:
 
         return self.service.request("GET", self.url, parse, params=params)
 
-    def search_pages(
-        self, query: str, *, max_results: int, start: int = 0
-    ) -> Iterator[ArxivPage]:
+    def search_pages(self, query: str, *, max_results: int, start: int = 0) -> Iterator[ArxivPage]:
         """Yield the query's pages, newest submissions first, from ``start`` until the end.
 
         Ends at arXiv's ``totalResults`` (or ``max_results``), never at an empty page: those
