@@ -28,19 +28,27 @@ class CategoryScore:
         self.reasons.append(f"{points:+g} {reason}")
 
 
-def _fold(text: str) -> str:
-    """Lower-case, with hyphens and runs of spaces as single spaces: early-exit == early exit."""
-    return " " + " ".join(re.sub(r"[-‐‑–_/]+", " ", text.lower()).split()) + " "
+def _stem(word: str) -> str:
+    """A light plural stemmer: exits -> exit, branches -> branch; enough for keyword rules."""
+    if len(word) > 4 and word.endswith("es") and word[-3] in "sxhz":
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
 
 
-@lru_cache(maxsize=4096)
-def _phrase_re(phrase: str) -> re.Pattern[str]:
-    # Word boundaries on both sides, but a trailing "s" or "es" is allowed: exit/exits.
-    return re.compile(r"(?<![a-z0-9])" + re.escape(_fold(phrase).strip()) + r"(?:e?s)?(?![a-z0-9])")
+@lru_cache(maxsize=8192)
+def phrase_key(phrase: str) -> tuple[str, ...]:
+    """A phrase as stemmed words: case, hyphens and plurals do not matter (early-exits)."""
+    return tuple(_stem(w) for w in re.findall(r"[a-z0-9]+", phrase.lower()))
 
 
-def _matches(phrase: str, folded: str) -> bool:
-    return _phrase_re(phrase).search(folded) is not None
+def _ngrams(text: str, longest: int) -> set[tuple[str, ...]]:
+    """Every run of up to ``longest`` stemmed words, so each phrase test is one set lookup."""
+    words = [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
+    return {
+        tuple(words[i : i + n]) for n in range(1, longest + 1) for i in range(len(words) - n + 1)
+    }
 
 
 def score_paper(
@@ -56,12 +64,17 @@ def score_paper(
     (look-alikes such as "early stopping") subtract from every category.
     """
     rules = seeds.rules
-    folded_title, folded_abstract = _fold(title), _fold(abstract or "")
+    longest = max(
+        (len(phrase_key(p)) for c in seeds.categories.values() for p in c.keywords),
+        default=1,
+    )
+    longest = max([longest, *(len(phrase_key(p)) for p in rules.negative)])
+    in_title, in_abstract = _ngrams(title, longest), _ngrams(abstract or "", longest)
     penalties: list[tuple[float, str]] = []
     for phrase, weight in rules.negative.items():
-        if _matches(phrase, folded_title):
+        if phrase_key(phrase) in in_title:
             penalties.append((weight * rules.title_weight, f"title says {phrase!r}"))
-        elif _matches(phrase, folded_abstract):
+        elif phrase_key(phrase) in in_abstract:
             penalties.append((weight * rules.abstract_weight, f"abstract says {phrase!r}"))
 
     scores: dict[str, CategoryScore] = {}
@@ -72,9 +85,9 @@ def score_paper(
             plural = "query" if n_hits == 1 else "queries"
             result.add(rules.query_hit * n_hits, f"found by {n_hits} {category.name} {plural}")
         for phrase, weight in category.keywords.items():
-            if _matches(phrase, folded_title):
+            if phrase_key(phrase) in in_title:
                 result.add(weight * rules.title_weight, f"title: {phrase!r}")
-            elif _matches(phrase, folded_abstract):
+            elif phrase_key(phrase) in in_abstract:
                 result.add(weight * rules.abstract_weight, f"abstract: {phrase!r}")
         if not result.reasons:
             continue

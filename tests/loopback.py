@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,12 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
+@lru_cache(maxsize=65536)
+def _stems(text: str) -> tuple[str, ...]:
+    """Words with a light stemming of plurals, as Lucene-like search engines match them."""
+    return tuple(w.rstrip("s") for w in _words(text))
+
+
 def _field_text(entry: Entry, name: str) -> str:
     if name == "ti":
         return entry.title
@@ -82,13 +89,10 @@ def _term_matches(entry: Entry, name: str, value: str) -> bool:
         )
     if name == "id":
         return entry.arxiv_id == value
-    words = _words(_field_text(entry, name))
-    phrase = _words(value)
-    if not phrase:
+    stems = _stems(_field_text(entry, name))
+    wanted = _stems(value)
+    if not wanted:
         return False
-    # Lucene-like: words match with a light stemming of plurals.
-    stems = [w.rstrip("s") for w in words]
-    wanted = [w.rstrip("s") for w in phrase]
     n = len(wanted)
     return any(stems[i : i + n] == wanted for i in range(len(stems) - n + 1))
 
