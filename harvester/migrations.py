@@ -35,6 +35,10 @@ _SCHEMA_1 = [
         comment TEXT,
         journal_ref TEXT,
         citation_count INTEGER,
+        influential_citation_count INTEGER,
+        publication_date TEXT,
+        tldr TEXT,
+        s2_refreshed TEXT,
         category TEXT,
         score REAL NOT NULL DEFAULT 0,
         status TEXT NOT NULL DEFAULT 'pending'
@@ -44,7 +48,8 @@ _SCHEMA_1 = [
         focus TEXT,
         notes TEXT,
         is_seed INTEGER NOT NULL DEFAULT 0,
-        category_locked INTEGER NOT NULL DEFAULT 0,
+        -- JSON list of the fields a person set; no harvest or enrichment overwrites them.
+        manual_fields TEXT NOT NULL DEFAULT '[]',
         first_seen TEXT NOT NULL,
         last_seen TEXT NOT NULL
     )
@@ -102,6 +107,17 @@ _SCHEMA_1 = [
         PRIMARY KEY (paper_id, category)
     )
     """,
+    """
+    CREATE TABLE paper_sources (
+        paper_id INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        PRIMARY KEY (source, source_id)
+    )
+    """,
+    "CREATE INDEX paper_sources_paper ON paper_sources (paper_id)",
     """
     CREATE TABLE citation_history (
         paper_id INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 _VERSION_RE = re.compile(r"v(\d+)$")
 
@@ -34,6 +35,15 @@ class PaperRecord:
     categories: list[str] = field(default_factory=list)
     comment: str | None = None
     journal_ref: str | None = None
+    # Semantic Scholar's view: venue names (publicationVenue, its alternates, venue, journal),
+    # the DBLP key, and the payload as received, kept in ``paper_sources``.
+    venue_names: list[str] = field(default_factory=list)
+    dblp: str | None = None
+    publication_date: str | None = None
+    influential_citation_count: int | None = None
+    tldr: str | None = None
+    source_id: str | None = None
+    raw: dict[str, Any] | None = None
 
 
 def split_arxiv_id(raw: str) -> tuple[str, int | None]:

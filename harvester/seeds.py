@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harvester.awards import Awards, load_awards
 from harvester.errors import SeedError
+from harvester.venues import Venues, load_venues
 
 DOMAINS = ("Model", "System", "Compiler", "Accelerator")
 SECTIONS = ("book", "people", "course", "conference", "company")
@@ -93,6 +95,8 @@ class Seeds:
     rules: ClassifyRules
     classification: str
     sections: dict[str, str]
+    venues: Venues
+    awards: Awards
 
     def category(self, key: str) -> Category:
         try:
@@ -127,8 +131,8 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise SeedError(f"{path}: {exc}") from None
 
 
-def check_arxiv_query(query: str) -> str | None:
-    """Why an arXiv query would be rejected or silently misread, or None if it looks sound."""
+def _balance_problem(query: str) -> str | None:
+    """Unbalanced quotes or parentheses: the services would misread the query silently."""
     if not query.strip():
         return "empty query"
     if query.count('"') % 2:
@@ -139,14 +143,25 @@ def check_arxiv_query(query: str) -> str | None:
         depth -= ch == ")"
         if depth < 0:
             return "')' without '('"
-    if depth:
-        return "'(' without ')'"
+    return "'(' without ')'" if depth else None
+
+
+def check_arxiv_query(query: str) -> str | None:
+    """Why an arXiv query would be rejected or silently misread, or None if it looks sound."""
+    problem = _balance_problem(query)
+    if problem:
+        return problem
     unquoted = re.sub(r'"[^"]*"', '""', query)
     for name in _FIELD_RE.findall(unquoted):
         if name not in ARXIV_FIELDS:
             known = ", ".join(sorted(ARXIV_FIELDS))
             return f"unknown field prefix {name + ':'!r} (arXiv knows {known})"
     return None
+
+
+def check_s2_query(query: str) -> str | None:
+    """Why a Semantic Scholar bulk-search query would be misread, or None."""
+    return _balance_problem(query)
 
 
 def _str_list(value: Any, where: str, *, required: bool) -> tuple[str, ...]:
@@ -214,6 +229,12 @@ def _load_categories(path: Path) -> dict[str, Category]:
             if problem:
                 qline = _line_of(text, f"[{key}", query)
                 raise SeedError(f"{path}:{qline}: [{key}] arXiv query {query!r}: {problem}")
+        s2_queries = _str_list(table.get("s2_queries"), f"{where} s2_queries", required=False)
+        for query in s2_queries:
+            problem = check_s2_query(query)
+            if problem:
+                qline = _line_of(text, f"[{key}", query)
+                raise SeedError(f"{path}:{qline}: [{key}] Semantic Scholar query {query!r}: {problem}")
         cats = _str_list(table.get("arxiv_categories"), f"{where} arxiv_categories", required=False)
         for cat in cats:
             if not _ARXIV_CAT_RE.match(cat) or cat.split(".")[0] not in ARXIV_ARCHIVES:
@@ -226,7 +247,7 @@ def _load_categories(path: Path) -> dict[str, Category]:
             description=str(table.get("description", "")).strip(),
             arxiv_queries=queries,
             arxiv_categories=cats,
-            s2_queries=_str_list(table.get("s2_queries"), f"{where} s2_queries", required=False),
+            s2_queries=s2_queries,
             keywords=_weights(table.get("keywords"), f"{where} keywords"),
         )
     return categories
@@ -338,4 +359,6 @@ def load_seeds(root: Path) -> Seeds:
         rules=rules,
         classification=classification,
         sections=sections,
+        venues=load_venues(root),
+        awards=load_awards(root),
     )

@@ -7,6 +7,7 @@ changes, so a run killed at any point leaves whole pages or nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -19,11 +20,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from harvester.classify import best_category, score_paper
+from harvester.classify import CategoryScore, best_category, score_paper
 from harvester.errors import StoreError
 from harvester.migrations import MIGRATIONS, check_schema
 from harvester.records import PaperRecord, normalise_title
 from harvester.seeds import Seeds
+from harvester.sources.semantic_scholar import s2_venue_names, s2_year
+from harvester.venues import UNPUBLISHED, VenueEvidence
 
 STATUSES = ("pending", "accepted", "rejected")
 
@@ -95,6 +98,23 @@ def finish_run(
 
 # --- papers -----------------------------------------------------------------------------
 
+# arXiv's own fields: the newest version's values win.
+_ARXIV_FIELDS = (
+    "title",
+    "abstract",
+    "arxiv_version",
+    "published",
+    "updated",
+    "primary_category",
+    "arxiv_categories",
+    "comment",
+    "journal_ref",
+)
+# Semantic Scholar's measurements: its latest answer wins.
+_S2_FIELDS = ("citation_count", "influential_citation_count", "tldr", "publication_date")
+# arXiv mints DOIs for preprints; they are not the publication's DOI.
+_ARXIV_DOI_PREFIX = "10.48550/"
+
 
 @dataclass
 class SaveResult:
@@ -110,11 +130,16 @@ class SaveResult:
         self.seen += other.seen
 
 
-def _find_paper(db: Database, record: PaperRecord) -> dict[str, Any] | None:
+def _doi(record: PaperRecord) -> str | None:
+    doi = (record.doi or "").strip().lower()
+    return doi if doi and not doi.startswith(_ARXIV_DOI_PREFIX) else None
+
+
+def find_paper(db: Database, record: PaperRecord) -> dict[str, Any] | None:
     """The row this record describes: by arXiv id, DOI, S2 id, then title and year."""
     for column, value in (
         ("arxiv_id", record.arxiv_id),
-        ("doi", record.doi.lower() if record.doi else None),
+        ("doi", _doi(record)),
         ("s2_id", record.s2_id),
     ):
         if value:
@@ -127,26 +152,24 @@ def _find_paper(db: Database, record: PaperRecord) -> dict[str, Any] | None:
     for row in db.query("SELECT * FROM papers WHERE title_key = ? ORDER BY id", [key]):
         # A preprint and its published version may be a year or so apart; further is
         # another paper that happens to share a title.
-        if record.year is None or row["year"] is None or abs(row["year"] - record.year) <= 1:
-            # Two different arXiv ids are two papers, whatever their titles.
-            if record.arxiv_id and row["arxiv_id"] and row["arxiv_id"] != record.arxiv_id:
-                continue
-            return row
+        if (
+            record.year is not None
+            and row["year"] is not None
+            and abs(row["year"] - record.year) > 1
+        ):
+            continue
+        # Two different ids of the same kind are two papers, whatever their titles.
+        if record.arxiv_id and row["arxiv_id"] and row["arxiv_id"] != record.arxiv_id:
+            continue
+        if (
+            record.s2_id
+            and row["s2_id"]
+            and row["s2_id"] != record.s2_id
+            and row["arxiv_id"] is None
+        ):
+            continue
+        return row
     return None
-
-
-def _arxiv_values(record: PaperRecord) -> dict[str, Any]:
-    return {
-        "title": record.title,
-        "abstract": record.abstract,
-        "arxiv_version": record.arxiv_version,
-        "published": record.published,
-        "updated": record.updated,
-        "primary_category": record.primary_category,
-        "arxiv_categories": json.dumps(record.categories),
-        "comment": record.comment,
-        "journal_ref": record.journal_ref,
-    }
 
 
 def _save_authors(db: Database, paper_id: int, names: list[str]) -> None:
@@ -160,51 +183,121 @@ def _save_authors(db: Database, paper_id: int, names: list[str]) -> None:
         )
 
 
-def _upsert_arxiv(db: Database, record: PaperRecord, now: str) -> tuple[int, bool, bool]:
-    """Insert or merge one arXiv record. Returns (paper id, is new, changed)."""
-    existing = _find_paper(db, record)
-    values = _arxiv_values(record)
-    authors = json.dumps(record.authors, ensure_ascii=False)
-    if existing is None:
-        row = values | {
-            "title_key": normalise_title(record.title),
-            "authors": authors,
-            "arxiv_id": record.arxiv_id,
-            "doi": record.doi.lower() if record.doi else None,
-            "year": record.year,
-            # Unpublished until a venue says otherwise (Semantic Scholar, next step).
-            "venue": "arXiv",
-            "venue_year": record.year,
-            "status": "pending",
-            "milestone": 0,
-            "first_seen": now,
-            "last_seen": now,
+def _source_values(record: PaperRecord) -> dict[str, Any]:
+    """The columns this record may set, by the precedence of its source."""
+    if record.source == "arxiv":
+        return {
+            "title": record.title,
+            "abstract": record.abstract,
+            "arxiv_version": record.arxiv_version,
+            "published": record.published,
+            "updated": record.updated,
+            "primary_category": record.primary_category,
+            "arxiv_categories": json.dumps(record.categories),
+            "comment": record.comment,
+            "journal_ref": record.journal_ref,
         }
-        paper_id = int(db.table("papers").insert(row).last_pk)
-        _save_authors(db, paper_id, record.authors)
-        return paper_id, True, True
+    return {
+        "citation_count": record.citation_count,
+        "influential_citation_count": record.influential_citation_count,
+        "tldr": record.tldr,
+        "publication_date": record.publication_date,
+    }
 
-    paper_id = int(existing["id"])
+
+def _merge(existing: dict[str, Any], record: PaperRecord) -> dict[str, Any]:
+    """The changes a record makes to a stored row: manual > Semantic Scholar > arXiv."""
+    manual = set(json.loads(existing["manual_fields"]))
+    values = _source_values(record)
     changes: dict[str, Any] = {}
-    stored_version = existing["arxiv_version"] or 0
-    if (record.arxiv_version or 0) >= stored_version:
-        changes.update({k: v for k, v in values.items() if existing[k] != v})
-        if existing["authors"] != authors:
-            changes["authors"] = authors
-    if "title" in changes:
-        changes["title_key"] = normalise_title(record.title)
-    if existing["arxiv_id"] is None and record.arxiv_id:
+    if record.source == "arxiv":
+        if (record.arxiv_version or 0) >= (existing["arxiv_version"] or 0):
+            changes.update(values)
+            changes["authors"] = json.dumps(record.authors, ensure_ascii=False)
+    else:
+        changes.update({k: v for k, v in values.items() if v is not None})
+        # Text from Semantic Scholar only fills what arXiv has not given.
+        if existing["arxiv_version"] is None:
+            changes["title"] = record.title
+            if record.authors:
+                changes["authors"] = json.dumps(record.authors, ensure_ascii=False)
+        if not existing["abstract"] and record.abstract:
+            changes["abstract"] = record.abstract
+        if record.s2_id and not existing["s2_id"]:
+            changes["s2_id"] = record.s2_id
+    if record.arxiv_id and not existing["arxiv_id"]:
         changes["arxiv_id"] = record.arxiv_id
-    if record.doi and existing["doi"] is None:
-        changes["doi"] = record.doi.lower()
-    # ``year`` is when the paper first appeared: a preprint can only move it earlier.
+    doi = _doi(record)
+    if doi and not existing["doi"]:
+        changes["doi"] = doi
+    # ``year`` is when the paper first appeared: any source can only move it earlier.
     if record.year and (existing["year"] is None or record.year < existing["year"]):
         changes["year"] = record.year
-    if existing["venue"] is None:
-        changes.update({"venue": "arXiv", "venue_year": record.year})
+    if "title" in changes:
+        changes["title_key"] = normalise_title(changes["title"])
+    return {k: v for k, v in changes.items() if k not in manual and existing.get(k) != v}
+
+
+def _new_row(record: PaperRecord, now: str) -> dict[str, Any]:
+    row = _source_values(record) | {
+        "title": record.title,
+        "title_key": normalise_title(record.title),
+        "abstract": record.abstract,
+        "authors": json.dumps(record.authors, ensure_ascii=False),
+        "arxiv_id": record.arxiv_id,
+        "doi": _doi(record),
+        "s2_id": record.s2_id,
+        "year": record.year,
+        "status": "pending",
+        "milestone": 0,
+        "first_seen": now,
+        "last_seen": now,
+    }
+    return row
+
+
+def _keep_source(db: Database, paper_id: int, record: PaperRecord, now: str) -> None:
+    """Keep what the source said, so a merge can be re-derived and explained."""
+    source_id = record.source_id or record.arxiv_id or record.s2_id or normalise_title(record.title)
+    data = (
+        record.raw
+        if record.raw is not None
+        else {
+            k: v
+            for k, v in dataclasses.asdict(record).items()
+            if v not in (None, [], "") and k != "raw"
+        }
+    )
+    db.execute(
+        "INSERT INTO paper_sources (paper_id, source, source_id, data, fetched_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, source_id) DO UPDATE SET"
+        " paper_id = excluded.paper_id, data = excluded.data, fetched_at = excluded.fetched_at",
+        [
+            paper_id,
+            record.source,
+            source_id,
+            json.dumps(data, ensure_ascii=False, sort_keys=True),
+            now,
+        ],
+    )
+
+
+def _upsert(
+    db: Database, record: PaperRecord, now: str, target: int | None = None
+) -> tuple[int, bool, bool]:
+    """Insert or merge one record (into ``target`` if given). Returns (id, is new, changed)."""
+    existing = db.table("papers").get(target) if target else find_paper(db, record)
+    if existing is None:
+        paper_id = int(db.table("papers").insert(_new_row(record, now)).last_pk)
+        _save_authors(db, paper_id, record.authors)
+        _keep_source(db, paper_id, record, now)
+        return paper_id, True, True
+    paper_id = int(existing["id"])
+    changes = _merge(existing, record)
     db.table("papers").update(paper_id, changes | {"last_seen": now})
     if "authors" in changes:
-        _save_authors(db, paper_id, record.authors)
+        _save_authors(db, paper_id, json.loads(changes["authors"]))
+    _keep_source(db, paper_id, record, now)
     return paper_id, False, bool(changes)
 
 
@@ -220,35 +313,105 @@ def _record_hit(
     )
 
 
-def classify_paper(db: Database, seeds: Seeds, paper_id: int) -> None:
-    """Recompute a paper's per-category scores and, unless a person fixed it, its category."""
+def _venue_evidence(db: Database, paper: dict[str, Any]) -> VenueEvidence:
+    names: list[str] = []
+    dblp = None
+    year = None
+    for row in db.query(
+        "SELECT data FROM paper_sources WHERE paper_id = ? AND source = 's2'"
+        " ORDER BY fetched_at DESC",
+        [paper["id"]],
+    ):
+        data = json.loads(row["data"])
+        names += s2_venue_names(data)
+        dblp = dblp or (data.get("externalIds") or {}).get("DBLP")
+        year = year or s2_year(data)
+    texts = tuple(t for t in (paper["comment"], paper["journal_ref"]) if t)
+    return VenueEvidence(names=tuple(names), dblp=dblp, year=year, texts=texts)
+
+
+def refresh_paper(
+    db: Database, seeds: Seeds, paper_id: int, *, milestone_citations: int = 100
+) -> None:
+    """Re-derive what follows from the sources: venue, award, milestone, category, score.
+
+    Fields a person set (``manual_fields``) are left alone.
+    """
     paper = db.table("papers").get(paper_id)
+    manual = set(json.loads(paper["manual_fields"]))
+    changes: dict[str, Any] = {}
+
+    evidence = _venue_evidence(db, paper)
+    resolved = seeds.venues.resolve(evidence)
+    if resolved is None and evidence.names:
+        resolved = (evidence.names[0], evidence.year)  # unknown venue: its own name
+    first_year = int(paper["published"][:4]) if paper["published"] else paper["year"]
+    if resolved is None or resolved[0] == UNPUBLISHED:
+        venue, venue_year = (
+            (UNPUBLISHED, first_year) if paper["arxiv_id"] else (None, paper["year"])
+        )
+    else:
+        venue, venue_year = resolved[0], resolved[1] or paper["year"]
+    changes.update({"venue": venue, "venue_year": venue_year})
+
+    award = seeds.awards.match(paper["title"], venue, venue_year)
+    changes["award"] = award.label if award else None
+    cited = (paper["citation_count"] or 0) > milestone_citations
+    changes["milestone"] = int(cited or award is not None)
+
+    scores = _classify(db, seeds, paper)
+    best = best_category(scores, list(seeds.categories))
+    if "category" in manual or paper["is_seed"]:
+        own = scores.get(paper["category"])
+        changes["score"] = own.score if own else (best.score if best else 0.0)
+    else:
+        changes["category"] = best.category if best else None
+        changes["score"] = best.score if best else 0.0
+
+    changes = {k: v for k, v in changes.items() if k not in manual and paper[k] != v}
+    if changes:
+        db.table("papers").update(paper_id, changes)
+
+
+def _classify(db: Database, seeds: Seeds, paper: dict[str, Any]) -> dict[str, CategoryScore]:
+    """Recompute and store the paper's per-category scores with their reasons."""
     hits = {
         row["category"]: row["n"]
         for row in db.query(
             "SELECT category, count(*) AS n FROM query_hits WHERE paper_id = ? GROUP BY category",
-            [paper_id],
+            [paper["id"]],
         )
     }
     scores = score_paper(seeds, paper["title"], paper["abstract"], hits)
-    db.execute("DELETE FROM paper_categories WHERE paper_id = ?", [paper_id])
+    db.execute("DELETE FROM paper_categories WHERE paper_id = ?", [paper["id"]])
     for result in scores.values():
         db.execute(
             "INSERT INTO paper_categories (paper_id, category, score, reasons) VALUES (?, ?, ?, ?)",
             [
-                paper_id,
+                paper["id"],
                 result.category,
                 result.score,
                 json.dumps(result.reasons, ensure_ascii=False),
             ],
         )
-    best = best_category(scores, list(seeds.categories))
-    changes: dict[str, Any] = {"score": best.score if best else 0.0}
-    if not paper["category_locked"]:
-        changes["category"] = best.category if best else None
-    if paper["category_locked"] and paper["category"] in scores:
-        changes["score"] = scores[paper["category"]].score
-    db.table("papers").update(paper_id, changes)
+    return scores
+
+
+def _observe_citations(db: Database, paper_id: int, count: int | None, now: str) -> None:
+    """A ``citation_history`` row when a count is first seen or changes."""
+    if count is None:
+        return
+    last = db.execute(
+        "SELECT citation_count FROM citation_history WHERE paper_id = ?"
+        " ORDER BY observed_at DESC LIMIT 1",
+        [paper_id],
+    ).fetchone()
+    if last is None or last[0] != count:
+        db.execute(
+            "INSERT OR REPLACE INTO citation_history (paper_id, observed_at, citation_count)"
+            " VALUES (?, ?, ?)",
+            [paper_id, now, count],
+        )
 
 
 def save_records(
@@ -257,18 +420,28 @@ def save_records(
     records: Iterable[PaperRecord],
     *,
     run_id: int,
-    category: str,
-    query: str,
-    source: str = "arxiv",
+    category: str | None = None,
+    query: str | None = None,
+    targets: Sequence[int] | None = None,
+    milestone_citations: int = 100,
 ) -> SaveResult:
-    """Merge one page of records and the query that found them, in one transaction."""
+    """Merge one page of records, and the query that found them, in one transaction.
+
+    Without ``category`` and ``query`` the records only enrich (no query hit is recorded);
+    ``targets`` names the row each record describes when the caller already knows it.
+    """
     now = now_iso()
     result = SaveResult()
     with db.atomic():
-        for record in records:
-            paper_id, is_new, changed = _upsert_arxiv(db, record, now)
-            _record_hit(db, paper_id, source, category, query, run_id)
-            classify_paper(db, seeds, paper_id)
+        for i, record in enumerate(records):
+            target = targets[i] if targets else None
+            paper_id, is_new, changed = _upsert(db, record, now, target)
+            if category and query:
+                _record_hit(db, paper_id, record.source, category, query, run_id)
+            if record.source == "s2":
+                _observe_citations(db, paper_id, record.citation_count, now)
+                db.execute("UPDATE papers SET s2_refreshed = ? WHERE id = ?", [now, paper_id])
+            refresh_paper(db, seeds, paper_id, milestone_citations=milestone_citations)
             result.seen.append(paper_id)
             if is_new:
                 result.new.append(paper_id)
@@ -282,19 +455,41 @@ def mark_seed(
 ) -> None:
     """Seed papers are the curator's own: accepted, in their seed category, with their focus.
 
-    A decision already recorded (a rejection, a different category set by hand) stands.
+    A decision already recorded (a rejection, a category set by hand) stands.
     """
     paper = db.table("papers").get(paper_id)
+    manual = set(json.loads(paper["manual_fields"]))
     changes: dict[str, Any] = {"is_seed": 1}
     if paper["status"] == "pending":
         changes["status"] = "accepted"
-    if not paper["category_locked"]:
-        changes.update({"category": category, "category_locked": 1})
+    if "category" not in manual:
+        changes["category"] = category
     if focus and not paper["focus"]:
         changes["focus"] = focus
     if notes and not paper["notes"]:
         changes["notes"] = notes
-    db.table("papers").update(paper_id, changes)
+    changes = {k: v for k, v in changes.items() if paper[k] != v}
+    if changes:
+        db.table("papers").update(paper_id, changes)
+
+
+def mark_refreshed(db: Database, paper_ids: Iterable[int]) -> None:
+    """Papers Semantic Scholar was asked about, known to it or not, are not asked again soon."""
+    now = now_iso()
+    with db.atomic():
+        for paper_id in paper_ids:
+            db.execute("UPDATE papers SET s2_refreshed = ? WHERE id = ?", [now, paper_id])
+
+
+def papers_to_enrich(db: Database) -> list[dict[str, Any]]:
+    """Every paper with an id Semantic Scholar's batch endpoint accepts, oldest refresh first."""
+    return list(
+        db.query(
+            "SELECT id, arxiv_id, doi, s2_id FROM papers"
+            " WHERE s2_id IS NOT NULL OR arxiv_id IS NOT NULL OR doi IS NOT NULL"
+            " ORDER BY s2_refreshed IS NOT NULL, s2_refreshed, id"
+        )
+    )
 
 
 # --- reading ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from harvester import store
 from harvester.config import Config
 from harvester.seeds import Seeds, load_seeds
-from tests.loopback import Entry, FakeArxiv, LoopbackServer, load_corpus
+from tests.loopback import Entry, FakeArxiv, FakeS2, LoopbackServer, load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +31,14 @@ def synthetic_entries(n: int, words: str = "early exit") -> list[Entry]:
         )
         for i in range(n)
     ]
+
+
+@pytest.fixture(autouse=True)
+def no_real_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a test forgets to set, nothing reaches the real APIs: port 9 on loopback."""
+    monkeypatch.setenv("HARVESTER_ARXIV_URL", "http://127.0.0.1:9/api/query")
+    monkeypatch.setenv("HARVESTER_S2_URL", "http://127.0.0.1:9/graph/v1")
+    monkeypatch.delenv("S2_API_KEY", raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +62,13 @@ def fake_arxiv() -> FakeArxiv:
 
 
 @pytest.fixture
-def server(fake_arxiv: FakeArxiv) -> Iterator[LoopbackServer]:
-    with LoopbackServer(fake_arxiv) as running:
+def fake_s2() -> FakeS2:
+    return FakeS2()
+
+
+@pytest.fixture
+def server(fake_arxiv: FakeArxiv, fake_s2: FakeS2) -> Iterator[LoopbackServer]:
+    with LoopbackServer(fake_arxiv, fake_s2) as running:
         yield running
 
 
@@ -65,6 +78,7 @@ def config(server: LoopbackServer, tmp_path: Path) -> Config:
     return Config(
         db=tmp_path / "harvester.db",
         arxiv_url=server.arxiv_url,
+        s2_url=server.s2_url,
         arxiv_delay=0,
         s2_delay=0,
         backoff_max=0,

@@ -241,6 +241,149 @@ def error_feed(message: str) -> bytes:
     ).encode()
 
 
+# --- Semantic Scholar ------------------------------------------------------------------------
+
+_BULK_TOKEN_RE = re.compile(r'\s*(\(|\)|\||\+|-(?=\S)|"[^"]*"|[^\s()|+"]+)')
+
+
+class _BulkParser:
+    """S2 bulk search syntax: ``|`` or, ``+`` (or juxtaposition) and, ``-`` not, quotes."""
+
+    def __init__(self, query: str) -> None:
+        self.tokens = [t for t in _BULK_TOKEN_RE.findall(query) if t.strip()]
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> str:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def parse(self) -> Any:
+        node = self.expr()
+        if self.peek() is not None:
+            raise ValueError(f"unexpected {self.peek()!r}")
+        return node
+
+    def expr(self) -> Any:
+        node = self.conj()
+        while self.peek() == "|":
+            self.take()
+            node = ("or", node, self.conj())
+        return node
+
+    def conj(self) -> Any:
+        node = self.unary()
+        while self.peek() not in (None, "|", ")"):
+            if self.peek() == "+":
+                self.take()
+            node = ("and", node, self.unary())
+        return node
+
+    def unary(self) -> Any:
+        token = self.take()
+        if token == "-":
+            return ("not", self.unary())
+        if token == "(":
+            node = self.expr()
+            self.take()
+            return node
+        return ("term", "tiabs", token.strip('"'))
+
+
+def _bulk_matches(node: Any, paper: dict[str, Any]) -> bool:
+    kind = node[0]
+    if kind == "term":
+        stems = _stems(f"{paper.get('title') or ''} . {paper.get('abstract') or ''}")
+        wanted = _stems(node[2])
+        n = len(wanted)
+        return bool(wanted) and any(stems[i : i + n] == wanted for i in range(len(stems) - n + 1))
+    if kind == "not":
+        return not _bulk_matches(node[1], paper)
+    left = _bulk_matches(node[1], paper)
+    if kind == "or":
+        return left or _bulk_matches(node[2], paper)
+    return left and _bulk_matches(node[2], paper)
+
+
+def load_s2_corpus(name: str = "s2_corpus.json") -> list[dict[str, Any]]:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+def _norm(title: str) -> str:
+    return " ".join(_words(title))
+
+
+@dataclass
+class FakeS2:
+    """A Semantic Scholar Graph API over a corpus of paper objects (with a ``label`` key).
+
+    ``canned`` replays recorded answers, one per request, before the corpus is consulted;
+    ``faults`` scripts failures as for arXiv; ``match_miss_as_empty`` answers a title-match
+    miss as 200 with empty data instead of 404 (the service does both).
+    """
+
+    corpus: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[str | None] = field(default_factory=list)
+    canned: list[tuple[int, bytes]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    match_miss_as_empty: bool = False
+    bulk_page: int = 1000
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _fields(self, paper: dict[str, Any], fields: str) -> dict[str, Any]:
+        wanted = {f for f in fields.split(",") if f} | {"paperId"}
+        return {k: v for k, v in paper.items() if k in wanted}
+
+    def _lookup(self, ident: str) -> dict[str, Any] | None:
+        kind, _, value = ident.partition(":") if ":" in ident else ("", "", ident)
+        for paper in self.corpus:
+            ids = paper.get("externalIds") or {}
+            if kind.upper() == "ARXIV" and ids.get("ArXiv") == value:
+                return paper
+            if kind.upper() == "DOI" and (ids.get("DOI") or "").lower() == value.lower():
+                return paper
+            if kind.upper() == "CORPUSID" and str(ids.get("CorpusId")) == value:
+                return paper
+            if not kind and paper["paperId"] == value:
+                return paper
+        return None
+
+    def answer(
+        self, method: str, path: str, params: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
+        fields = params.get("fields", "paperId,title")
+        if method == "POST" and path.endswith("/paper/batch"):
+            ids = json.loads(body or b"{}").get("ids", [])
+            if len(ids) > 500:
+                return 400, {"error": "-- number of ids must be at most 500"}
+            return 200, [self._fields(p, fields) if (p := self._lookup(i)) else None for i in ids]
+        if path.endswith("/paper/search/bulk"):
+            tree = _BulkParser(params.get("query", "")).parse()
+            found = [p for p in self.corpus if _bulk_matches(tree, p)]
+            found.sort(key=lambda p: (p.get("publicationDate") or "", p["paperId"]), reverse=True)
+            start = int(params.get("token") or 0)
+            page = found[start : start + self.bulk_page]
+            more = start + self.bulk_page < len(found)
+            return 200, {
+                "total": len(found),
+                "token": str(start + self.bulk_page) if more else None,
+                "data": [self._fields(p, fields) for p in page],
+            }
+        if path.endswith("/paper/search/match"):
+            wanted = _norm(params.get("query", ""))
+            for paper in self.corpus:
+                if _norm(paper["title"]) == wanted:
+                    return 200, {"data": [self._fields(paper, fields) | {"matchScore": 250.0}]}
+            if self.match_miss_as_empty:
+                return 200, {"data": []}
+            return 404, {"error": "Title match not found"}
+        return 404, {"error": f"no route {path}"}
+
+
+# --- the server -------------------------------------------------------------------------------
 # --- the server -------------------------------------------------------------------------------
 
 _ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
@@ -252,7 +395,7 @@ class FakeArxiv:
 
     corpus: list[Entry] = field(default_factory=list)
     layout: str = "new"
-    faults: list[str] = field(default_factory=list)
+    faults: list[str | None] = field(default_factory=list)
     requests: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -284,7 +427,14 @@ class FakeArxiv:
         return 200, render_feed(page, len(found), start, per_page, self.layout)
 
 
-def _handler(state: FakeArxiv) -> type[BaseHTTPRequestHandler]:
+_HTML_ERROR = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+_S2_429 = (
+    b'{"message": "Too Many Requests. Please wait and try again or apply for a key for higher '
+    b'rate limits. https://www.semanticscholar.org/product/api#api-key-form", "code": "429"}'
+)
+
+
+def _handler(arxiv: FakeArxiv, s2: FakeS2) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -307,68 +457,121 @@ def _handler(state: FakeArxiv) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:
-            url = urlsplit(self.path)
-            params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-            with state.lock:
-                state.requests.append(
-                    params | {"_path": url.path, "_ua": self.headers.get("User-Agent", "")}
-                )
-            fault = state.next_fault()
-            status, body = state.answer(params)
-            if fault is None:
-                self._send(status, body, "application/atom+xml; charset=utf-8")
-            elif fault == "429":
-                self._send(429, b"Rate exceeded.", "text/plain")
+        def _fault(self, fault: str, body: bytes, ctype: str, api: str) -> None:
+            """Answer with a scripted failure instead of ``body``."""
+            if fault == "429":
+                # The real services send no Retry-After; S2 explains in JSON.
+                self._send(429, _S2_429 if api == "s2" else b"Rate exceeded.", "application/json")
             elif fault.startswith("429:"):
                 self._send(429, b"Rate exceeded.", "text/plain", {"Retry-After": fault[4:]})
             elif fault in ("500", "502", "503", "504"):
-                page = b"<html><body><h1>Service Unavailable</h1></body></html>"
-                self._send(int(fault), page, "text/html")
+                self._send(int(fault), _HTML_ERROR, "text/html")
+            elif fault in ("500-json", "504-json"):
+                self._send(
+                    int(fault[:3]), b'{"message": "Endpoint request timed out"}', "application/json"
+                )
+            elif fault == "403":
+                self._send(403, b'{"message":"Forbidden"}', "application/json")
             elif fault == "200-html":
                 self._send(200, b"<html><body>Maintenance</body></html>", "text/html")
             elif fault == "truncate":
-                # A body cut off mid-document whose length header agrees with what is sent.
-                cut = body[: len(body) // 2]
-                self._send(200, cut, "application/atom+xml")
+                # Cut off mid-document, with a length header that agrees with what is sent.
+                self._send(200, body[: len(body) // 2], ctype)
             elif fault == "short":
                 # The connection drops before Content-Length bytes arrive.
-                self._send(200, body[: len(body) // 2], "application/atom+xml", length=len(body))
+                self._send(200, body[: len(body) // 2], ctype, length=len(body))
                 self.close_connection = True
             elif fault == "reset":
                 self.close_connection = True
                 self.connection.close()
-            elif fault == "empty":
-                start = int(params.get("start", "0"))
-                total = (
-                    len(search(state.corpus, params["search_query"]))
-                    if params.get("search_query")
-                    else 0
-                )
-                self._send(
-                    200, render_feed([], total, start, 0, state.layout), "application/atom+xml"
-                )
             else:
                 raise AssertionError(f"unknown fault {fault!r}")
+
+        def _arxiv(self, params: dict[str, str]) -> None:
+            with arxiv.lock:
+                arxiv.requests.append(
+                    params | {"_path": self.path, "_ua": self.headers.get("User-Agent", "")}
+                )
+            fault = arxiv.next_fault()
+            status, body = arxiv.answer(params)
+            ctype = "application/atom+xml; charset=utf-8"
+            if fault == "empty":
+                start = int(params.get("start", "0"))
+                query = params.get("search_query")
+                total = len(search(arxiv.corpus, query)) if query else 0
+                self._send(200, render_feed([], total, start, 0, arxiv.layout), ctype)
+            elif fault:
+                self._fault(fault, body, ctype, "arxiv")
+            else:
+                self._send(status, body, ctype)
+
+        def _s2(self, method: str, path: str, params: dict[str, str]) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            with s2.lock:
+                s2.requests.append(
+                    {
+                        "method": method,
+                        "path": path,
+                        "params": params,
+                        "body": json.loads(body) if body else None,
+                        "api_key": self.headers.get("x-api-key"),
+                        "ua": self.headers.get("User-Agent", ""),
+                    }
+                )
+                fault = s2.faults.pop(0) if s2.faults else None
+                canned = s2.canned.pop(0) if s2.canned and not fault else None
+            if canned:
+                self._send(canned[0], canned[1], "application/json")
+                return
+            status, answer = s2.answer(method, path, params, body)
+            payload = json.dumps(answer).encode()
+            if fault:
+                self._fault(fault, payload, "application/json", "s2")
+            else:
+                self._send(status, payload, "application/json")
+
+        def _route(self, method: str) -> None:
+            url = urlsplit(self.path)
+            params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            if url.path.startswith("/graph/v1/"):
+                self._s2(method, url.path, params)
+            else:
+                self._arxiv(params)
+
+        def do_GET(self) -> None:
+            self._route("GET")
+
+        def do_POST(self) -> None:
+            self._route("POST")
 
     return Handler
 
 
 class LoopbackServer:
-    """Runs a FakeArxiv on 127.0.0.1 in a background thread; use as a context manager."""
+    """Runs a FakeArxiv and a FakeS2 on 127.0.0.1 in a background thread (a context manager)."""
 
-    def __init__(self, arxiv: FakeArxiv) -> None:
-        self.arxiv = arxiv
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(arxiv))
+    def __init__(self, arxiv: FakeArxiv | None = None, s2: FakeS2 | None = None) -> None:
+        self.arxiv = arxiv or FakeArxiv()
+        self.s2 = s2 or FakeS2()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.arxiv, self.s2))
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
 
     @property
-    def arxiv_url(self) -> str:
+    def base(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/api/query"
+        return f"http://{host}:{port}"
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"{self.base}/api/query"
+
+    @property
+    def s2_url(self) -> str:
+        return f"{self.base}/graph/v1"
 
     def __enter__(self) -> LoopbackServer:
         self.thread.start()

@@ -21,7 +21,9 @@ def run(server, tmp_path, monkeypatch):
     (tmp_path / "harvester.toml").write_text("backoff_max = 0\nretries = 2\narxiv_page_size = 50\n")
     env = {
         "HARVESTER_ARXIV_URL": server.arxiv_url,
+        "HARVESTER_S2_URL": server.s2_url,
         "HARVESTER_ARXIV_DELAY": "0",
+        "HARVESTER_S2_DELAY": "0",
         "HARVESTER_DB": str(tmp_path / "db" / "h.db"),
     }
 
@@ -86,16 +88,16 @@ def test_bad_config_value_exits_2(run):
     )
 
 
-def test_unreachable_service_exits_1_with_one_line_per_failed_query(run, tmp_path):
-    result = run(
-        "harvest",
-        "--category",
-        "compiler",
-        env_extra={"HARVESTER_ARXIV_URL": "http://127.0.0.1:9/api/query"},
-    )
+def test_unreachable_services_exit_1_with_one_line_per_failed_query(run):
+    down = {
+        "HARVESTER_ARXIV_URL": "http://127.0.0.1:9/api/query",
+        "HARVESTER_S2_URL": "http://127.0.0.1:9/graph/v1",
+    }
+    result = run("harvest", "--category", "compiler", env_extra=down)
     assert result.exit_code == 1
     failed = [line for line in result.output.splitlines() if line.startswith("failed: ")]
-    assert len(failed) == 2  # the compiler category's two queries; it has no seed paper
+    # The compiler category's two arXiv queries and its S2 query; it has no seed paper.
+    assert [line.split(":")[1].strip() for line in failed] == ["arxiv", "arxiv", "s2"]
     assert all("connection failed" in line for line in failed)
 
 

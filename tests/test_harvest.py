@@ -1,8 +1,8 @@
-"""Whole harvests against the loopback arXiv serving a corpus of real dynamic-network papers.
+"""Whole harvests against the loopback arXiv and Semantic Scholar serving real papers.
 
-The corpus (tests/data/arxiv_corpus.json) holds relevant papers of the six categories and
-look-alikes (skip connections, early stopping, static compilers, …), labelled; the seed
-queries must find the first and mostly miss the second.
+The corpora (tests/data/) hold relevant papers of the six categories and look-alikes (skip
+connections, early stopping, static compilers, …), labelled; the seed queries must find the
+first and mostly miss the second. Semantic Scholar also knows papers that are not on arXiv.
 """
 
 from __future__ import annotations
@@ -13,19 +13,29 @@ import pytest
 
 from harvester import store
 from harvester.harvest import run_harvest
-from tests.loopback import FakeArxiv, search
+from tests.conftest import synthetic_entries
+from harvester.records import normalise_title
+from tests.loopback import FakeArxiv, FakeS2, load_s2_corpus, search
 
 SEED_IDS = {"1703.09844", "2004.02178", "1711.11503"}
+CAVS = "Cavs: An Efficient Runtime System for Dynamic Neural Networks"
+
+
+@pytest.fixture(scope="session")
+def s2_corpus() -> list[dict]:
+    return load_s2_corpus()
 
 
 @pytest.fixture
-def corpus_arxiv(fake_arxiv: FakeArxiv, corpus) -> FakeArxiv:
+def corpus_arxiv(fake_arxiv: FakeArxiv, corpus, fake_s2: FakeS2, s2_corpus) -> FakeArxiv:
     fake_arxiv.corpus = corpus
+    fake_s2.corpus = s2_corpus
     return fake_arxiv
 
 
 def papers(db) -> dict[str, dict]:
-    return {row["arxiv_id"]: row for row in db.query("SELECT * FROM papers")}
+    """Papers by arXiv id, or by title for those not on arXiv."""
+    return {row["arxiv_id"] or row["title"]: row for row in db.query("SELECT * FROM papers")}
 
 
 def test_harvest_stores_seed_papers_accepted_and_query_hits_pending(
@@ -35,27 +45,109 @@ def test_harvest_stores_seed_papers_accepted_and_query_hits_pending(
     assert result.status == "ok", result.errors
     rows = papers(db)
     accepted = {k for k, row in rows.items() if row["status"] == "accepted"}
-    assert accepted == SEED_IDS
-    assert {row["status"] for k, row in rows.items() if k not in SEED_IDS} == {"pending"}
+    assert accepted == SEED_IDS | {CAVS}
+    assert {row["status"] for k, row in rows.items() if k not in accepted} == {"pending"}
     assert rows["1703.09844"]["category"] == "early_exit"
     assert rows["1711.11503"]["category"] == "layer_skipping"
     assert rows["1703.09844"]["focus"] == "早退/单模型多退出通道，多Scala"
+    assert rows[CAVS]["category"] == "system" and rows[CAVS]["arxiv_id"] is None
     # Ids are bare and unique.
-    assert all("v" not in arxiv_id for arxiv_id in rows)
+    assert all("v" not in row["arxiv_id"] for row in rows.values() if row["arxiv_id"])
     assert db.execute("SELECT count(*) FROM papers").fetchone()[0] == len(rows)
-    # Cavs has no arXiv version: reported as skipped, not as a failure.
-    assert any("Cavs" in line for line in result.skipped)
+
+
+def test_seed_papers_carry_their_real_venue_year_and_citations(
+    db, seeds, config, corpus_arxiv, s2_corpus, server
+):
+    run_harvest(db, seeds, config)
+    rows = papers(db)
+    venues = {k: (rows[k]["venue"], rows[k]["venue_year"]) for k in [*sorted(SEED_IDS), CAVS]}
+    assert venues == {
+        "1703.09844": ("ICLR", 2018),  # S2 says year 2017: the preprint's
+        "1711.11503": ("ECCV", 2018),
+        "2004.02178": ("ACL", 2020),
+        CAVS: ("USENIX ATC", 2018),
+    }
+    assert rows["1703.09844"]["year"] == 2017
+    by_title = {normalise_title(p["title"]): p for p in s2_corpus}
+    for key in [*SEED_IDS, CAVS]:
+        answered = by_title[normalise_title(rows[key]["title"])]
+        assert rows[key]["s2_id"] == answered["paperId"]
+        assert rows[key]["citation_count"] == answered["citationCount"]
+
+
+def test_every_enriched_count_is_what_the_service_answered(
+    db, seeds, config, corpus_arxiv, s2_corpus, server
+):
+    run_harvest(db, seeds, config)
+    by_id = {p["paperId"]: p for p in s2_corpus}
+    rows = list(db.query("SELECT * FROM papers"))
+    assert all(row["s2_id"] for row in rows)
+    for row in rows:
+        answered = by_id[row["s2_id"]]
+        assert row["citation_count"] == answered["citationCount"]
+        assert row["influential_citation_count"] == answered["influentialCitationCount"]
+        history = [
+            h["citation_count"]
+            for h in db.query("SELECT * FROM citation_history WHERE paper_id = ?", [row["id"]])
+        ]
+        assert history == [answered["citationCount"]]
+
+
+def test_no_paper_is_stored_twice(db, seeds, config, corpus_arxiv, server):
+    run_harvest(db, seeds, config)
+    run_harvest(db, seeds, config)
+    for column in ("arxiv_id", "s2_id", "doi", "title_key"):
+        dupes = db.execute(
+            f"SELECT {column}, count(*) FROM papers WHERE {column} IS NOT NULL GROUP BY 1 HAVING count(*) > 1"
+        ).fetchall()
+        assert dupes == [], column
+
+
+def test_milestones_follow_citations_and_awards(db, seeds, config, corpus_arxiv, server):
+    run_harvest(db, seeds, config)
+    for row in db.query("SELECT * FROM papers"):
+        expected = row["citation_count"] > config.milestone_citations or row["award"] is not None
+        assert row["milestone"] == int(expected), row["title"]
+    assert db.execute("SELECT count(*) FROM papers WHERE milestone = 1").fetchone()[0] > 10
+
+
+def test_papers_only_semantic_scholar_knows_are_found(
+    db, seeds, config, corpus_arxiv, s2_corpus, server
+):
+    run_harvest(db, seeds, config)
+    found = {
+        row["title_key"] for row in db.query("SELECT title_key FROM papers WHERE arxiv_id IS NULL")
+    }
+    s2_only = [p for p in s2_corpus if "ArXiv" not in p["externalIds"]]
+    relevant = [p for p in s2_only if p["label"] != "lookalike"]
+    hits = [p for p in relevant if normalise_title(p["title"]) in found]
+    assert len(hits) >= 0.7 * len(relevant)
+    lookalikes = [p for p in s2_only if p["label"] == "lookalike"]
+    assert not [p for p in lookalikes if normalise_title(p["title"]) in found]
+
+
+def test_enrichment_costs_one_request_per_500_papers(
+    seeds, config, fake_arxiv, fake_s2, server, db
+):
+    fake_arxiv.corpus = synthetic_entries(1200)
+    run_harvest(db, seeds, config, categories=["early_exit"])
+    batches = [r for r in fake_s2.requests if r["path"].endswith("/paper/batch")]
+    assert [len(r["body"]["ids"]) for r in batches] == [500, 500, 200]
 
 
 def test_run_row_records_requests_and_counts(db, seeds, config, corpus_arxiv, server):
     result = run_harvest(db, seeds, config)
     [run] = store.last_runs(db)
     queries = sum(len(c.arxiv_queries) for c in seeds.categories.values())
-    # One id_list request for the seed papers, one page per query (the corpus is small).
-    assert run["requests"] == {"arxiv": 1 + queries} == result.requests
+    s2_queries = sum(len(c.s2_queries) for c in seeds.categories.values())
+    # arXiv: one id_list request for the seed papers, one page per query (the corpus is small).
+    # S2: one title match (Cavs), one bulk page per query, one batch for every paper.
+    assert run["requests"] == {"arxiv": 1 + queries, "s2": 1 + s2_queries + 1} == result.requests
     assert len(corpus_arxiv.requests) == 1 + queries
     assert run["status"] == "ok" and run["ended"] >= run["started"]
     assert run["papers_new"] == len(papers(db)) and run["errors"] == []
+    assert result.papers_enriched == len(papers(db))
 
 
 def test_seed_queries_find_most_relevant_papers_and_few_lookalikes(
@@ -104,24 +196,40 @@ def test_harvesting_twice_stores_each_paper_once(
 
 def comparable(db) -> dict[str, tuple]:
     return {
-        k: (r["title"], r["category"], r["score"], r["status"], r["abstract"])
+        k: (
+            r["title"],
+            r["category"],
+            r["score"],
+            r["status"],
+            r["abstract"],
+            r["venue"],
+            r["venue_year"],
+            r["citation_count"],
+            r["s2_id"],
+            r["milestone"],
+        )
         for k, r in papers(db).items()
     }
 
 
 def test_faults_on_the_way_end_in_the_same_database_as_a_clean_run(
-    seeds, config, corpus_arxiv, server, tmp_path
+    seeds, config, corpus_arxiv, fake_s2, server, tmp_path
 ):
     clean = store.open_db(tmp_path / "clean.db")
-    clean_requests = run_harvest(clean, seeds, config).requests["arxiv"]
+    clean_requests = run_harvest(clean, seeds, config).requests
     faults = ["429", "503", "truncate", "reset", "500", "short", "200-html", "empty", "502"]
+    s2_faults = ["429", "504-json", "502", "truncate", "short", "reset", "200-html", "500-json"]
     # Each request meets at most one fault, then its retry succeeds.
     corpus_arxiv.faults = [f for fault in faults for f in (fault, None)]
+    fake_s2.faults = [f for fault in s2_faults for f in (fault, None)]
     faulty = store.open_db(tmp_path / "faulty.db")
     result = run_harvest(faulty, seeds, config)
     assert result.status == "ok", result.errors
     assert comparable(faulty) == comparable(clean)
-    assert result.requests["arxiv"] == clean_requests + len(faults)
+    assert result.requests == {
+        "arxiv": clean_requests["arxiv"] + len(faults),
+        "s2": clean_requests["s2"] + len(s2_faults),
+    }
 
 
 def test_query_failing_past_retries_is_reported_others_kept_next_run_catches_up(

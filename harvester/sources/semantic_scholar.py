@@ -1,0 +1,241 @@
+"""Semantic Scholar Graph API: batch enrichment, bulk search, and title matching.
+
+Requests go through ``harvester.http.Service`` (one shared httpx client, our pacing, our
+retries), never through the ``semanticscholar`` package's client, whose traps DESIGN.md lists:
+it retries 429 in a layer of its own and ignores Retry-After, turns 502/503 into an empty
+``Paper``, drops the API key on citation endpoints and does not URL-escape queries. We use the
+package only for its typed ``Paper`` model, to read the JSON we fetched ourselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from semanticscholar.Paper import Paper
+
+from harvester.errors import RetryableSourceError, SourceError
+from harvester.http import Service
+from harvester.records import PaperRecord, normalise_title, split_arxiv_id
+
+log = logging.getLogger(__name__)
+
+SOURCE = "s2"
+# The batch endpoint takes at most 500 ids per request.
+BATCH_SIZE = 500
+# The bulk search returns up to 1,000 papers per call, with a continuation token.
+BULK_PAGE = 1000
+
+_COMMON = (
+    "paperId,externalIds,title,abstract,venue,publicationVenue,year,publicationDate,"
+    "citationCount,influentialCitationCount,authors,journal"
+)
+BATCH_FIELDS = _COMMON + ",tldr"  # tldr: only the single-paper and batch endpoints give it
+SEARCH_FIELDS = _COMMON
+
+
+def describe_error(response: httpx.Response) -> str:
+    """S2 explains failures as ``{"error": …}`` or ``{"message": …}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return " ".join(response.text.split())[:120]
+    if isinstance(body, dict):
+        return str(body.get("error") or body.get("message") or body)[:200]
+    return str(body)[:120]
+
+
+def _json(response: httpx.Response) -> Any:
+    """The body as JSON; anything else (an HTML page, a cut-off document) is retried."""
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        size = len(response.content)
+        raise RetryableSourceError(
+            SOURCE,
+            f"answer is not JSON ({size} bytes): {response.text[:60]!r}",
+            url=str(response.url),
+        ) from None
+
+
+def _shape_error(response: httpx.Response, what: str) -> RetryableSourceError:
+    return RetryableSourceError(SOURCE, f"unexpected answer: {what}", url=str(response.url))
+
+
+def s2_venue_names(data: dict[str, Any]) -> list[str]:
+    """Every name S2 gives the venue: publicationVenue and its alternates, venue, journal."""
+    names: list[str] = []
+    pv = data.get("publicationVenue")
+    if isinstance(pv, dict):
+        names += [pv.get("name") or "", *list(pv.get("alternate_names") or [])]
+    names.append(data.get("venue") or "")
+    journal = data.get("journal")
+    if isinstance(journal, dict):
+        names.append(journal.get("name") or "")
+    return [n for n in names if isinstance(n, str) and n.strip()]
+
+
+def s2_year(data: dict[str, Any]) -> int | None:
+    year = data.get("year")
+    return year if isinstance(year, int) else None
+
+
+def to_record(data: dict[str, Any]) -> PaperRecord:
+    """One S2 paper object as our record; raises ``SourceError`` on a malformed object."""
+    try:
+        paper = Paper(data)
+        ids = paper.externalIds or {}
+        if not paper.paperId or not isinstance(paper.paperId, str):
+            raise ValueError("no paperId")
+        if not isinstance(paper.title, str) or not paper.title.strip():
+            raise ValueError("no title")
+        arxiv_id = split_arxiv_id(ids["ArXiv"])[0] if ids.get("ArXiv") else None
+        published = paper.publicationDate.date().isoformat() if paper.publicationDate else None
+        citations = paper.citationCount
+        influential = paper.influentialCitationCount
+        if citations is not None and not isinstance(citations, int):
+            raise ValueError("citationCount is not a number")
+        return PaperRecord(
+            source=SOURCE,
+            title=" ".join(paper.title.split()),
+            abstract=" ".join(paper.abstract.split()) if paper.abstract else None,
+            authors=[a.name for a in paper.authors or [] if a.name],
+            arxiv_id=arxiv_id,
+            doi=ids.get("DOI"),
+            s2_id=paper.paperId,
+            year=paper.year if isinstance(paper.year, int) else None,
+            citation_count=citations,
+            influential_citation_count=influential if isinstance(influential, int) else None,
+            venue_names=s2_venue_names(data),
+            dblp=ids.get("DBLP"),
+            publication_date=published,
+            tldr=paper.tldr.text if paper.tldr and paper.tldr.text else None,
+            source_id=paper.paperId,
+            raw=data,
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise SourceError(SOURCE, f"malformed paper object ({exc})") from None
+
+
+def _records(items: list[Any]) -> tuple[list[PaperRecord], int]:
+    """The page's papers; an object without id or title cannot be stored and is skipped."""
+    records: list[PaperRecord] = []
+    skipped = 0
+    for item in items:
+        try:
+            records.append(to_record(item))
+        except SourceError as exc:
+            skipped += 1
+            log.warning("%s", exc)
+    return records, skipped
+
+
+@dataclass
+class SearchPage:
+    """One page of a bulk search: its papers, the total S2 reports, whether more follow."""
+
+    records: list[PaperRecord]
+    total: int
+    token: str | None
+    skipped: int = 0
+
+
+class SemanticScholarSource:
+    """The three Graph API calls the harvester makes, each as few requests as the API allows."""
+
+    def __init__(self, service: Service, url: str) -> None:
+        self.service = service
+        self.url = url.rstrip("/")
+
+    def batch(self, ids: list[str]) -> list[PaperRecord | None]:
+        """Papers by id (``ARXIV:…``, ``DOI:…``, S2 ids), 500 per request, in order.
+
+        Unknown ids come back as None, in their place.
+        """
+        out: list[PaperRecord | None] = []
+        for i in range(0, len(ids), BATCH_SIZE):
+            chunk = ids[i : i + BATCH_SIZE]
+
+            def parse(response: httpx.Response, chunk: list[str] = chunk) -> list[Any]:
+                body = _json(response)
+                if not isinstance(body, list) or len(body) != len(chunk):
+                    raise _shape_error(response, f"expected a list of {len(chunk)} papers")
+                return body
+
+            body = self.service.request(
+                "POST",
+                f"{self.url}/paper/batch",
+                parse,
+                params={"fields": BATCH_FIELDS},
+                json={"ids": chunk},
+            )
+            out += [to_record(item) if item is not None else None for item in body]
+        return out
+
+    def search_pages(self, query: str, *, max_results: int) -> Iterator[SearchPage]:
+        """Bulk search, newest publications first, following the continuation token.
+
+        The query uses S2's bulk syntax (``"phrase"``, ``|`` or, ``+`` and, ``-`` not).
+        """
+        token: str | None = None
+        seen = 0
+        while seen < max_results:
+            params = {"query": query, "fields": SEARCH_FIELDS, "sort": "publicationDate:desc"}
+            if token:
+                params["token"] = token
+
+            def parse(response: httpx.Response) -> dict[str, Any]:
+                body = _json(response)
+                if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
+                    raise _shape_error(response, "expected an object with a data list")
+                return body
+
+            body = self.service.request(
+                "GET", f"{self.url}/paper/search/bulk", parse, params=params
+            )
+            items = body.get("data") or []
+            records, skipped = _records(items[: max_results - seen])
+            seen += len(records) + skipped
+            token = body.get("token") or None
+            total = body.get("total") if isinstance(body.get("total"), int) else seen
+            yield SearchPage(records=records, total=total, token=token, skipped=skipped)
+            if not token or not items:
+                return
+
+    def match_title(self, title: str) -> PaperRecord | None:
+        """The paper with this exact title, or None; S2 answers a miss as 404 or empty data."""
+
+        def parse(response: httpx.Response) -> Any:
+            if response.status_code == 404:
+                return None
+            body = _json(response)
+            if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
+                raise _shape_error(response, "expected an object with a data list")
+            return body
+
+        body = self.service.request(
+            "GET",
+            f"{self.url}/paper/search/match",
+            parse,
+            params={"query": title, "fields": BATCH_FIELDS},
+            accept=frozenset({200, 404}),
+        )
+        if not body or not body.get("data"):
+            return None
+        record = to_record(body["data"][0])
+        # The match endpoint returns its best guess; only an equal title is the paper asked for.
+        if normalise_title(record.title) != normalise_title(title):
+            return None
+        return record
+
+
+def batch_id(row: dict[str, Any]) -> str:
+    """The id to ask the batch endpoint for: S2's own, else arXiv, else DOI."""
+    if row.get("s2_id"):
+        return str(row["s2_id"])
+    if row.get("arxiv_id"):
+        return f"ARXIV:{row['arxiv_id']}"
+    return f"DOI:{row['doi']}"
