@@ -234,7 +234,9 @@ def _load_categories(path: Path) -> dict[str, Category]:
             problem = check_s2_query(query)
             if problem:
                 qline = _line_of(text, f"[{key}", query)
-                raise SeedError(f"{path}:{qline}: [{key}] Semantic Scholar query {query!r}: {problem}")
+                raise SeedError(
+                    f"{path}:{qline}: [{key}] Semantic Scholar query {query!r}: {problem}"
+                )
         cats = _str_list(table.get("arxiv_categories"), f"{where} arxiv_categories", required=False)
         for cat in cats:
             if not _ARXIV_CAT_RE.match(cat) or cat.split(".")[0] not in ARXIV_ARCHIVES:

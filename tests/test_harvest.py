@@ -13,8 +13,8 @@ import pytest
 
 from harvester import store
 from harvester.harvest import run_harvest
-from tests.conftest import synthetic_entries
 from harvester.records import normalise_title
+from tests.conftest import synthetic_entries
 from tests.loopback import FakeArxiv, FakeS2, load_s2_corpus, search
 
 SEED_IDS = {"1703.09844", "2004.02178", "1711.11503"}

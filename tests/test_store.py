@@ -10,6 +10,7 @@ import pytest
 from harvester import store
 from harvester.errors import StoreError
 from harvester.records import PaperRecord
+from harvester.sources.semantic_scholar import to_record
 
 
 def record(
@@ -191,3 +192,136 @@ def test_reopening_applies_no_migration_twice(tmp_path):
     store.open_db(path).close()
     db = store.open_db(path)
     assert db.table("_sqlite_migrations").count == 1
+
+
+# --- Semantic Scholar merges ------------------------------------------------------------------
+
+
+def s2_record(
+    title="Multi-Scale Dense Networks",
+    arxiv_id="1703.09844",
+    paper_id="5" * 40,
+    year=2017,
+    citation_count=860,
+    venue="International Conference on Learning Representations",
+    dblp="conf/iclr/HuangCLWMW18",
+    doi=None,
+    authors=("G. Huang",),
+) -> PaperRecord:
+    """A record made the way the source makes it: from an S2 paper object."""
+    external = {"ArXiv": arxiv_id, "DBLP": dblp, "DOI": doi}
+    return to_record(
+        {
+            "paperId": paper_id,
+            "externalIds": {k: v for k, v in external.items() if v},
+            "title": title,
+            "abstract": "An S2 abstract.",
+            "venue": venue,
+            "publicationVenue": {"name": venue, "alternate_names": []} if venue else None,
+            "year": year,
+            "publicationDate": None,
+            "citationCount": citation_count,
+            "influentialCitationCount": 90,
+            "authors": [{"authorId": str(i), "name": name} for i, name in enumerate(authors)],
+            "journal": None,
+            "tldr": {"model": "tldr@v2.0.0", "text": "A network with early exits."},
+        }
+    )
+
+
+def enrich(db, seeds, records, **kw):
+    return store.save_records(db, seeds, records, run_id=store.start_run(db, {}), **kw)
+
+
+def test_semantic_scholar_sets_venue_year_and_citations_arxiv_keeps_text(db, seeds):
+    save(db, seeds, [record()])
+    result = enrich(db, seeds, [s2_record(title="MULTI-SCALE dense networks")])
+    row = paper(db)
+    assert result.updated == [row["id"]]
+    assert (row["venue"], row["venue_year"], row["year"]) == ("ICLR", 2018, 2017)
+    assert row["citation_count"] == 860 and row["s2_id"] == "5" * 40
+    assert row["title"] == "Multi-Scale Dense Networks"  # arXiv's text wins
+    assert row["abstract"] == "We study early exits with intermediate classifiers."
+    assert json.loads(row["authors"]) == ["Gao Huang", "Danlu Chen"]
+    assert row["tldr"] == "A network with early exits."
+    assert row["milestone"] == 1
+
+
+def test_preprint_and_published_version_are_one_row(db, seeds):
+    save(db, seeds, [record()])
+    published = s2_record(arxiv_id=None, paper_id="6" * 40, year=2018, doi="10.1000/MSDNET")
+    enrich(db, seeds, [published])
+    assert db.table("papers").count == 1
+    row = paper(db)
+    assert row["doi"] == "10.1000/msdnet" and row["venue"] == "ICLR"
+    sources = {(s["source"], s["source_id"]) for s in db.table("paper_sources").rows}
+    assert sources == {("arxiv", "1703.09844"), ("s2", "6" * 40)}
+
+
+def test_same_title_far_apart_in_time_is_another_paper(db, seeds):
+    save(db, seeds, [record()])
+    enrich(db, seeds, [s2_record(arxiv_id=None, paper_id="7" * 40, year=2024)])
+    assert db.table("papers").count == 2
+
+
+def test_manual_fields_outrank_every_source(db, seeds):
+    save(db, seeds, [record()])
+    db.execute(
+        "UPDATE papers SET venue = 'ICML', venue_year = 2019, category = 'survey',"
+        ' manual_fields = \'["venue", "venue_year", "category"]\''
+    )
+    enrich(db, seeds, [s2_record()])
+    save(db, seeds, [record(version=2)], query="q9")
+    row = paper(db)
+    assert (row["venue"], row["venue_year"], row["category"]) == ("ICML", 2019, "survey")
+    assert row["citation_count"] == 860  # what no person set still follows the sources
+
+
+def test_citation_history_gets_a_row_only_when_the_count_changes(db, seeds, monkeypatch):
+    save(db, seeds, [record()])
+    for day, count in [(1, 10), (2, 10), (3, 12)]:
+        monkeypatch.setattr(store, "now_iso", lambda day=day: f"2026-01-0{day}T00:00:00Z")
+        enrich(db, seeds, [s2_record(citation_count=count)])
+    history = [
+        (h["observed_at"][:10], h["citation_count"]) for h in db.table("citation_history").rows
+    ]
+    assert history == [("2026-01-01", 10), ("2026-01-03", 12)]
+
+
+@pytest.mark.parametrize("count, milestone", [(100, 0), (101, 1)])
+def test_milestone_is_strictly_more_than_the_threshold(db, seeds, count, milestone):
+    save(db, seeds, [record()])
+    enrich(db, seeds, [s2_record(citation_count=count)], milestone_citations=100)
+    assert paper(db)["milestone"] == milestone
+
+
+def test_best_paper_award_makes_a_milestone_whatever_the_citations(db, seeds):
+    resnet = s2_record(
+        title="Deep Residual Learning for Image Recognition",
+        arxiv_id=None,
+        paper_id="8" * 40,
+        year=2016,
+        citation_count=5,
+        venue="Computer Vision and Pattern Recognition",
+        dblp="conf/cvpr/HeZRS16",
+    )
+    enrich(db, seeds, [resnet], category="early_exit", query="q")
+    row = next(db.query("SELECT * FROM papers"))
+    assert row["award"] == "CVPR 2016 Best Paper" and row["milestone"] == 1
+    assert (row["venue"], row["venue_year"]) == ("CVPR", 2016)
+
+
+def test_paper_only_on_semantic_scholar_keeps_its_own_title_and_authors(db, seeds):
+    cavs = s2_record(
+        title="Cavs: An Efficient Runtime System for Dynamic Neural Networks",
+        arxiv_id=None,
+        paper_id="9" * 40,
+        year=2018,
+        authors=("Shizhen Xu", "Hao Zhang"),
+        venue="USENIX Annual Technical Conference",
+        dblp=None,
+    )
+    enrich(db, seeds, [cavs], category="system", query="q")
+    row = next(db.query("SELECT * FROM papers"))
+    assert (row["venue"], row["venue_year"], row["arxiv_id"]) == ("USENIX ATC", 2018, None)
+    assert json.loads(row["authors"]) == ["Shizhen Xu", "Hao Zhang"]
