@@ -84,9 +84,56 @@ _SCHEMA_1 = [
         requests TEXT,
         papers_new INTEGER,
         papers_updated INTEGER,
-        errors TEXT
+        errors TEXT,
+        heartbeat TEXT
     )
     """,
+    # Incremental harvests: per source and query, the newest submission or publication date
+    # a completed read has seen, and how far an unfinished read got.
+    """
+    CREATE TABLE watermarks (
+        source TEXT NOT NULL,
+        category TEXT NOT NULL,
+        query TEXT NOT NULL,
+        newest TEXT,
+        resume_offset INTEGER,
+        resume_token TEXT,
+        resume_newest TEXT,
+        run_id INTEGER REFERENCES runs (id),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (source, category, query)
+    )
+    """,
+    # At most one harvest per database: the holder's run, process and last sign of life.
+    """
+    CREATE TABLE harvest_lock (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        run_id INTEGER,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        acquired TEXT NOT NULL,
+        heartbeat TEXT NOT NULL
+    )
+    """,
+    # Every human decision, field by field; ``action`` groups the rows of one command so
+    # ``undo`` can revert it whole.
+    """
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        action INTEGER NOT NULL,
+        paper_id INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+        who TEXT NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        field TEXT NOT NULL,
+        old TEXT,
+        new TEXT,
+        reason TEXT,
+        undone INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    "CREATE INDEX decisions_action ON decisions (action)",
+    "CREATE INDEX decisions_paper ON decisions (paper_id)",
     """
     CREATE TABLE query_hits (
         paper_id INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
