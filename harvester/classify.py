@@ -28,7 +28,7 @@ class CategoryScore:
         self.reasons.append(f"{points:+g} {reason}")
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A light plural stemmer: exits -> exit, branches -> branch; enough for keyword rules."""
     if len(word) > 4 and word.endswith("es") and word[-3] in "sxhz":
         return word[:-2]
@@ -40,12 +40,12 @@ def _stem(word: str) -> str:
 @lru_cache(maxsize=8192)
 def phrase_key(phrase: str) -> tuple[str, ...]:
     """A phrase as stemmed words: case, hyphens and plurals do not matter (early-exits)."""
-    return tuple(_stem(w) for w in re.findall(r"[a-z0-9]+", phrase.lower()))
+    return tuple(stem(w) for w in re.findall(r"[a-z0-9]+", phrase.lower()))
 
 
 def _ngrams(text: str, longest: int) -> set[tuple[str, ...]]:
     """Every run of up to ``longest`` stemmed words, so each phrase test is one set lookup."""
-    words = [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
+    words = [stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
     return {
         tuple(words[i : i + n]) for n in range(1, longest + 1) for i in range(len(words) - n + 1)
     }

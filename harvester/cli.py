@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlite_utils import Database
 
-from harvester import __version__, store
+from harvester import __version__, review, review_file, store
 from harvester.config import Config, load_config
 from harvester.errors import EXIT_PARTIAL, HarvesterError
-from harvester.harvest import run_harvest
-from harvester.seeds import load_seeds
+from harvester.harvest import open_sources, run_harvest
+from harvester.interactive import review_loop
+from harvester.seeds import Seeds, load_seeds
 
 
 @dataclass
@@ -152,3 +154,243 @@ def status(obj: Context, as_json: bool, runs: int) -> None:
             f"  {category or '(none)':16} {by_status['pending']:6} {by_status['accepted']:6}"
             f" {by_status['rejected']:6}"
         )
+
+
+# --- review -------------------------------------------------------------------------------
+
+
+def _category_option(help_text: str) -> Any:
+    return click.option("--category", metavar="KEY", help=help_text)
+
+
+def _open(obj: Context) -> tuple[Config, Seeds, Database]:
+    config = obj.config()
+    seeds = load_seeds(config.seeds)
+    return config, seeds, store.open_db(config.db)
+
+
+def _line(item: review.QueueItem) -> str:
+    venue = f"{item.venue or '?'} {item.venue_year or ''}".strip()
+    cited = "?" if item.citation_count is None else str(item.citation_count)
+    return (
+        f"{item.id:>6}  {item.rank:5.2f}  {item.score:6.1f}  {item.suggested or '-':14}  "
+        f"{venue:16} {cited:>6}  {item.title}"
+    )
+
+
+@cli.group(name="review", invoke_without_command=True)
+@click.option(
+    "--interactive/--no-interactive",
+    default=None,
+    help="Force the one-key review loop on or off (default: on when stdin is a terminal).",
+)
+@_category_option("Review only papers suggested for this category.")
+@click.pass_context
+def review_cmd(ctx: click.Context, interactive: bool | None, category: str | None) -> None:
+    """Review the queue: alone, one paper at a time with single keys.
+
+    Keys: a accept, r reject, c change category, f focus line, n note, s skip, u undo,
+    q quit. The subcommands below do the same from scripts.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
+    _, seeds, db = _open(obj)
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    if not interactive:
+        for item in review.queue(db, seeds, category=category):
+            click.echo(_line(item))
+        return
+    review_loop(
+        db,
+        seeds,
+        getchar=lambda: click.getchar(echo=False),
+        prompt=lambda text: click.prompt(text, default="", show_default=False),
+        echo=click.echo,
+        category=category,
+    )
+
+
+@review_cmd.command("list")
+@click.option(
+    "--status",
+    type=click.Choice([*review.STATUSES, "all"]),
+    default="pending",
+    show_default=True,
+)
+@_category_option("Only this category (suggested for pending papers).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N papers.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_obj
+def review_list(
+    obj: Context, status: str, category: str | None, limit: int | None, as_json: bool
+) -> None:
+    """Papers best first: id, rank, score, suggested category, venue, citations, title, why."""
+    _, seeds, db = _open(obj)
+    items = review.queue(db, seeds, status=status, category=category, limit=limit)
+    if as_json:
+        click.echo(json.dumps([i.as_json() for i in items], indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"{'id':>6}  {'rank':>5}  {'score':>6}  {'category':14}  {'venue':16} {'cited':>6}  title"
+    )
+    for item in items:
+        click.echo(_line(item))
+        for reason in item.why[:3]:
+            click.echo(f"{'':8}why: {reason}")
+
+
+@review_cmd.command("show")
+@click.argument("ident", metavar="ID")
+@click.pass_obj
+def review_show(obj: Context, ident: str) -> None:
+    """Everything about one paper. ID is papers.id, an arXiv id, a DOI or an S2 id."""
+    _, seeds, db = _open(obj)
+    paper = review.find(db, ident)
+    for key in (
+        "id",
+        "title",
+        "status",
+        "category",
+        "venue",
+        "venue_year",
+        "year",
+        "citation_count",
+        "milestone",
+        "award",
+        "arxiv_id",
+        "doi",
+        "s2_id",
+        "focus",
+        "notes",
+        "tldr",
+        "abstract",
+    ):
+        if paper[key] not in (None, ""):
+            click.echo(f"{key:15} {paper[key]}")
+    click.echo(f"{'authors':15} {', '.join(json.loads(paper['authors']))}")
+    for reason in review.why(db, seeds, paper):
+        click.echo(f"{'why':15} {reason}")
+
+
+def _decided(paper: dict[str, Any]) -> None:
+    click.echo(f"#{paper['id']} {paper['status']} [{paper['category']}] {paper['title']}")
+
+
+@review_cmd.command("accept")
+@click.argument("ident", metavar="ID")
+@_category_option("Category to file it under (default: the suggested one).")
+@click.option("--focus", help="The 'Focused On' line of the list.")
+@click.option("--note", help="A note for the list's Notes column.")
+@click.pass_obj
+def review_accept(
+    obj: Context, ident: str, category: str | None, focus: str | None, note: str | None
+) -> None:
+    """Accept a paper into the list."""
+    _, seeds, db = _open(obj)
+    _decided(review.accept(db, seeds, ident, category=category, focus=focus, note=note))
+
+
+@review_cmd.command("reject")
+@click.argument("ident", metavar="ID")
+@click.option("--reason", help="Why, for the audit trail.")
+@click.pass_obj
+def review_reject(obj: Context, ident: str, reason: str | None) -> None:
+    """Reject a paper: it stays in the database, out of the list and the queue."""
+    _, _, db = _open(obj)
+    _decided(review.reject(db, ident, reason=reason))
+
+
+@review_cmd.command("set")
+@click.argument("ident", metavar="ID")
+@_category_option("Move it to this category.")
+@click.option("--focus", help="The 'Focused On' line.")
+@click.option("--note", help="A note.")
+@click.option(
+    "--milestone",
+    type=click.Choice(review.MILESTONE_CHOICES),
+    help="Force the timeline flag on or off, or back to citations and awards (auto).",
+)
+@click.pass_obj
+def review_set(
+    obj: Context,
+    ident: str,
+    category: str | None,
+    focus: str | None,
+    note: str | None,
+    milestone: str | None,
+) -> None:
+    """Change category, focus, note or milestone without changing the status."""
+    config, seeds, db = _open(obj)
+    paper = review.set_fields(
+        db,
+        seeds,
+        ident,
+        category=category,
+        focus=focus,
+        note=note,
+        milestone=milestone,
+        milestone_citations=config.milestone_citations,
+    )
+    _decided(paper)
+
+
+@review_cmd.command("undo")
+@click.pass_obj
+def review_undo(obj: Context) -> None:
+    """Revert the last decision (repeat to go further back)."""
+    _, _, db = _open(obj)
+    rows = review.undo(db)
+    fields = ", ".join(r["field"] for r in rows if r["field"] != "manual_fields")
+    click.echo(f"undid {rows[0]['kind']} of #{rows[0]['paper_id']} ({fields})")
+
+
+@review_cmd.command("add")
+@click.argument("ident", metavar="ARXIV_ID|DOI|S2_ID|TITLE")
+@_category_option("Category to file it under (default: the suggested one).")
+@click.pass_obj
+def review_add(obj: Context, ident: str, category: str | None) -> None:
+    """Fetch, enrich and accept a paper the harvest did not find."""
+    config, seeds, db = _open(obj)
+    with open_sources(config) as sources:
+        paper = review.add_paper(
+            db,
+            seeds,
+            sources,
+            ident,
+            category=category,
+            milestone_citations=config.milestone_citations,
+        )
+    _decided(paper)
+    if paper["award"] or paper["milestone"]:
+        click.echo(
+            f"  {paper['venue']} {paper['venue_year']}, {paper['citation_count']} citations"
+            + (f", {paper['award']}" if paper["award"] else "")
+            + ", milestone"
+        )
+
+
+@review_cmd.command("export")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write (default: REPORTS/review-queue.md).",
+)
+@click.pass_obj
+def review_export(obj: Context, out: Path | None) -> None:
+    """Write the pending queue as a Markdown checklist, for review in a pull request."""
+    config, seeds, db = _open(obj)
+    path = out or config.reports / "review-queue.md"
+    count = review_file.export(db, seeds, path)
+    click.echo(f"wrote {path}: {count} papers")
+
+
+@review_cmd.command("import")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+def review_import(obj: Context, path: Path) -> None:
+    """Apply a checklist: [x] accepts, [-] or ~~struck~~ rejects, 'key: value' lines annotate."""
+    _, seeds, db = _open(obj)
+    report = review_file.import_decisions(db, seeds, path)
+    click.echo(f"{path}: {report.summary()}")

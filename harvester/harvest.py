@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -82,6 +83,60 @@ class _Run:
         return saved
 
 
+@dataclass
+class Sources:
+    """The run's two services over one HTTP client, and the requests they made."""
+
+    arxiv: arxiv_source.ArxivSource
+    s2: s2_source.SemanticScholarSource
+    requests: RequestLog
+
+
+@contextmanager
+def open_sources(
+    config: Config,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Sources]:
+    """Both sources, sharing one HTTP client and one request log, closed on exit."""
+    requests = RequestLog()
+    with make_client(config, transport) as client:
+        arxiv = arxiv_source.ArxivSource(
+            Service(
+                arxiv_source.SOURCE,
+                client,
+                delay=config.arxiv_delay,
+                retries=config.retries,
+                backoff_max=config.backoff_max,
+                # arXiv answers 429 even below its documented rate: wait longer than 3 s.
+                backoff_initial=max(4.0, config.arxiv_delay),
+                requests=requests,
+                sleep=sleep,
+                describe_error=arxiv_source.describe_error,
+            ),
+            config.arxiv_url,
+            config.arxiv_page_size,
+        )
+        s2 = s2_source.SemanticScholarSource(
+            Service(
+                s2_source.SOURCE,
+                client,
+                delay=config.s2_delay,
+                retries=config.retries,
+                backoff_max=config.backoff_max,
+                backoff_initial=max(2.0, config.s2_delay),
+                requests=requests,
+                # Sent on every endpoint; never logged (headers are not).
+                headers={"x-api-key": config.s2_api_key} if config.s2_api_key else None,
+                sleep=sleep,
+                describe_error=s2_source.describe_error,
+            ),
+            config.s2_url,
+        )
+        yield Sources(arxiv, s2, requests)
+
+
 def run_harvest(
     db: Database,
     seeds: Seeds,
@@ -101,42 +156,10 @@ def run_harvest(
         seeds.category(key)  # unknown keys fail before any request
     run_id = store.start_run(db, {"categories": keys})
     result = RunResult(run_id=run_id)
-    requests = RequestLog()
+    sources: Sources | None = None
     try:
-        with make_client(config, transport) as client:
-            arxiv = arxiv_source.ArxivSource(
-                Service(
-                    arxiv_source.SOURCE,
-                    client,
-                    delay=config.arxiv_delay,
-                    retries=config.retries,
-                    backoff_max=config.backoff_max,
-                    # arXiv answers 429 even below its documented rate: wait longer than 3 s.
-                    backoff_initial=max(4.0, config.arxiv_delay),
-                    requests=requests,
-                    sleep=sleep,
-                    describe_error=arxiv_source.describe_error,
-                ),
-                config.arxiv_url,
-                config.arxiv_page_size,
-            )
-            s2 = s2_source.SemanticScholarSource(
-                Service(
-                    s2_source.SOURCE,
-                    client,
-                    delay=config.s2_delay,
-                    retries=config.retries,
-                    backoff_max=config.backoff_max,
-                    backoff_initial=max(2.0, config.s2_delay),
-                    requests=requests,
-                    # Sent on every endpoint; never logged (headers are not).
-                    headers={"x-api-key": config.s2_api_key} if config.s2_api_key else None,
-                    sleep=sleep,
-                    describe_error=s2_source.describe_error,
-                ),
-                config.s2_url,
-            )
-            run = _Run(db, seeds, config, keys, result, arxiv, s2)
+        with open_sources(config, transport=transport, sleep=sleep) as sources:
+            run = _Run(db, seeds, config, keys, result, sources.arxiv, sources.s2)
             _arxiv_seed_papers(run)
             for key in keys:
                 for query in seeds.categories[key].arxiv_search_queries():
@@ -147,7 +170,7 @@ def run_harvest(
                     _s2_query(run, key, query)
             _enrich(run)
     finally:
-        result.requests = requests.as_dict()
+        result.requests = sources.requests.as_dict() if sources else {}
         store.finish_run(
             db,
             run_id,

@@ -419,7 +419,7 @@ def save_records(
     seeds: Seeds,
     records: Iterable[PaperRecord],
     *,
-    run_id: int,
+    run_id: int | None = None,
     category: str | None = None,
     query: str | None = None,
     targets: Sequence[int] | None = None,
@@ -436,7 +436,7 @@ def save_records(
         for i, record in enumerate(records):
             target = targets[i] if targets else None
             paper_id, is_new, changed = _upsert(db, record, now, target)
-            if category and query:
+            if category and query and run_id is not None:
                 _record_hit(db, paper_id, record.source, category, query, run_id)
             if record.source == "s2":
                 _observe_citations(db, paper_id, record.citation_count, now)

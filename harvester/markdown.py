@@ -1,0 +1,25 @@
+"""Markdown helpers shared by every generated file: paper data is text, never markup."""
+
+from __future__ import annotations
+
+import html
+import re
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def escape(text: str | None) -> str:
+    """Text that renders as itself in GitHub Markdown, tables included.
+
+    HTML is neutralised (``<script>`` shows as text), Markdown punctuation is backslashed, and
+    line breaks become spaces so a title cannot break a table row or a list item.
+    """
+    if not text:
+        return ""
+    flat = " ".join(str(text).split())
+    return _SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+
+
+def unescape(text: str) -> str:
+    """Undo ``escape`` for text read back from a file a person edited."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", text))

@@ -1,0 +1,457 @@
+"""The review queue: find papers, list them best first, and record human decisions.
+
+Every decision is written field by field to ``decisions`` (who, when, old → new), grouped by
+``action`` so ``undo`` reverts a whole command, and the decided fields join the paper's
+``manual_fields`` so no later harvest or enrichment overwrites them.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
+
+from harvester.errors import HarvesterError
+from harvester.rank import Ranker
+from harvester.records import PaperRecord, normalise_title, split_arxiv_id
+from harvester.seeds import Seeds
+from harvester.store import now_iso, save_records
+
+if TYPE_CHECKING:
+    from harvester.harvest import Sources
+
+STATUSES = ("pending", "accepted", "rejected")
+MILESTONE_CHOICES = ("yes", "no", "auto")
+# The fields a person decides; each becomes manual once set.
+DECIDED_FIELDS = ("status", "category", "focus", "notes", "milestone")
+
+_ARXIV_RE = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.I)
+_DOI_RE = re.compile(r"^(?:doi:)?(10\.\d{4,9}/\S+)$", re.I)
+_S2_RE = re.compile(r"^[0-9a-f]{40}$")
+
+
+class ReviewError(HarvesterError):
+    """A review command that cannot be carried out: nothing was changed."""
+
+
+def reviewer() -> str:
+    """Who decides: ``$USER`` (or the login name), for the audit trail."""
+    return os.environ.get("USER") or os.environ.get("USERNAME") or _login() or "unknown"
+
+
+def _login() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+def classify_id(ident: str) -> tuple[str, str]:
+    """What kind of identifier a user typed: ``id``, ``arxiv``, ``doi``, ``s2`` or ``title``."""
+    text = ident.strip()
+    if text.isdigit():
+        return "id", text
+    if match := _ARXIV_RE.match(text):
+        return "arxiv", split_arxiv_id(match.group(1))[0]
+    if match := _DOI_RE.match(text):
+        return "doi", match.group(1).lower()
+    if _S2_RE.match(text):
+        return "s2", text
+    return "title", text
+
+
+def find(db: Database, ident: str) -> dict[str, Any]:
+    """The paper a user means: ``papers.id``, an arXiv id, a DOI or an S2 id."""
+    kind, value = classify_id(ident)
+    column = {"id": "id", "arxiv": "arxiv_id", "doi": "doi", "s2": "s2_id", "title": "title_key"}[
+        kind
+    ]
+    if kind == "title":
+        value = normalise_title(value)
+    rows = list(db.query(f"SELECT * FROM papers WHERE {column} = ?", [value]))
+    if not rows:
+        raise ReviewError(
+            f"no paper with id {ident!r} (give papers.id, an arXiv id, a DOI or an S2 id)"
+        )
+    return rows[0]
+
+
+@dataclass
+class QueueItem:
+    """One paper as the review queue shows it."""
+
+    id: int
+    title: str
+    status: str
+    category: str | None
+    suggested: str | None
+    score: float
+    rank: float
+    venue: str | None
+    venue_year: int | None
+    citation_count: int | None
+    arxiv_id: str | None
+    doi: str | None
+    s2_id: str | None
+    why: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "category": self.category,
+            "suggested_category": self.suggested,
+            "score": round(self.score, 3),
+            "rank": round(self.rank, 4),
+            "venue": self.venue,
+            "venue_year": self.venue_year,
+            "citation_count": self.citation_count,
+            "arxiv_id": self.arxiv_id,
+            "doi": self.doi,
+            "s2_id": self.s2_id,
+            "why": self.why,
+        }
+
+
+def why(
+    db: Database, seeds: Seeds, paper: dict[str, Any], extra: list[str] | None = None
+) -> list[str]:
+    """What put the paper where it is: queries and rules for its category, citations, award."""
+    lines: list[str] = list(extra or [])
+    row = db.execute(
+        "SELECT reasons FROM paper_categories WHERE paper_id = ? AND category = ?",
+        [paper["id"], paper["category"]],
+    ).fetchone()
+    if row:
+        lines += json.loads(row[0])
+    queries = [
+        f"{h['source']} query: {h['query']}"
+        for h in db.query(
+            "SELECT DISTINCT source, query FROM query_hits WHERE paper_id = ?"
+            " ORDER BY source, query",
+            [paper["id"]],
+        )
+    ]
+    lines += queries[:3] + ([f"… and {len(queries) - 3} more queries"] if len(queries) > 3 else [])
+    if paper["citation_count"] is not None:
+        lines.append(f"{paper['citation_count']} citations")
+    if paper["award"]:
+        lines.append(paper["award"])
+    if paper["is_seed"]:
+        lines.append("seed paper")
+    return lines
+
+
+def queue(
+    db: Database,
+    seeds: Seeds,
+    *,
+    status: str = "pending",
+    category: str | None = None,
+    limit: int | None = None,
+    ranker: Ranker | None = None,
+) -> list[QueueItem]:
+    """Papers of a status (or ``all``), best first.
+
+    Best is the learned model's probability of acceptance once there are decisions to learn
+    from, else the keyword and query score (cold start).
+    """
+    if status not in (*STATUSES, "all"):
+        raise ReviewError(f"unknown status {status!r} (use {', '.join(STATUSES)} or all)")
+    if category is not None:
+        seeds.category(category)
+    ranker = ranker or Ranker.train(db, seeds)
+    where, params = [], []
+    if status != "all":
+        where.append("status = ?")
+        params.append(status)
+    sql = "SELECT * FROM papers" + (f" WHERE {' AND '.join(where)}" if where else "")
+    items: list[QueueItem] = []
+    for paper in db.query(sql, params):
+        suggested = ranker.suggest_category(paper)
+        if (
+            category is not None
+            and (paper["category"] if paper["status"] != "pending" else suggested) != category
+        ):
+            continue
+        rank = ranker.relevance(paper)
+        extra = [ranker.explain(paper)] if ranker.trained else []
+        items.append(
+            QueueItem(
+                id=paper["id"],
+                title=paper["title"],
+                status=paper["status"],
+                category=paper["category"],
+                suggested=suggested,
+                score=paper["score"],
+                rank=rank,
+                venue=paper["venue"],
+                venue_year=paper["venue_year"],
+                citation_count=paper["citation_count"],
+                arxiv_id=paper["arxiv_id"],
+                doi=paper["doi"],
+                s2_id=paper["s2_id"],
+                why=extra,
+            )
+        )
+    items.sort(key=lambda i: (-i.rank, -i.score, -(i.citation_count or 0), i.id))
+    items = items[:limit] if limit is not None else items
+    for item in items:
+        item.why = why(db, seeds, db.table("papers").get(item.id), item.why)
+    return items
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+def _next_action(db: Database) -> int:
+    return int(db.execute("SELECT coalesce(max(action), 0) + 1 FROM decisions").fetchone()[0])
+
+
+def _as_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _apply(
+    db: Database,
+    paper: dict[str, Any],
+    changes: dict[str, Any],
+    *,
+    kind: str,
+    who: str,
+    reason: str | None = None,
+    action: int | None = None,
+) -> int | None:
+    """Write the changes a person made, and their audit rows, in one transaction.
+
+    Returns the action number, or None when nothing changed.
+    """
+    manual = json.loads(paper["manual_fields"])
+    # What a person stated is theirs from now on, even where it confirms the current value.
+    new_manual = sorted(set(manual) | (set(changes) & set(DECIDED_FIELDS)))
+    changes = {k: v for k, v in changes.items() if paper[k] != v}
+    if not changes and new_manual == manual:
+        return None
+    at = now_iso()
+    with db.atomic():
+        action = action or _next_action(db)
+        rows = [(f, paper[f], v) for f, v in changes.items()]
+        if new_manual != manual:
+            rows.append(("manual_fields", paper["manual_fields"], json.dumps(new_manual)))
+        for name, old, new in rows:
+            db.execute(
+                "INSERT INTO decisions (action, paper_id, who, at, kind, field, old, new, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [action, paper["id"], who, at, kind, name, _as_text(old), _as_text(new), reason],
+            )
+        db.table("papers").update(paper["id"], changes | {"manual_fields": json.dumps(new_manual)})
+    return action
+
+
+def _check_category(seeds: Seeds, category: str | None) -> None:
+    if category is not None:
+        seeds.category(category)
+
+
+def accept(
+    db: Database,
+    seeds: Seeds,
+    ident: str,
+    *,
+    category: str | None = None,
+    focus: str | None = None,
+    note: str | None = None,
+    who: str | None = None,
+    ranker: Ranker | None = None,
+    kind: str = "accept",
+) -> dict[str, Any]:
+    """Accept a paper, in the given category or else the suggested one."""
+    _check_category(seeds, category)
+    paper = find(db, ident)
+    if category is None:
+        if paper["category"] and "category" in json.loads(paper["manual_fields"]):
+            category = paper["category"]
+        else:
+            category = (ranker or Ranker.train(db, seeds)).suggest_category(paper)
+    if category is None:
+        raise ReviewError(f"paper {paper['id']} has no suggested category: give --category")
+    changes: dict[str, Any] = {"status": "accepted", "category": category}
+    if focus is not None:
+        changes["focus"] = focus
+    if note is not None:
+        changes["notes"] = note
+    _apply(db, paper, changes, kind=kind, who=who or reviewer())
+    return db.table("papers").get(paper["id"])
+
+
+def add_paper(
+    db: Database,
+    seeds: Seeds,
+    sources: Sources,
+    ident: str,
+    *,
+    category: str | None = None,
+    who: str | None = None,
+    milestone_citations: int = 100,
+) -> dict[str, Any]:
+    """Fetch, enrich and accept a paper the harvest did not find.
+
+    ``ident`` is an arXiv id, a DOI, a Semantic Scholar id or an exact title.
+    """
+    _check_category(seeds, category)
+    kind, value = classify_id(ident)
+    if kind == "id":
+        raise ReviewError(f"{ident!r}: review add takes an arXiv id, a DOI, an S2 id or a title")
+    records: list[PaperRecord] = []
+    if kind == "arxiv":
+        records += sources.arxiv.fetch_ids([value])
+        if not records:
+            raise ReviewError(f"arXiv has no paper {value}")
+        enriched = sources.s2.batch([f"ARXIV:{value}"])
+    elif kind == "doi":
+        enriched = sources.s2.batch([f"DOI:{value}"])
+    elif kind == "s2":
+        enriched = sources.s2.batch([value])
+    else:
+        enriched = [sources.s2.match_title(value)]
+    found = [r for r in enriched if r is not None]
+    if kind != "arxiv" and found and found[0].arxiv_id:
+        records += sources.arxiv.fetch_ids([found[0].arxiv_id])
+    records += found
+    if not records:
+        raise ReviewError(f"no paper found for {ident!r}")
+    saved = save_records(db, seeds, records, milestone_citations=milestone_citations)
+    return accept(db, seeds, str(saved.seen[-1]), category=category, who=who, kind="add")
+
+
+def reject(
+    db: Database, ident: str, *, reason: str | None = None, who: str | None = None
+) -> dict[str, Any]:
+    """Reject a paper; it stays in the database, out of the list and the queue."""
+    paper = find(db, ident)
+    _apply(db, paper, {"status": "rejected"}, kind="reject", who=who or reviewer(), reason=reason)
+    return db.table("papers").get(paper["id"])
+
+
+def set_fields(
+    db: Database,
+    seeds: Seeds,
+    ident: str,
+    *,
+    category: str | None = None,
+    focus: str | None = None,
+    note: str | None = None,
+    milestone: str | None = None,
+    who: str | None = None,
+    milestone_citations: int = 100,
+) -> dict[str, Any]:
+    """Change what a person decides about a paper without changing its status.
+
+    ``milestone`` is ``yes`` or ``no`` (an override the harvest keeps) or ``auto`` (back to
+    citations and awards).
+    """
+    _check_category(seeds, category)
+    if milestone is not None and milestone not in MILESTONE_CHOICES:
+        raise ReviewError(f"milestone must be one of {', '.join(MILESTONE_CHOICES)}")
+    paper = find(db, ident)
+    changes: dict[str, Any] = {}
+    if category is not None:
+        changes["category"] = category
+    if focus is not None:
+        changes["focus"] = focus
+    if note is not None:
+        changes["notes"] = note
+    if milestone in ("yes", "no"):
+        changes["milestone"] = int(milestone == "yes")
+    who = who or reviewer()
+    action = _apply(db, paper, changes, kind="set", who=who)
+    if milestone == "auto":
+        _milestone_auto(db, seeds, paper["id"], who, action, milestone_citations)
+    return db.table("papers").get(paper["id"])
+
+
+def _milestone_auto(
+    db: Database, seeds: Seeds, paper_id: int, who: str, action: int | None, threshold: int
+) -> None:
+    from harvester.store import refresh_paper
+
+    paper = db.table("papers").get(paper_id)
+    manual = json.loads(paper["manual_fields"])
+    if "milestone" not in manual:
+        return
+    new_manual = [f for f in manual if f != "milestone"]
+    with db.atomic():
+        action = action or _next_action(db)
+        db.table("papers").update(paper_id, {"manual_fields": json.dumps(new_manual)})
+        refresh_paper(db, seeds, paper_id, milestone_citations=threshold)
+        after = db.table("papers").get(paper_id)
+        for name, old, new in (
+            ("milestone", paper["milestone"], after["milestone"]),
+            ("manual_fields", paper["manual_fields"], after["manual_fields"]),
+        ):
+            db.execute(
+                "INSERT INTO decisions (action, paper_id, who, at, kind, field, old, new)"
+                " VALUES (?, ?, ?, ?, 'set', ?, ?, ?)",
+                [action, paper_id, who, now_iso(), name, _as_text(old), _as_text(new)],
+            )
+
+
+_INT_FIELDS = {"milestone"}
+
+
+def _from_text(name: str, value: str | None) -> Any:
+    if value is None:
+        return None
+    return int(value) if name in _INT_FIELDS else value
+
+
+def undo(db: Database, *, who: str | None = None) -> list[dict[str, Any]]:
+    """Revert the last decision not yet undone (itself recorded as a decision).
+
+    Returns the decision rows that were reverted; raises if there is nothing to undo.
+    """
+    row = db.execute(
+        "SELECT max(action) FROM decisions WHERE undone = 0 AND kind != 'undo'"
+    ).fetchone()
+    if row[0] is None:
+        raise ReviewError("nothing to undo")
+    action = int(row[0])
+    rows = list(db.query("SELECT * FROM decisions WHERE action = ? ORDER BY id", [action]))
+    who = who or reviewer()
+    at = now_iso()
+    with db.atomic():
+        new_action = _next_action(db)
+        for decision in reversed(rows):
+            value = _from_text(decision["field"], decision["old"])
+            db.table("papers").update(decision["paper_id"], {decision["field"]: value})
+            db.execute(
+                "INSERT INTO decisions (action, paper_id, who, at, kind, field, old, new, reason)"
+                " VALUES (?, ?, ?, ?, 'undo', ?, ?, ?, ?)",
+                [
+                    new_action,
+                    decision["paper_id"],
+                    who,
+                    at,
+                    decision["field"],
+                    decision["new"],
+                    decision["old"],
+                    f"undo of {decision['kind']} #{action}",
+                ],
+            )
+        db.execute("UPDATE decisions SET undone = 1 WHERE action = ?", [action])
+    return rows
+
+
+def decisions_today(db: Database) -> int:
+    today = now_iso()[:10]
+    return int(
+        db.execute(
+            "SELECT count(DISTINCT action) FROM decisions WHERE substr(at, 1, 10) = ?", [today]
+        ).fetchone()[0]
+    )
