@@ -39,9 +39,19 @@ def test_documented_commands_and_options_exist():
     for command, options in [
         ("harvest", ["--category"]),
         ("status", ["--json", "--runs"]),
+        ("review", ["--interactive"]),
+        ("review list", ["--status", "--category", "--limit", "--json"]),
+        ("review show", []),
+        ("review accept", ["--category", "--focus", "--note"]),
+        ("review reject", ["--reason"]),
+        ("review set", ["--category", "--focus", "--note", "--milestone"]),
+        ("review undo", []),
+        ("review add", ["--category"]),
+        ("review export", ["--out"]),
+        ("review import", []),
     ]:
         assert f"harvester {command}" in README
-        help_text = CliRunner().invoke(cli, [command, "--help"]).output
+        help_text = CliRunner().invoke(cli, [*command.split(), "--help"]).output
         for option in options:
             assert option in help_text and option in README
     group_help = CliRunner().invoke(cli, ["--help"]).output
