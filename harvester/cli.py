@@ -21,6 +21,7 @@ from harvester.config import Config, load_config
 from harvester.errors import EXIT_PARTIAL, HarvesterError
 from harvester.harvest import open_sources, run_harvest
 from harvester.interactive import review_loop
+from harvester.report import write_reports
 from harvester.seeds import Seeds, load_seeds
 
 
@@ -394,3 +395,24 @@ def review_import(obj: Context, path: Path) -> None:
     _, seeds, db = _open(obj)
     report = review_file.import_decisions(db, seeds, path)
     click.echo(f"{path}: {report.summary()}")
+
+
+# --- reports ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write into (default: HARVESTER_REPORTS, reports/).",
+)
+@click.option("--year", type=click.IntRange(1900, 2100), help="Only this year's report.")
+@click.pass_obj
+def report(obj: Context, out: Path | None, year: int | None) -> None:
+    """Write the awesome list (README.md), yearly reports and the review queue."""
+    config, seeds, db = _open(obj)
+    paths = write_reports(
+        db, seeds, out or config.reports, year=year, milestone_citations=config.milestone_citations
+    )
+    for path in paths:
+        click.echo(f"wrote {path}")

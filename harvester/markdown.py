@@ -5,7 +5,10 @@ from __future__ import annotations
 import html
 import re
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+# Inline Markdown that could change how a cell or list item renders: emphasis, code, links,
+# tables, strike-through, GitHub's $math$. Line-start syntax cannot occur: we never start a
+# line with paper data.
+_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 
 
 def escape(text: str | None) -> str:

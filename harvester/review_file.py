@@ -38,7 +38,8 @@ def render(db: Database, seeds: Seeds, *, ranker: Ranker | None = None) -> str:
         "",
         MARKER,
         "",
-        f"{len(items)} papers wait for a decision, best first. Tick `[x]` to accept, write `[-]`"
+        f"{len(items)} {'paper waits' if len(items) == 1 else 'papers wait'} for a decision,"
+        " best first. Tick `[x]` to accept, write `[-]`"
         " or strike the title (`~~…~~`) to reject. Under an item, lines such as"
         " `  - category: system`, `  - focus: …`, `  - note: …` or `  - reason: …` set those."
         " Then run `harvester review import` on this file.",

@@ -54,6 +54,7 @@ class Category:
     s2_queries: tuple[str, ...] = ()
     keywords: dict[str, float] = field(default_factory=dict)
     description: str = ""
+    focus_header: str = "Focused On"
 
     def arxiv_search_queries(self) -> list[str]:
         """The queries as sent: each restricted to the category's arXiv subject classes."""
@@ -198,6 +199,7 @@ _CATEGORY_KEYS = {
     "arxiv_categories",
     "s2_queries",
     "keywords",
+    "focus_header",
 }
 
 
@@ -251,6 +253,7 @@ def _load_categories(path: Path) -> dict[str, Category]:
             arxiv_categories=cats,
             s2_queries=s2_queries,
             keywords=_weights(table.get("keywords"), f"{where} keywords"),
+            focus_header=str(table.get("focus_header", "Focused On")).strip() or "Focused On",
         )
     return categories
 

@@ -49,6 +49,7 @@ def test_documented_commands_and_options_exist():
         ("review add", ["--category"]),
         ("review export", ["--out"]),
         ("review import", []),
+        ("report", ["--out", "--year"]),
     ]:
         assert f"harvester {command}" in README
         help_text = CliRunner().invoke(cli, [*command.split(), "--help"]).output

@@ -1,0 +1,53 @@
+"""Reports: the awesome list in the seed's own format, yearly reports, the review queue.
+
+Everything here reads the database and writes text; the same database gives byte-identical
+files, so a scheduled job that commits ``reports/`` makes small, reviewable diffs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from harvester import review_file
+from harvester.report.awesome import render_readme
+from harvester.report.common import accepted_papers
+from harvester.report.yearly import CHART_FILE, render_chart, render_index, render_year
+from harvester.seeds import Seeds
+
+
+def _write(path: Path, text: str, written: list[Path]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    written.append(path)
+
+
+def write_reports(
+    db: Database,
+    seeds: Seeds,
+    out: Path,
+    *,
+    year: int | None = None,
+    milestone_citations: int = 100,
+) -> list[Path]:
+    """Write every report into ``out`` (or, with ``year``, only that year's); return the paths.
+
+    Files whose text did not change are left untouched.
+    """
+    papers = accepted_papers(db)
+    written: list[Path] = []
+    years = sorted({p["venue_year"] for p in papers if p["venue_year"]}, reverse=True)
+    if year is not None:
+        text = render_year(db, seeds, papers, year, milestone_citations)
+        _write(out / "years" / f"{year}.md", text, written)
+        return written
+    _write(out / "README.md", render_readme(db, seeds, papers, milestone_citations), written)
+    for each in years:
+        text = render_year(db, seeds, papers, each, milestone_citations)
+        _write(out / "years" / f"{each}.md", text, written)
+    _write(out / "years" / "README.md", render_index(db, seeds, papers), written)
+    _write(out / "years" / CHART_FILE, render_chart(seeds, papers), written)
+    _write(out / "review-queue.md", review_file.render(db, seeds), written)
+    return written

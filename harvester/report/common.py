@@ -1,0 +1,98 @@
+"""What every report needs: the accepted papers, their cells, links and anchors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from sqlite_utils import Database
+
+from harvester.markdown import escape
+
+
+def accepted_papers(db: Database) -> list[dict[str, Any]]:
+    """Accepted papers, newest venue year first, then most cited, then title: a total order."""
+    return list(
+        db.query(
+            "SELECT * FROM papers WHERE status = 'accepted'"
+            " ORDER BY coalesce(venue_year, year, 0) DESC, coalesce(citation_count, 0) DESC,"
+            " title_key, id"
+        )
+    )
+
+
+def last_harvest(db: Database) -> str | None:
+    """The date of the last harvest: the only time a report may show."""
+    row = db.execute("SELECT max(ended) FROM runs WHERE ended IS NOT NULL").fetchone()
+    return row[0][:10] if row and row[0] else None
+
+
+def link(paper: dict[str, Any]) -> str | None:
+    """arXiv abstract page, else DOI, else Semantic Scholar page; always https."""
+    if paper.get("arxiv_id"):
+        return f"https://arxiv.org/abs/{quote(paper['arxiv_id'], safe='/.')}"
+    if paper.get("doi"):
+        return f"https://doi.org/{quote(paper['doi'], safe='/.-_;:')}"
+    if paper.get("s2_id"):
+        return f"https://www.semanticscholar.org/paper/{quote(paper['s2_id'], safe='')}"
+    return None
+
+
+def linked_title(paper: dict[str, Any], text: str | None = None) -> str:
+    label = escape(text or paper["title"])
+    url = link(paper)
+    return f"[{label}]({url})" if url else label
+
+
+def date_cell(paper: dict[str, Any]) -> str:
+    """``2018 ICLR``: the venue's year and its short name, as the seed writes it."""
+    year = paper.get("venue_year") or paper.get("year") or ""
+    return escape(f"{year} {paper.get('venue') or ''}".strip())
+
+
+def short_name(title: str) -> str:
+    """What a timeline cell calls a paper: the name before a colon, else the title's start."""
+    head = title.split(":", 1)[0].strip()
+    if ":" in title and 0 < len(head) <= 32:
+        return head
+    words = title.split()
+    return " ".join(words[:4]) + ("…" if len(words) > 4 else "")
+
+
+def focus_cell(paper: dict[str, Any], limit: int = 200) -> str:
+    """The reviewer's focus line, else Semantic Scholar's TL;DR, shortened."""
+    text = paper.get("focus") or paper.get("tldr") or ""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return escape(text)
+
+
+def notes_cell(paper: dict[str, Any], threshold: int) -> str:
+    parts = []
+    if paper.get("citation_count") is not None:
+        parts.append(f"{paper['citation_count']:,} citations")
+    if paper.get("award"):
+        parts.append(f"🏆 {escape(paper['award'])}")
+    if (paper.get("citation_count") or 0) > threshold:
+        parts.append(f"cite > {threshold}")
+    if paper.get("notes"):
+        parts.append(escape(paper["notes"]))
+    return " · ".join(parts)
+
+
+def anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = heading.strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = [
+        "| " + " | ".join(f"**{h}**" for h in header) + " |",
+        "| " + " | ".join("---" for _ in header) + " |",
+    ]
+    lines += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
+    return lines
