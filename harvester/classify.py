@@ -56,10 +56,13 @@ def score_paper(
     title: str,
     abstract: str | None,
     hits: Mapping[str, int],
+    links: Mapping[str, int] | None = None,
 ) -> dict[str, CategoryScore]:
     """Score every category for one paper.
 
-    ``hits`` maps a category key to how many of its queries found the paper. A keyword
+    ``hits`` maps a category key to how many of its queries found the paper; ``links`` to
+    how many of its accepted papers this one cites or is cited by (a paper citing three
+    early-exit papers is probably about early exits). A keyword
     counts once per field (title weighs more than abstract); the curator's negative phrases
     (look-alikes such as "early stopping") subtract from every category.
     """
@@ -84,6 +87,13 @@ def score_paper(
         if n_hits:
             plural = "query" if n_hits == 1 else "queries"
             result.add(rules.query_hit * n_hits, f"found by {n_hits} {category.name} {plural}")
+        n_links = min((links or {}).get(key, 0), rules.link_cap)
+        if n_links:
+            plural = "paper" if n_links == 1 else "papers"
+            result.add(
+                rules.link * n_links,
+                f"cites or cited by {n_links} accepted {category.name} {plural}",
+            )
         for phrase, weight in category.keywords.items():
             if phrase_key(phrase) in in_title:
                 result.add(weight * rules.title_weight, f"title: {phrase!r}")

@@ -45,6 +45,10 @@ class Config:
     retries: int = 5
     backoff_max: float = 120.0
     milestone_citations: int = 100
+    # Citation snowballing from accepted papers (see harvester.snowball).
+    snowball_depth: int = 1
+    snowball_min_score: float = 8.0
+    snowball_cap: int = 1000
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, bool, str]] = [
@@ -56,6 +60,8 @@ class Config:
             ("retries", self.retries >= 0, "must be zero or more"),
             ("backoff_max", self.backoff_max >= 0, "must be zero or more seconds"),
             ("milestone_citations", self.milestone_citations >= 0, "must be zero or more"),
+            ("snowball_depth", 0 <= self.snowball_depth <= 3, "must be 0 (off) to 3"),
+            ("snowball_cap", self.snowball_cap > 0, "must be a positive integer"),
             ("contact", bool(self.contact.strip()), "must not be empty"),
         ]
         for key, ok, why in checks:

@@ -25,6 +25,7 @@ from harvester.config import Config
 from harvester.errors import SourceError
 from harvester.http import RequestLog, Service, make_client
 from harvester.seeds import Seeds
+from harvester.snowball import snowball
 from harvester.sources import arxiv as arxiv_source
 from harvester.sources import semantic_scholar as s2_source
 
@@ -169,6 +170,8 @@ def run_harvest(
                 for query in seeds.categories[key].s2_queries:
                     _s2_query(run, key, query)
             _enrich(run)
+            if config.snowball_depth:
+                _snowball(run)
     finally:
         result.requests = sources.requests.as_dict() if sources else {}
         store.finish_run(
@@ -243,6 +246,29 @@ def _s2_query(run: _Run, key: str, query: str) -> None:
             log.info("s2 %s: %d/%d for %s", key, seen, page.total, query)
     except SourceError as exc:
         run.result.fail(f"{exc} [{key}] query {query!r} stopped after {seen} results")
+
+
+def _snowball(run: _Run) -> None:
+    """Neighbours of accepted papers in the citation graph, queued when promising."""
+    found = snowball(
+        run.db,
+        run.seeds,
+        run.s2,
+        depth=run.config.snowball_depth,
+        min_score=run.config.snowball_min_score,
+        cap_per_paper=run.config.snowball_cap,
+        milestone_citations=run.config.milestone_citations,
+        run_id=run.result.run_id,
+    )
+    run.result.papers_new += len(found.queued)
+    for error in found.errors:
+        run.result.fail(error)
+    log.info(
+        "snowball: %d papers read, %d candidates, %d queued",
+        found.sources_read,
+        found.candidates,
+        len(found.queued),
+    )
 
 
 def _enrich(run: _Run) -> None:

@@ -133,6 +133,26 @@ _SCHEMA_1 = [
     )
     """,
     "CREATE INDEX decisions_action ON decisions (action)",
+    # The citation graph snowballing reads, by Semantic Scholar id (either end may be a paper
+    # the database does not hold).
+    """
+    CREATE TABLE citations (
+        citing_id TEXT NOT NULL,
+        cited_id TEXT NOT NULL,
+        PRIMARY KEY (citing_id, cited_id)
+    )
+    """,
+    "CREATE INDEX citations_cited ON citations (cited_id)",
+    # What snowballing last read per paper and direction, so it reads again only on growth.
+    """
+    CREATE TABLE snowball_state (
+        paper_id INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+        direction TEXT NOT NULL CHECK (direction IN ('citations', 'references')),
+        citation_count INTEGER,
+        read_at TEXT NOT NULL,
+        PRIMARY KEY (paper_id, direction)
+    )
+    """,
     "CREATE INDEX decisions_paper ON decisions (paper_id)",
     """
     CREATE TABLE query_hits (

@@ -83,6 +83,9 @@ class ClassifyRules:
     title_weight: float = 2.0
     abstract_weight: float = 1.0
     query_hit: float = 2.0
+    # Per accepted paper of a category that the paper cites or is cited by (at most link_cap).
+    link: float = 1.5
+    link_cap: int = 4
     negative: dict[str, float] = field(default_factory=dict)
 
 
@@ -306,7 +309,7 @@ def _load_rules(path: Path) -> ClassifyRules:
     if not path.exists():
         return ClassifyRules()
     data, text = _read_toml(path)
-    known = {"title_weight", "abstract_weight", "query_hit", "negative"}
+    known = {"title_weight", "abstract_weight", "query_hit", "link", "link_cap", "negative"}
     for key, value in data.items():
         where = f"{path}:{_line_of(text, key)}"
         if key not in known:
@@ -317,6 +320,8 @@ def _load_rules(path: Path) -> ClassifyRules:
         title_weight=float(data.get("title_weight", 2.0)),
         abstract_weight=float(data.get("abstract_weight", 1.0)),
         query_hit=float(data.get("query_hit", 2.0)),
+        link=float(data.get("link", 1.5)),
+        link_cap=int(data.get("link_cap", 4)),
         negative=_weights(data.get("negative"), f"{path}: negative"),
     )
 

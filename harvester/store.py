@@ -382,7 +382,9 @@ def _classify(db: Database, seeds: Seeds, paper: dict[str, Any]) -> dict[str, Ca
             [paper["id"]],
         )
     }
-    scores = score_paper(seeds, paper["title"], paper["abstract"], hits)
+    scores = score_paper(
+        seeds, paper["title"], paper["abstract"], hits, linked_categories(db, paper)
+    )
     db.execute("DELETE FROM paper_categories WHERE paper_id = ?", [paper["id"]])
     for result in scores.values():
         db.execute(
@@ -395,6 +397,20 @@ def _classify(db: Database, seeds: Seeds, paper: dict[str, Any]) -> dict[str, Ca
             ],
         )
     return scores
+
+
+def linked_categories(db: Database, paper: dict[str, Any]) -> dict[str, int]:
+    """Accepted papers per category that this paper cites or is cited by."""
+    if not paper.get("s2_id"):
+        return {}
+    rows = db.execute(
+        "SELECT p.category, count(DISTINCT p.id) FROM papers p JOIN ("
+        " SELECT cited_id AS other FROM citations WHERE citing_id = :id"
+        " UNION SELECT citing_id FROM citations WHERE cited_id = :id"
+        ") c ON p.s2_id = c.other WHERE p.status = 'accepted' AND p.id != :pid GROUP BY p.category",
+        {"id": paper["s2_id"], "pid": paper["id"]},
+    ).fetchall()
+    return {category: n for category, n in rows if category}
 
 
 def _observe_citations(db: Database, paper_id: int, count: int | None, now: str) -> None:

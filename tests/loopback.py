@@ -331,6 +331,7 @@ class FakeS2:
     requests: list[dict[str, Any]] = field(default_factory=list)
     match_miss_as_empty: bool = False
     bulk_page: int = 1000
+    edges: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _fields(self, paper: dict[str, Any], fields: str) -> dict[str, Any]:
@@ -372,6 +373,27 @@ class FakeS2:
                 "token": str(start + self.bulk_page) if more else None,
                 "data": [self._fields(p, fields) for p in page],
             }
+        route = re.match(r".*/paper/([^/]+)/(citations|references)$", path)
+        if route:
+            ident, direction = route.groups()
+            paper = self._lookup(ident)
+            if paper is None:
+                return 404, {"error": f"Paper with id {ident} not found"}
+            pid = paper["paperId"]
+            if direction == "citations":
+                ids, inner = [a for a, b in self.edges if b == pid], "citingPaper"
+            else:
+                ids, inner = [b for a, b in self.edges if a == pid], "citedPaper"
+            by_id = {p["paperId"]: p for p in self.corpus}
+            offset, limit = int(params.get("offset", 0)), int(params.get("limit", 100))
+            page = ids[offset : offset + limit]
+            body: dict[str, Any] = {
+                "offset": offset,
+                "data": [{inner: self._fields(by_id[i], fields)} for i in page if i in by_id],
+            }
+            if offset + limit < len(ids):
+                body["next"] = offset + limit
+            return 200, body
         if path.endswith("/paper/search/match"):
             wanted = _norm(params.get("query", ""))
             for paper in self.corpus:

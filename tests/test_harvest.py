@@ -142,8 +142,13 @@ def test_run_row_records_requests_and_counts(db, seeds, config, corpus_arxiv, se
     queries = sum(len(c.arxiv_queries) for c in seeds.categories.values())
     s2_queries = sum(len(c.s2_queries) for c in seeds.categories.values())
     # arXiv: one id_list request for the seed papers, one page per query (the corpus is small).
-    # S2: one title match (Cavs), one bulk page per query, one batch for every paper.
-    assert run["requests"] == {"arxiv": 1 + queries, "s2": 1 + s2_queries + 1} == result.requests
+    # S2: one title match (Cavs), one bulk page per query, one batch for every paper, and
+    # snowballing: citations and references of the four accepted seed papers.
+    assert (
+        run["requests"]
+        == {"arxiv": 1 + queries, "s2": 1 + s2_queries + 1 + 2 * 4}
+        == result.requests
+    )
     assert len(corpus_arxiv.requests) == 1 + queries
     assert run["status"] == "ok" and run["ended"] >= run["started"]
     assert run["papers_new"] == len(papers(db)) and run["errors"] == []

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from semanticscholar.Paper import Paper
@@ -28,6 +29,8 @@ SOURCE = "s2"
 BATCH_SIZE = 500
 # The bulk search returns up to 1,000 papers per call, with a continuation token.
 BULK_PAGE = 1000
+# /citations and /references page up to 1,000 at a time.
+NEIGHBOUR_PAGE = 1000
 
 _COMMON = (
     "paperId,externalIds,title,abstract,venue,publicationVenue,year,publicationDate,"
@@ -204,6 +207,44 @@ class SemanticScholarSource:
             yield SearchPage(records=records, total=total, token=token, skipped=skipped)
             if not token or not items:
                 return
+
+    def neighbours(self, s2_id: str, direction: str, *, max_results: int) -> Iterator[SearchPage]:
+        """Papers citing (``citations``) or cited by (``references``) a paper, 1,000 a page.
+
+        The key is sent here as on every endpoint (the ``semanticscholar`` package forgets it
+        on these two).
+        """
+        if direction not in ("citations", "references"):
+            raise ValueError(direction)
+        inner = "citingPaper" if direction == "citations" else "citedPaper"
+        offset = 0
+        while offset < max_results:
+            limit = min(NEIGHBOUR_PAGE, max_results - offset)
+
+            def parse(response: httpx.Response) -> dict[str, Any]:
+                body = _json(response)
+                if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
+                    raise _shape_error(response, "expected an object with a data list")
+                return body
+
+            body = self.service.request(
+                "GET",
+                f"{self.url}/paper/{quote(s2_id, safe=':')}/{direction}",
+                parse,
+                params={"fields": SEARCH_FIELDS, "offset": offset, "limit": limit},
+            )
+            items = [
+                entry.get(inner) for entry in body.get("data") or [] if isinstance(entry, dict)
+            ]
+            # S2 lists a neighbour it cannot resolve as {"paperId": null, ...}: not storable.
+            records, skipped = _records([i for i in items if isinstance(i, dict)])
+            nxt = body.get("next")
+            yield SearchPage(
+                records=records, total=offset + len(items), token=None, skipped=skipped
+            )
+            if not isinstance(nxt, int) or nxt <= offset or not items:
+                return
+            offset = nxt
 
     def match_title(self, title: str) -> PaperRecord | None:
         """The paper with this exact title, or None; S2 answers a miss as 404 or empty data."""
