@@ -45,6 +45,15 @@ class Config:
     retries: int = 5
     backoff_max: float = 120.0
     milestone_citations: int = 100
+    # Incremental runs re-read this many days below a query's newest date: arXiv and S2
+    # index late (replacements, late metadata), so the edge is read twice, never missed.
+    overlap_days: int = 7
+    # Citation counts move slowly; refreshing each paper weekly keeps a daily run cheap.
+    refresh_days: int = 7
+    # A source that failed this many steps in a row is given up for the rest of the run.
+    breaker_failures: int = 3
+    # A lock whose heartbeat is older than this (seconds) belongs to a dead harvest.
+    stale_lock_after: float = 600.0
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, bool, str]] = [
@@ -57,6 +66,10 @@ class Config:
             ("backoff_max", self.backoff_max >= 0, "must be zero or more seconds"),
             ("milestone_citations", self.milestone_citations >= 0, "must be zero or more"),
             ("contact", bool(self.contact.strip()), "must not be empty"),
+            ("overlap_days", self.overlap_days >= 0, "must be zero or more days"),
+            ("refresh_days", self.refresh_days >= 0, "must be zero or more days"),
+            ("breaker_failures", self.breaker_failures >= 1, "must be 1 or more"),
+            ("stale_lock_after", self.stale_lock_after >= 10, "must be 10 seconds or more"),
         ]
         for key, ok, why in checks:
             if not ok:
