@@ -36,6 +36,17 @@ def synthetic_entries(n: int, words: str = "early exit") -> list[Entry]:
     ]
 
 
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout)
+
+
 @pytest.fixture(autouse=True)
 def no_real_services(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever a test forgets to set, nothing reaches the real APIs: port 9 on loopback."""

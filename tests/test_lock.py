@@ -6,8 +6,6 @@ import logging
 import os
 import socket
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
@@ -17,18 +15,7 @@ from harvester.cli import cli
 from harvester.errors import LockHeldError, LockLostError
 from harvester.harvest import run_harvest
 from harvester.lock import HarvestLock, current_holder, pid_running
-from tests.conftest import ROOT, synthetic_entries
-
-
-def dead_pid() -> int:
-    """The pid of a process that has exited (and been reaped)."""
-    out = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(out.stdout)
+from tests.conftest import ROOT, dead_pid, synthetic_entries
 
 
 def plant_lock(db, *, pid: int, host: str, heartbeat: str) -> int:
