@@ -7,6 +7,7 @@ anything else is a bug and shows its traceback only with ``--debug``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import signal
 import sys
@@ -210,7 +211,7 @@ def status(obj: Context, as_json: bool, runs: int) -> None:
         data = {
             "runs": recent,
             "queue": {"pending": queue},
-            "lock": None if holder is None else holder.__dict__,
+            "lock": None if holder is None else dataclasses.asdict(holder),
             "categories": counts,
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))

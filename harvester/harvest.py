@@ -39,6 +39,7 @@ from harvester.config import Config
 from harvester.errors import QueryError, SourceError
 from harvester.http import RequestLog, Service, make_client
 from harvester.lock import HarvestLock
+from harvester.logs import ECHOED
 from harvester.progress import NoProgress, Progress
 from harvester.records import PaperRecord
 from harvester.seeds import SeedPaper, Seeds
@@ -77,7 +78,9 @@ class RunResult:
 
     def fail(self, message: str) -> None:
         self.errors.append(message)
-        log.error("%s", message)
+        # The CLI prints every error as a ``failed:`` line at the end; the console handler
+        # leaves echoed records out (one line each in a cron mail), the log file keeps them.
+        log.error("%s", message, extra={ECHOED: True})
 
 
 class _StepFailed(Exception):
@@ -176,6 +179,7 @@ class _Run:
                             "%s: %d steps failed in a row: giving it up for this run",
                             source,
                             self.breaker.threshold,
+                            extra={ECHOED: True},
                         )
             else:
                 self.breaker.succeeded(source)

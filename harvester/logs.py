@@ -4,8 +4,10 @@ Cron mails whatever a job prints, so by default only warnings and errors reach s
 the command's own summary and ``failed:`` lines); ``-v`` adds a line per query or page,
 ``-vv`` a line per request, ``-q`` leaves errors only. ``--log-file`` appends the ``-v``
 detail (or ``-vv`` with it) to a file whatever the terminal shows, so the mail stays short
-and the detail is kept. Every record is one line: messages are collapsed and tracebacks
-are left out (``--debug`` shows them where the CLI prints errors).
+and the detail is kept. Failures the command prints itself as ``failed:`` lines are logged
+too, but reach the console only with ``-v``, so a mail has each once. Every record is one
+line: messages are collapsed and tracebacks are left out (``--debug`` shows them where the
+CLI prints errors).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 from harvester.errors import ConfigError
 
 _LOGGER = "harvester"
+# A record flagged with this ``extra`` key is also printed by the command itself (the
+# ``failed:`` lines): the console leaves it out, the log file keeps it.
+ECHOED = "harvester_echoed"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -52,6 +57,8 @@ def setup_logging(*, verbose: int = 0, quiet: bool = False, log_file: Path | Non
     handlers: list[logging.Handler] = []
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(console_level)
+    if verbose == 0:
+        console.addFilter(lambda record: not getattr(record, ECHOED, False))
     handlers.append(console)
     if log_file is not None:
         try:

@@ -60,14 +60,15 @@ def open_db(path: Path | str) -> Database:
 
 
 def close_db(db: Database) -> None:
-    """Fold the write-ahead log into the database file and close it.
+    """Close the database, folding the write-ahead log into the file where nobody else reads.
 
-    A scheduled job may copy or commit the ``.db`` file right after the command ends; with
-    the WAL checkpointed the file alone holds everything.
+    A scheduled job may copy or commit the ``.db`` file right after the command ends: the
+    last connection to close checkpoints the log and removes it, so the file alone holds
+    everything. A passive checkpoint first never waits for another process (a ``status``
+    while a harvest runs must not hold the harvest up).
     """
-    # Another connection reading makes this fail; its own close checkpoints then.
     with contextlib.suppress(sqlite3.DatabaseError):
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
     db.conn.close()
 
 

@@ -171,6 +171,8 @@ def test_services_down_exit_1_one_line_each_and_nothing_stored_is_touched(
     )
     assert failed[7].startswith("failed: s2: given up after 3 failures in a row; skipped 4")
     assert "Traceback" not in result.output
+    # Each failure once: the log records of what the command prints stay off the console.
+    assert len(result.output.splitlines()) == 1 + len(failed)
     assert dump(db) == before and watermarks.all_watermarks(db) == marks
     [last] = store.last_runs(db, 1)
     assert last["status"] == "failed" and last["errors"] == [f[len("failed: ") :] for f in failed]
