@@ -8,9 +8,11 @@ import math
 from collections import Counter
 from datetime import date, timedelta
 
+import httpx
 import pytest
 
 from harvester import store, watermarks
+from harvester.config import Config
 from harvester.harvest import run_harvest
 from tests.conftest import dump, snapshot
 from tests.loopback import Entry, FakeArxiv, load_s2_corpus
@@ -280,3 +282,26 @@ def test_one_success_closes_the_breaker(db, seeds, config, fake_arxiv, corpus, s
     assert [e.split(":")[0] for e in result.errors] == ["arxiv"]
     queries = len(seeds.categories["early_exit"].arxiv_queries)
     assert result.requests["arxiv"] == config.retries + 1 + queries
+
+
+def test_with_both_services_down_a_run_waits_minutes_not_hours(db, seeds, tmp_path):
+    """Production settings (delays, 5 retries, backoff up to 120 s), every connection refused;
+    the waits are counted, not slept."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    waits: list[float] = []
+    result = run_harvest(
+        db,
+        seeds,
+        Config(db=tmp_path / "unused.db"),
+        transport=httpx.MockTransport(refuse),
+        sleep=waits.append,
+    )
+    assert result.status == "failed"
+    # Per source: the first step's full retry sequence (backoff from 4 s for arXiv, 2 s for
+    # S2, doubling), two probes with one retry, then the rest skipped, whatever the number of
+    # queries. Without the breaker it was a full sequence per query: over half an hour.
+    assert result.requests == {"arxiv": 6 + 2 + 2, "s2": 6 + 2 + 2}
+    assert sum(waits) < 5 * 60
