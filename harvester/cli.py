@@ -171,9 +171,10 @@ def harvest(obj: Context, categories: tuple[str, ...], full: bool) -> None:
     finally:
         store.close_db(db)
     requests = ", ".join(f"{k} {v}" for k, v in result.requests.items()) or "none"
+    seen = result.papers_seen + result.papers_unchanged
     click.echo(
-        f"run {result.run_id}: {result.papers_new} new, {result.papers_updated} updated papers "
-        f"({result.papers_seen} records stored, {result.papers_unchanged} unchanged); "
+        f"run {result.run_id}: {seen} papers seen, {result.papers_new} new, "
+        f"{result.papers_updated} updated, {result.papers_unchanged} unchanged, "
         f"{result.papers_refreshed} refreshed; requests: {requests}"
     )
     for line in result.skipped:

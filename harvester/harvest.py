@@ -51,7 +51,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RunResult:
-    """What a run did; ``errors`` has one line per failed step (and per source given up)."""
+    """What a run did; ``errors`` has one line per failed step (and per source given up).
+
+    Counts are of records as sources returned them (a paper found by three queries counts
+    three times): ``papers_seen`` were stored, ``papers_unchanged`` were read again but
+    brought nothing new, ``papers_refreshed`` were asked of the refresh batches.
+    """
 
     run_id: int
     papers_new: int = 0
