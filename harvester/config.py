@@ -49,6 +49,15 @@ class Config:
     snowball_depth: int = 1
     snowball_min_score: float = 8.0
     snowball_cap: int = 1000
+    # Incremental runs re-read this many days below a query's newest date: arXiv and S2
+    # index late (replacements, late metadata), so the edge is read twice, never missed.
+    overlap_days: int = 7
+    # Citation counts move slowly; refreshing each paper weekly keeps a daily run cheap.
+    refresh_days: int = 7
+    # A source that failed this many steps in a row is given up for the rest of the run.
+    breaker_failures: int = 3
+    # A lock whose heartbeat is older than this (seconds) belongs to a dead harvest.
+    stale_lock_after: float = 600.0
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, bool, str]] = [
@@ -63,6 +72,10 @@ class Config:
             ("snowball_depth", 0 <= self.snowball_depth <= 3, "must be 0 (off) to 3"),
             ("snowball_cap", self.snowball_cap > 0, "must be a positive integer"),
             ("contact", bool(self.contact.strip()), "must not be empty"),
+            ("overlap_days", self.overlap_days >= 0, "must be zero or more days"),
+            ("refresh_days", self.refresh_days >= 0, "must be zero or more days"),
+            ("breaker_failures", self.breaker_failures >= 1, "must be 1 or more"),
+            ("stale_lock_after", self.stale_lock_after >= 10, "must be 10 seconds or more"),
         ]
         for key, ok, why in checks:
             if not ok:

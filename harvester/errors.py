@@ -9,6 +9,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
+EXIT_LOCKED = 3
 
 
 class HarvesterError(Exception):
@@ -65,3 +66,15 @@ class RetryableSourceError(SourceError):
 
 class QueryError(SourceError):
     """The service rejected the request itself (HTTP 400): retrying cannot help."""
+
+
+class LockHeldError(HarvesterError):
+    """Another harvest holds this database's lock: the message names its run, pid and host."""
+
+    exit_code = EXIT_LOCKED
+
+
+class LockLostError(HarvesterError):
+    """This harvest's lock was taken over (its heartbeat looked stale): stop writing at once."""
+
+    exit_code = EXIT_LOCKED

@@ -1,30 +1,49 @@
-"""One harvest run, logged in ``runs``.
+"""One harvest run: locked, incremental, resumable, logged in ``runs``.
 
-1. arXiv: the seed papers by id (one request), then every query of every category.
-2. Semantic Scholar: seed papers given by title or DOI, then every category's search, for
-   papers that are not on arXiv.
-3. Semantic Scholar enrichment: every paper in batches of 500 (citations, venue, ids, TL;DR).
+1. arXiv: the seed papers not yet stored, by id (one request), then every query of every
+   category, newest submissions first.
+2. Semantic Scholar: seed papers given by title or DOI not yet stored, then every category's
+   bulk search, newest publications first, for papers that are not on arXiv.
+3. Refresh: citations, venue, ids and TL;DR from Semantic Scholar's batch endpoint, 500
+   papers a request, for papers not refreshed for ``refresh_days``.
 
-A query that fails past its retries is reported and the run goes on with the next one; what
-other queries brought is kept. The run's status says whether anything failed.
+Incremental: a query stops at the page that reaches its watermark minus ``overlap_days``
+(``harvester.watermarks``); records there that bring nothing new are not written again.
+``full`` ignores watermarks, re-reads every query to its end and refreshes every paper.
+
+Resumable: every page is one transaction holding its papers, the query's resume state and
+the run's counters; a run killed at any point leaves whole pages, and the next run resumes
+unfinished queries where they stopped.
+
+Failures: a step (query, lookup, batch) that fails past its retries is reported on one line
+and the run goes on; a source failing ``breaker_failures`` steps in a row is given up for
+the rest of the run (``harvester.breaker``). What other steps brought is kept.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 import httpx
 from sqlite_utils import Database
 
-from harvester import store
+from harvester import store, watermarks
+from harvester.breaker import CircuitBreaker
 from harvester.config import Config
-from harvester.errors import SourceError
+from harvester.errors import QueryError, SourceError
 from harvester.http import RequestLog, Service, make_client
-from harvester.seeds import Seeds
+from harvester.lock import HarvestLock
+from harvester.logs import ECHOED
+from harvester.progress import NoProgress, Progress
+from harvester.records import PaperRecord
+from harvester.seeds import SeedPaper, Seeds
 from harvester.snowball import snowball
 from harvester.sources import arxiv as arxiv_source
 from harvester.sources import semantic_scholar as s2_source
@@ -34,19 +53,29 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RunResult:
-    """What a run did; ``errors`` has one line per failed query or lookup."""
+    """What a run did; ``errors`` has one line per failed step (and per source given up).
+
+    Counts are of records as sources returned them (a paper found by three queries counts
+    three times): ``papers_seen`` were stored, ``papers_unchanged`` were read again but
+    brought nothing new, ``papers_refreshed`` were asked of the refresh batches.
+    """
 
     run_id: int
     papers_new: int = 0
     papers_updated: int = 0
     papers_seen: int = 0
+    papers_unchanged: int = 0
     papers_enriched: int = 0
+    papers_refreshed: int = 0
     requests: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def status(self) -> str:
+        if self.interrupted:
+            return "interrupted"
         return "failed" if self.errors else "ok"
 
     def count(self, saved: store.SaveResult) -> None:
@@ -56,7 +85,17 @@ class RunResult:
 
     def fail(self, message: str) -> None:
         self.errors.append(message)
-        log.error("%s", message)
+        # The CLI prints every error as a ``failed:`` line at the end; the console handler
+        # leaves echoed records out (one line each in a cron mail), the log file keeps them.
+        log.error("%s", message, extra={ECHOED: True})
+
+
+class _StepFailed(Exception):
+    """A step's source failed; ``context`` says which query and how far it got."""
+
+    def __init__(self, error: SourceError, context: str) -> None:
+        super().__init__(f"{error} {context}")
+        self.error = error
 
 
 @dataclass
@@ -67,21 +106,133 @@ class _Run:
     seeds: Seeds
     config: Config
     keys: list[str]
+    full: bool
     result: RunResult
+    requests: RequestLog
+    lock: HarvestLock
+    breaker: CircuitBreaker
+    progress: Progress
     arxiv: arxiv_source.ArxivSource
     s2: s2_source.SemanticScholarSource
+    refresh_before: str | None
 
-    def save(self, records, **kwargs) -> store.SaveResult:  # type: ignore[no-untyped-def]
-        saved = store.save_records(
-            self.db,
-            self.seeds,
-            records,
-            run_id=self.result.run_id,
-            milestone_citations=self.config.milestone_citations,
-            **kwargs,
-        )
-        self.result.count(saved)
+    def store(
+        self,
+        records: Sequence[PaperRecord],
+        *,
+        category: str | None = None,
+        query: str | None = None,
+        targets: Sequence[int] | None = None,
+        then: Callable[[], None] | None = None,
+    ) -> store.SaveResult:
+        """Write one page in one transaction: its new records, ``then`` (the query's resume
+        state), and the run's counters.
+
+        Outside ``full`` runs, records that would teach us nothing are left out: the pages
+        near a watermark are read again on purpose and must not rewrite rows.
+        """
+        self.lock.check()
+        pairs = list(zip(records, targets or [None] * len(records), strict=True))
+        if not self.full:
+            pairs = [
+                (r, t)
+                for r, t in pairs
+                if not store.is_known(self.db, r, category=category, query=query, paper_id=t)
+            ]
+        fresh = [r for r, _ in pairs]
+        with self.db.atomic():
+            saved = store.save_records(
+                self.db,
+                self.seeds,
+                fresh,
+                run_id=self.result.run_id,
+                category=category,
+                query=query,
+                targets=[t for _, t in pairs if t is not None] if targets else None,
+                milestone_citations=self.config.milestone_citations,
+            )
+            if then is not None:
+                then()
+            self.result.count(saved)
+            self.result.papers_unchanged += len(records) - len(fresh)
+            store.update_run(
+                self.db,
+                self.result.run_id,
+                requests=self.requests.as_dict(),
+                papers_new=self.result.papers_new,
+                papers_updated=self.result.papers_updated,
+                errors=self.result.errors,
+            )
         return saved
+
+    def step(self, source: str, kind: str, action: Callable[[], None]) -> None:
+        """Run one step of a source behind its circuit breaker, reporting a failure."""
+        try:
+            if self.breaker.is_open(source):
+                self.breaker.skip(source, kind)
+                return
+            service = self.arxiv.service if source == arxiv_source.SOURCE else self.s2.service
+            service.retries = self.breaker.retries(source, self.config.retries)
+            try:
+                action()
+            except (_StepFailed, SourceError) as exc:
+                error = exc.error if isinstance(exc, _StepFailed) else exc
+                self.result.fail(str(exc))
+                # A rejected request is the query's fault, not the service's.
+                if not isinstance(error, QueryError):
+                    self.breaker.failed(source)
+                    if self.breaker.is_open(source):
+                        log.warning(
+                            "%s: %d steps failed in a row: giving it up for this run",
+                            source,
+                            self.breaker.threshold,
+                            extra={ECHOED: True},
+                        )
+            else:
+                self.breaker.succeeded(source)
+        finally:
+            self.progress.advance()
+
+
+def _services(
+    config: Config,
+    client: httpx.Client,
+    requests: RequestLog,
+    sleep: Callable[[float], None],
+) -> tuple[arxiv_source.ArxivSource, s2_source.SemanticScholarSource]:
+    arxiv = arxiv_source.ArxivSource(
+        Service(
+            arxiv_source.SOURCE,
+            client,
+            delay=config.arxiv_delay,
+            retries=config.retries,
+            backoff_max=config.backoff_max,
+            # arXiv answers 429 even below its documented rate: wait longer than 3 s.
+            backoff_initial=max(4.0, config.arxiv_delay),
+            requests=requests,
+            sleep=sleep,
+            describe_error=arxiv_source.describe_error,
+        ),
+        config.arxiv_url,
+        config.arxiv_page_size,
+    )
+    s2 = s2_source.SemanticScholarSource(
+        Service(
+            s2_source.SOURCE,
+            client,
+            delay=config.s2_delay,
+            retries=config.retries,
+            backoff_max=config.backoff_max,
+            backoff_initial=max(2.0, config.s2_delay),
+            requests=requests,
+            # Sent on every endpoint; never logged (headers are not).
+            headers={"x-api-key": config.s2_api_key} if config.s2_api_key else None,
+            sleep=sleep,
+            describe_error=s2_source.describe_error,
+        ),
+        config.s2_url,
+    )
+    return arxiv, s2
 
 
 @dataclass
@@ -103,38 +254,7 @@ def open_sources(
     """Both sources, sharing one HTTP client and one request log, closed on exit."""
     requests = RequestLog()
     with make_client(config, transport) as client:
-        arxiv = arxiv_source.ArxivSource(
-            Service(
-                arxiv_source.SOURCE,
-                client,
-                delay=config.arxiv_delay,
-                retries=config.retries,
-                backoff_max=config.backoff_max,
-                # arXiv answers 429 even below its documented rate: wait longer than 3 s.
-                backoff_initial=max(4.0, config.arxiv_delay),
-                requests=requests,
-                sleep=sleep,
-                describe_error=arxiv_source.describe_error,
-            ),
-            config.arxiv_url,
-            config.arxiv_page_size,
-        )
-        s2 = s2_source.SemanticScholarSource(
-            Service(
-                s2_source.SOURCE,
-                client,
-                delay=config.s2_delay,
-                retries=config.retries,
-                backoff_max=config.backoff_max,
-                backoff_initial=max(2.0, config.s2_delay),
-                requests=requests,
-                # Sent on every endpoint; never logged (headers are not).
-                headers={"x-api-key": config.s2_api_key} if config.s2_api_key else None,
-                sleep=sleep,
-                describe_error=s2_source.describe_error,
-            ),
-            config.s2_url,
-        )
+        arxiv, s2 = _services(config, client, requests, sleep)
         yield Sources(arxiv, s2, requests)
 
 
@@ -144,108 +264,111 @@ def run_harvest(
     config: Config,
     *,
     categories: list[str] | None = None,
+    full: bool = False,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    progress: Progress | None = None,
 ) -> RunResult:
-    """Harvest the given categories (all by default) into ``db``.
+    """Harvest the given categories (all by default) into ``db``, holding its lock.
 
+    Raises ``LockHeldError`` before any request when another harvest holds the lock.
     ``transport`` and ``sleep`` exist for tests: the real client code runs, only the
     network and the waiting are swapped.
     """
     keys = categories or list(seeds.categories)
     for key in keys:
         seeds.category(key)  # unknown keys fail before any request
-    run_id = store.start_run(db, {"categories": keys})
-    result = RunResult(run_id=run_id)
-    sources: Sources | None = None
-    try:
-        with open_sources(config, transport=transport, sleep=sleep) as sources:
-            run = _Run(db, seeds, config, keys, result, sources.arxiv, sources.s2)
-            _arxiv_seed_papers(run)
-            for key in keys:
-                for query in seeds.categories[key].arxiv_search_queries():
-                    _arxiv_query(run, key, query)
-            _s2_seed_papers(run)
-            for key in keys:
-                for query in seeds.categories[key].s2_queries:
-                    _s2_query(run, key, query)
-            _enrich(run)
-            if config.snowball_depth:
-                _snowball(run)
-    finally:
-        result.requests = sources.requests.as_dict() if sources else {}
-        store.finish_run(
-            db,
-            run_id,
-            status=result.status,
-            requests=result.requests,
-            papers_new=result.papers_new,
-            papers_updated=result.papers_updated,
-            errors=result.errors,
-        )
+    with HarvestLock.acquire(db, stale_after=config.stale_lock_after) as lock:
+        run_id = store.start_run(db, {"categories": keys, "full": full})
+        lock.attach(run_id)
+        result = RunResult(run_id=run_id)
+        requests = RequestLog()
+        started = datetime.now(UTC)
+        refresh_before = None
+        if not full:
+            refresh_before = (started - timedelta(days=config.refresh_days)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+        breaker = CircuitBreaker(config.breaker_failures)
+        try:
+            with make_client(config, transport) as client:
+                arxiv, s2 = _services(config, client, requests, sleep)
+                run = _Run(
+                    db,
+                    seeds,
+                    config,
+                    keys,
+                    full,
+                    result,
+                    requests,
+                    lock,
+                    breaker,
+                    progress or NoProgress(),
+                    arxiv,
+                    s2,
+                    refresh_before,
+                )
+                _harvest(run)
+        except Exception as exc:
+            # A bug or a database failure: the run row still says what happened.
+            result.errors.append(f"stopped by {type(exc).__name__}: {exc}")
+            raise
+        except BaseException:
+            result.interrupted = True  # Ctrl-C, SIGTERM
+            raise
+        finally:
+            if progress is not None:
+                progress.close()
+            for line in breaker.report():
+                result.fail(line)
+            result.requests = requests.as_dict()
+            store.finish_run(
+                db,
+                run_id,
+                status=result.status,
+                requests=result.requests,
+                papers_new=result.papers_new,
+                papers_updated=result.papers_updated,
+                errors=result.errors,
+            )
     return result
 
 
-def _arxiv_seed_papers(run: _Run) -> None:
-    by_id = {p.arxiv_id: p for p in run.seeds.papers if p.arxiv_id and p.category in run.keys}
-    if not by_id:
-        return
-    try:
-        records = run.arxiv.fetch_ids(sorted(by_id))
-    except SourceError as exc:
-        run.result.fail(f"{exc} (seed papers)")
-        return
-    for record in records:
-        seed = by_id[record.arxiv_id or ""]
-        with run.db.atomic():
-            saved = run.save([record], category=seed.category, query="seed")
-            store.mark_seed(run.db, saved.seen[0], seed.category, seed.focus, seed.notes)
-    for arxiv_id in sorted(set(by_id) - {r.arxiv_id for r in records}):
-        run.result.fail(f"arxiv: seed paper {arxiv_id} not found")
+def _harvest(run: _Run) -> None:
+    arxiv_queries = [
+        (key, query)
+        for key in run.keys
+        for query in run.seeds.categories[key].arxiv_search_queries()
+    ]
+    s2_queries = [
+        (key, query) for key in run.keys for query in run.seeds.categories[key].s2_queries
+    ]
+    missing = _seeds_to_fetch(run)
+    arxiv_seeds = [s for s in missing if s.arxiv_id]
+    s2_seeds = [s for s in missing if not s.arxiv_id]
 
+    run.progress.phase("arXiv", len(arxiv_queries) + bool(arxiv_seeds))
+    if arxiv_seeds:
+        run.step("arxiv", "seed lookup", partial(_arxiv_seed_papers, run, arxiv_seeds))
+    for key, query in arxiv_queries:
+        run.step("arxiv", "query", partial(_arxiv_query, run, key, query))
 
-def _arxiv_query(run: _Run, key: str, query: str) -> None:
-    start = 0
-    try:
-        for page in run.arxiv.search_pages(query, max_results=run.config.max_per_query):
-            run.save(page.records, category=key, query=query)
-            start = page.end
-            log.info("arxiv %s: %d/%d for %s", key, page.end, page.total, query)
-    except SourceError as exc:
-        run.result.fail(f"{exc} [{key}] query {query!r} stopped at result {start}")
+    run.progress.phase("Semantic Scholar", len(s2_queries) + len(s2_seeds))
+    for seed in s2_seeds:
+        run.step("s2", "seed lookup", partial(_s2_seed_paper, run, seed))
+    for key, query in s2_queries:
+        run.step("s2", "query", partial(_s2_query, run, key, query))
 
+    rows = store.papers_to_refresh(run.db, run.refresh_before)
+    size = s2_source.BATCH_SIZE
+    batches = [rows[i : i + size] for i in range(0, len(rows), size)]
+    run.progress.phase("refresh", len(batches))
+    for n, chunk in enumerate(batches):
+        run.step("s2", "refresh batch", partial(_refresh, run, chunk, n * size, len(rows)))
 
-def _s2_seed_papers(run: _Run) -> None:
-    """Seed papers without an arXiv version, by exact title or DOI."""
-    for seed in run.seeds.papers:
-        if seed.arxiv_id or seed.category not in run.keys:
-            continue
-        what = seed.title or seed.doi or ""
-        try:
-            if seed.title:
-                record = run.s2.match_title(seed.title)
-            else:
-                [record] = run.s2.batch([f"DOI:{seed.doi}"])
-        except SourceError as exc:
-            run.result.fail(f"{exc} (seed paper {what!r})")
-            continue
-        if record is None:
-            run.result.fail(f"s2: seed paper {what!r} not found")
-            continue
-        with run.db.atomic():
-            saved = run.save([record], category=seed.category, query="seed")
-            store.mark_seed(run.db, saved.seen[0], seed.category, seed.focus, seed.notes)
-
-
-def _s2_query(run: _Run, key: str, query: str) -> None:
-    seen = 0
-    try:
-        for page in run.s2.search_pages(query, max_results=run.config.max_per_query):
-            run.save(page.records, category=key, query=query)
-            seen += len(page.records)
-            log.info("s2 %s: %d/%d for %s", key, seen, page.total, query)
-    except SourceError as exc:
-        run.result.fail(f"{exc} [{key}] query {query!r} stopped after {seen} results")
+    if run.config.snowball_depth:
+        run.progress.phase("snowball", 1)
+        run.step("s2", "snowball", partial(_snowball, run))
 
 
 def _snowball(run: _Run) -> None:
@@ -259,6 +382,10 @@ def _snowball(run: _Run) -> None:
         cap_per_paper=run.config.snowball_cap,
         milestone_citations=run.config.milestone_citations,
         run_id=run.result.run_id,
+        stop=lambda: run.breaker.is_open(s2_source.SOURCE),
+        on_failure=lambda exc: (
+            None if isinstance(exc, QueryError) else run.breaker.failed(s2_source.SOURCE)
+        ),
     )
     run.result.papers_new += len(found.queued)
     for error in found.errors:
@@ -271,19 +398,191 @@ def _snowball(run: _Run) -> None:
     )
 
 
-def _enrich(run: _Run) -> None:
-    """Citations, venue and ids for every paper: one request per 500 papers."""
-    rows = store.papers_to_enrich(run.db)
-    for i in range(0, len(rows), s2_source.BATCH_SIZE):
-        chunk = rows[i : i + s2_source.BATCH_SIZE]
-        try:
-            records = run.s2.batch([s2_source.batch_id(row) for row in chunk])
-        except SourceError as exc:
-            run.result.fail(f"{exc} (enriching papers {i + 1}–{i + len(chunk)} of {len(rows)})")
-            continue
-        known = [(row["id"], r) for row, r in zip(chunk, records, strict=True) if r is not None]
+def _seeds_to_fetch(run: _Run) -> list[SeedPaper]:
+    """Seed papers of the run's categories that need a request; those stored are marked now."""
+    wanted = [s for s in run.seeds.papers if s.category in run.keys]
+    if run.full:
+        return wanted
+    missing = []
+    for seed in wanted:
+        paper_id = store.find_seed(run.db, seed)
+        if paper_id is None:
+            missing.append(seed)
+        else:
+            store.keep_seed(
+                run.db,
+                run.seeds,
+                paper_id,
+                seed,
+                run_id=run.result.run_id,
+                milestone_citations=run.config.milestone_citations,
+            )
+    return missing
+
+
+def _arxiv_seed_papers(run: _Run, wanted: list[SeedPaper]) -> None:
+    by_id = {s.arxiv_id: s for s in wanted if s.arxiv_id}
+    try:
+        records = run.arxiv.fetch_ids(sorted(by_id))
+    except SourceError as exc:
+        raise _StepFailed(exc, "(seed papers)") from exc
+    for record in records:
+        seed = by_id[record.arxiv_id or ""]
+        # A full run re-reads seeds; store() would skip nothing then, and mark_seed needs the id.
         with run.db.atomic():
-            run.save([r for _, r in known], targets=[paper_id for paper_id, _ in known])
-            store.mark_refreshed(run.db, [row["id"] for row in chunk])
-        run.result.papers_enriched += len(known)
-        log.info("s2: enriched %d of %d papers", i + len(chunk), len(rows))
+            saved = run.store([record], category=seed.category, query="seed")
+            paper_id = saved.seen[0] if saved.seen else store.find_seed(run.db, seed)
+            if paper_id is not None:
+                store.mark_seed(run.db, paper_id, seed.category, seed.focus, seed.notes)
+    for arxiv_id in sorted(set(by_id) - {r.arxiv_id for r in records}):
+        run.result.fail(f"arxiv: seed paper {arxiv_id} not found")
+
+
+def _s2_seed_paper(run: _Run, seed: SeedPaper) -> None:
+    """A seed paper without an arXiv version, by exact title or DOI."""
+    what = seed.title or seed.doi or ""
+    try:
+        if seed.title:
+            record = run.s2.match_title(seed.title)
+        else:
+            [record] = run.s2.batch([f"DOI:{seed.doi}"])
+    except SourceError as exc:
+        raise _StepFailed(exc, f"(seed paper {what!r})") from exc
+    if record is None:
+        run.result.fail(f"s2: seed paper {what!r} not found")
+        return
+    with run.db.atomic():
+        saved = run.store([record], category=seed.category, query="seed")
+        paper_id = saved.seen[0] if saved.seen else store.find_seed(run.db, seed)
+        if paper_id is not None:
+            store.mark_seed(run.db, paper_id, seed.category, seed.focus, seed.notes)
+
+
+def _page_dates(records: Sequence[PaperRecord], attribute: str) -> list[str]:
+    return [d for r in records if (d := getattr(r, attribute))]
+
+
+def _arxiv_query(run: _Run, key: str, query: str) -> None:
+    """Read one query newest first, down to its watermark minus the overlap (or the end)."""
+    wm = watermarks.load(run.db, arxiv_source.SOURCE, key, query)
+    stop_at = None if run.full else wm.cutoff(run.config.overlap_days)
+    resume = wm.unfinished and not run.full
+    start = (wm.resume_offset or 0) if resume else 0
+    newest = wm.resume_newest if resume else None
+    if resume:
+        log.info("arxiv %s: resuming at result %d: %s", key, start, query)
+    try:
+        for page in run.arxiv.search_pages(
+            query, max_results=run.config.max_per_query, start=start
+        ):
+            dates = _page_dates(page.records, "published")
+            newest = watermarks.newer(newest, max(dates, default=None))
+            done = page.last or (stop_at is not None and bool(dates) and min(dates) < stop_at)
+            run.store(
+                page.records,
+                category=key,
+                query=query,
+                then=_bookmark(run, wm, done=done, offset=page.end, token=None, newest=newest),
+            )
+            start = page.end
+            log.info("arxiv %s: %d/%d for %s", key, page.end, page.total, query)
+            if done:
+                return
+    except SourceError as exc:
+        raise _StepFailed(exc, f"[{key}] query {query!r} stopped at result {start}") from exc
+    # No page at all: nothing (more) to read.
+    run.store([], then=_bookmark(run, wm, done=True, offset=start, token=None, newest=newest))
+
+
+def _s2_query(run: _Run, key: str, query: str) -> None:
+    """Read one bulk search newest first, down to its watermark minus the overlap (or the end).
+
+    Papers without a publication date come last in S2's order, so an incremental read stops
+    before them; ``--full`` reads them.
+    """
+    wm = watermarks.load(run.db, s2_source.SOURCE, key, query)
+    stop_at = None if run.full else wm.cutoff(run.config.overlap_days)
+    resume = wm.unfinished and wm.resume_token is not None and not run.full
+    token = wm.resume_token if resume else None
+    seen = (wm.resume_offset or 0) if resume else 0
+    newest = wm.resume_newest if resume else None
+    if resume:
+        log.info("s2 %s: resuming after %d results: %s", key, seen, query)
+    try:
+        try:
+            pages = run.s2.search_pages(
+                query, max_results=run.config.max_per_query, token=token, seen=seen
+            )
+            first = next(pages, None)
+        except QueryError as exc:
+            if not resume:
+                raise
+            # Continuation tokens may expire: read the query again from the top.
+            log.warning("s2 %s: cannot resume (%s): reading it again from the top", key, exc)
+            token, seen, newest = None, 0, None
+            pages = run.s2.search_pages(query, max_results=run.config.max_per_query)
+            first = next(pages, None)
+        page = first
+        while page is not None:
+            dates = _page_dates(page.records, "publication_date")
+            newest = watermarks.newer(newest, max(dates, default=None))
+            # A page without any date is the undated tail: an incremental read ends there.
+            reached = stop_at is not None and (not dates or min(dates) < stop_at)
+            done = page.last or reached
+            run.store(
+                page.records,
+                category=key,
+                query=query,
+                then=_bookmark(
+                    run, wm, done=done, offset=page.seen, token=page.token, newest=newest
+                ),
+            )
+            seen = page.seen
+            log.info("s2 %s: %d/%d for %s", key, page.seen, page.total, query)
+            if done:
+                return
+            page = next(pages, None)
+    except SourceError as exc:
+        raise _StepFailed(exc, f"[{key}] query {query!r} stopped after {seen} results") from exc
+    run.store([], then=_bookmark(run, wm, done=True, offset=seen, token=None, newest=newest))
+
+
+def _bookmark(
+    run: _Run,
+    wm: watermarks.Watermark,
+    *,
+    done: bool,
+    offset: int,
+    token: str | None,
+    newest: str | None,
+) -> Callable[[], None]:
+    """The watermark write that goes into a page's transaction."""
+
+    def write() -> None:
+        if done:
+            watermarks.complete(run.db, wm, newest=newest, run_id=run.result.run_id)
+        else:
+            watermarks.progress(
+                run.db, wm, offset=offset, token=token, newest=newest, run_id=run.result.run_id
+            )
+
+    return write
+
+
+def _refresh(run: _Run, chunk: list[dict[str, Any]], done: int, total: int) -> None:
+    """Citations, venue and ids for up to 500 papers in one request."""
+    try:
+        records = run.s2.batch([s2_source.batch_id(row) for row in chunk])
+    except SourceError as exc:
+        raise _StepFailed(
+            exc, f"(refreshing papers {done + 1}–{done + len(chunk)} of {total})"
+        ) from exc
+    known = [(row["id"], r) for row, r in zip(chunk, records, strict=True) if r is not None]
+    run.store(
+        [r for _, r in known],
+        targets=[paper_id for paper_id, _ in known],
+        then=lambda: store.mark_refreshed(run.db, [row["id"] for row in chunk]),
+    )
+    run.result.papers_enriched += len(known)
+    run.result.papers_refreshed += len(chunk)
+    log.info("s2: refreshed %d of %d papers", done + len(chunk), total)

@@ -94,11 +94,13 @@ def snowball(
     milestone_citations: int = 100,
     run_id: int | None = None,
     stop: Callable[[], bool] = lambda: False,
+    on_failure: Callable[[SourceError], None] | None = None,
 ) -> SnowballResult:
     """Read the neighbours of accepted papers and queue the promising ones.
 
     ``depth`` 2 also reads the neighbours of the candidates queued at depth 1, and so on.
-    ``stop`` lets the caller give up (its circuit breaker) between papers.
+    ``stop`` lets the caller give up (its circuit breaker) between requests, and
+    ``on_failure`` hears of each read that failed past its retries.
     """
     result = SnowballResult()
     done: set[int] = set()
@@ -111,6 +113,8 @@ def snowball(
             done.add(paper["id"])
             read_any = False
             for direction in DIRECTIONS:
+                if stop():
+                    return result
                 if not _due(db, paper, direction):
                     continue
                 read_any = True
@@ -118,6 +122,8 @@ def snowball(
                     edges = _read(s2, paper, direction, cap_per_paper, candidates)
                 except SourceError as exc:
                     result.errors.append(f"{exc} (snowball {direction} of #{paper['id']})")
+                    if on_failure is not None:
+                        on_failure(exc)
                     continue
                 with db.atomic():
                     for citing, cited in edges:

@@ -7,6 +7,7 @@ changes, so a run killed at any point leaves whole pages or nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -24,7 +25,7 @@ from harvester.classify import CategoryScore, best_category, score_paper
 from harvester.errors import StoreError
 from harvester.migrations import MIGRATIONS, check_schema
 from harvester.records import PaperRecord, normalise_title
-from harvester.seeds import Seeds
+from harvester.seeds import SeedPaper, Seeds
 from harvester.sources.semantic_scholar import s2_venue_names, s2_year
 from harvester.venues import UNPUBLISHED, VenueEvidence
 
@@ -58,6 +59,19 @@ def open_db(path: Path | str) -> Database:
     return db
 
 
+def close_db(db: Database) -> None:
+    """Close the database, folding the write-ahead log into the file where nobody else reads.
+
+    A scheduled job may copy or commit the ``.db`` file right after the command ends: the
+    last connection to close checkpoints the log and removes it, so the file alone holds
+    everything. A passive checkpoint first never waits for another process (a ``status``
+    while a harvest runs must not hold the harvest up).
+    """
+    with contextlib.suppress(sqlite3.DatabaseError):
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    db.conn.close()
+
+
 # --- runs -------------------------------------------------------------------------------
 
 
@@ -68,6 +82,31 @@ def start_run(db: Database, options: dict[str, Any]) -> int:
             [now_iso(), os.getpid(), socket.gethostname(), json.dumps(options, sort_keys=True)],
         )
     return int(cursor.lastrowid or 0)
+
+
+def update_run(
+    db: Database,
+    run_id: int,
+    *,
+    requests: dict[str, int],
+    papers_new: int,
+    papers_updated: int,
+    errors: Sequence[str],
+) -> None:
+    """The run's counters so far; called inside each page's transaction, so a run killed
+    later still shows what it had stored."""
+    db.execute(
+        "UPDATE runs SET requests = ?, papers_new = ?, papers_updated = ?, errors = ?,"
+        " heartbeat = ? WHERE id = ?",
+        [
+            json.dumps(requests, sort_keys=True),
+            papers_new,
+            papers_updated,
+            json.dumps(list(errors)),
+            now_iso(),
+            run_id,
+        ],
+    )
 
 
 def finish_run(
@@ -256,18 +295,57 @@ def _new_row(record: PaperRecord, now: str) -> dict[str, Any]:
     return row
 
 
+def _source_id(record: PaperRecord) -> str:
+    return record.source_id or record.arxiv_id or record.s2_id or normalise_title(record.title)
+
+
+def _source_data(record: PaperRecord) -> dict[str, Any]:
+    """What the source said, as kept in ``paper_sources.data``."""
+    if record.raw is not None:
+        return record.raw
+    fields = dataclasses.asdict(record).items()
+    return {k: v for k, v in fields if v not in (None, [], "") and k != "raw"}
+
+
+def is_known(
+    db: Database,
+    record: PaperRecord,
+    *,
+    category: str | None = None,
+    query: str | None = None,
+    paper_id: int | None = None,
+) -> bool:
+    """Whether storing this record would teach us nothing: the source said all of it before
+    (a field it gave then and omits now, like S2's TL;DR outside the batch endpoint, does not
+    count as news) and, with ``category`` and ``query``, that query already found the paper.
+
+    Incremental runs re-read the pages near a watermark; known records there are not
+    written again, so a re-harvest of unchanged sources changes no row.
+    """
+    row = db.execute(
+        "SELECT paper_id, data FROM paper_sources WHERE source = ? AND source_id = ?",
+        [record.source, _source_id(record)],
+    ).fetchone()
+    if row is None or (paper_id is not None and row[0] != paper_id):
+        return False
+    stored = json.loads(row[1])
+    fresh = json.loads(json.dumps(_source_data(record), ensure_ascii=False))
+    if any(stored.get(key) != value for key, value in fresh.items()):
+        return False
+    if category and query:
+        hit = db.execute(
+            "SELECT 1 FROM query_hits WHERE paper_id = ? AND source = ? AND category = ?"
+            " AND query = ?",
+            [row[0], record.source, category, query],
+        ).fetchone()
+        return hit is not None
+    return True
+
+
 def _keep_source(db: Database, paper_id: int, record: PaperRecord, now: str) -> None:
     """Keep what the source said, so a merge can be re-derived and explained."""
-    source_id = record.source_id or record.arxiv_id or record.s2_id or normalise_title(record.title)
-    data = (
-        record.raw
-        if record.raw is not None
-        else {
-            k: v
-            for k, v in dataclasses.asdict(record).items()
-            if v not in (None, [], "") and k != "raw"
-        }
-    )
+    source_id = _source_id(record)
+    data = _source_data(record)
     db.execute(
         "INSERT INTO paper_sources (paper_id, source, source_id, data, fetched_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, source_id) DO UPDATE SET"
@@ -455,8 +533,9 @@ def save_records(
             if category and query and run_id is not None:
                 _record_hit(db, paper_id, record.source, category, query, run_id)
             if record.source == "s2":
+                # ``s2_refreshed`` is set by the refresh batches only (``mark_refreshed``), so
+                # a paper found by search still gets the batch-only fields (TL;DR) once.
                 _observe_citations(db, paper_id, record.citation_count, now)
-                db.execute("UPDATE papers SET s2_refreshed = ? WHERE id = ?", [now, paper_id])
             refresh_paper(db, seeds, paper_id, milestone_citations=milestone_citations)
             result.seen.append(paper_id)
             if is_new:
@@ -489,6 +568,48 @@ def mark_seed(
         db.table("papers").update(paper_id, changes)
 
 
+def find_seed(db: Database, seed: SeedPaper) -> int | None:
+    """The stored paper of a seed, when the service that describes it already has.
+
+    An incremental run needs no request for it: an arXiv seed needs an arXiv record, a seed
+    given by DOI or title a Semantic Scholar one.
+    """
+    if seed.arxiv_id:
+        sql, value = "arxiv_id = ? AND arxiv_version IS NOT NULL", seed.arxiv_id
+    elif seed.doi:
+        sql, value = "doi = ? AND s2_id IS NOT NULL", seed.doi.lower()
+    else:
+        sql, value = "title_key = ? AND s2_id IS NOT NULL", normalise_title(seed.title or "")
+    row = db.execute(f"SELECT id FROM papers WHERE {sql} ORDER BY id LIMIT 1", [value]).fetchone()
+    return int(row[0]) if row else None
+
+
+def keep_seed(
+    db: Database,
+    seeds: Seeds,
+    paper_id: int,
+    seed: SeedPaper,
+    *,
+    run_id: int,
+    milestone_citations: int = 100,
+) -> None:
+    """A seed already stored: its "seed" query hit and seed marks, as a lookup would give.
+
+    Writes nothing when both are there already.
+    """
+    source = "arxiv" if seed.arxiv_id else "s2"
+    with db.atomic():
+        hit = db.execute(
+            "SELECT 1 FROM query_hits WHERE paper_id = ? AND source = ? AND category = ?"
+            " AND query = 'seed'",
+            [paper_id, source, seed.category],
+        ).fetchone()
+        if hit is None:
+            _record_hit(db, paper_id, source, seed.category, "seed", run_id)
+            refresh_paper(db, seeds, paper_id, milestone_citations=milestone_citations)
+        mark_seed(db, paper_id, seed.category, seed.focus, seed.notes)
+
+
 def mark_refreshed(db: Database, paper_ids: Iterable[int]) -> None:
     """Papers Semantic Scholar was asked about, known to it or not, are not asked again soon."""
     now = now_iso()
@@ -497,13 +618,16 @@ def mark_refreshed(db: Database, paper_ids: Iterable[int]) -> None:
             db.execute("UPDATE papers SET s2_refreshed = ? WHERE id = ?", [now, paper_id])
 
 
-def papers_to_enrich(db: Database) -> list[dict[str, Any]]:
-    """Every paper with an id Semantic Scholar's batch endpoint accepts, oldest refresh first."""
+def papers_to_refresh(db: Database, before: str | None = None) -> list[dict[str, Any]]:
+    """Papers with an id Semantic Scholar's batch endpoint accepts, never refreshed or last
+    refreshed at or before ``before`` (every one when None), oldest refresh first."""
     return list(
         db.query(
             "SELECT id, arxiv_id, doi, s2_id FROM papers"
-            " WHERE s2_id IS NOT NULL OR arxiv_id IS NOT NULL OR doi IS NOT NULL"
-            " ORDER BY s2_refreshed IS NOT NULL, s2_refreshed, id"
+            " WHERE (s2_id IS NOT NULL OR arxiv_id IS NOT NULL OR doi IS NOT NULL)"
+            " AND (:before IS NULL OR s2_refreshed IS NULL OR s2_refreshed <= :before)"
+            " ORDER BY s2_refreshed IS NOT NULL, s2_refreshed, id",
+            {"before": before},
         )
     )
 
@@ -511,13 +635,30 @@ def papers_to_enrich(db: Database) -> list[dict[str, Any]]:
 # --- reading ----------------------------------------------------------------------------
 
 
+def _seconds_between(start: str | None, end: str | None) -> int | None:
+    try:
+        a = datetime.strptime(start or "", "%Y-%m-%dT%H:%M:%SZ")
+        b = datetime.strptime(end or "", "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return None
+    return int((b - a).total_seconds())
+
+
 def last_runs(db: Database, limit: int = 5) -> list[dict[str, Any]]:
+    """The latest runs, newest first, with JSON columns decoded and ``duration`` in seconds
+    (up to the last heartbeat for a run still going or killed)."""
     rows = list(db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
     for row in rows:
         row["requests"] = json.loads(row["requests"] or "{}")
         row["errors"] = json.loads(row["errors"] or "[]")
         row["options"] = json.loads(row["options"] or "{}")
+        row["duration"] = _seconds_between(row["started"], row["ended"] or row["heartbeat"])
     return rows
+
+
+def queue_size(db: Database) -> int:
+    """Papers waiting for a person's decision."""
+    return int(db.execute("SELECT count(*) FROM papers WHERE status = 'pending'").fetchone()[0])
 
 
 def counts_by_category(db: Database) -> dict[str, dict[str, int]]:

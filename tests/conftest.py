@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +34,17 @@ def synthetic_entries(n: int, words: str = "early exit") -> list[Entry]:
         )
         for i in range(n)
     ]
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout)
 
 
 @pytest.fixture(autouse=True)
@@ -86,3 +100,109 @@ def config(server: LoopbackServer, tmp_path: Path) -> Config:
         timeout=5,
         arxiv_page_size=100,
     )
+
+
+# --- comparing databases ----------------------------------------------------------------------
+
+PAPER_TABLES = (
+    "papers",
+    "paper_sources",
+    "paper_categories",
+    "query_hits",
+    "authors",
+    "paper_authors",
+    "citation_history",
+)
+
+
+def dump(db: Database, tables: tuple[str, ...] = PAPER_TABLES) -> dict[str, list[tuple]]:
+    """Every row of the paper tables, every column: equal dumps mean no row changed."""
+    return {
+        table: sorted((tuple(row) for row in db.execute(f"SELECT * FROM {table}")), key=repr)
+        for table in tables
+    }
+
+
+def snapshot(db: Database) -> dict[str, object]:
+    """What a harvest knows, by natural keys rather than row ids and timestamps: papers (with
+    venue, citations, category, status), their categories, hits, sources, authors and citation
+    history. Two databases with equal snapshots hold the same harvest."""
+    rows = list(db.query("SELECT * FROM papers"))
+    key = {row["id"]: row["arxiv_id"] or row["title_key"] for row in rows}
+    assert len(set(key.values())) == len(key), "duplicate papers"
+    skip = {"id", "first_seen", "last_seen", "s2_refreshed"}
+    return {
+        "papers": {key[r["id"]]: {k: v for k, v in r.items() if k not in skip} for r in rows},
+        "categories": sorted(
+            (key[r["paper_id"]], r["category"], r["score"], r["reasons"])
+            for r in db.query("SELECT * FROM paper_categories")
+        ),
+        "hits": sorted(
+            (key[r["paper_id"]], r["source"], r["category"], r["query"])
+            for r in db.query("SELECT * FROM query_hits")
+        ),
+        "sources": sorted(
+            (r["source"], r["source_id"], key[r["paper_id"]], r["data"])
+            for r in db.query("SELECT * FROM paper_sources")
+        ),
+        "authors": sorted(
+            (key[r["paper_id"]], r["position"], r["name"])
+            for r in db.query(
+                "SELECT paper_id, position, name FROM paper_authors"
+                " JOIN authors ON authors.id = author_id"
+            )
+        ),
+        "citations": sorted(
+            (key[r["paper_id"]], r["citation_count"])
+            for r in db.query("SELECT * FROM citation_history")
+        ),
+    }
+
+
+# --- harvests in a subprocess -----------------------------------------------------------------
+
+
+@pytest.fixture
+def spawn(server: LoopbackServer, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start ``python -m harvester [ARGS]`` in its own process against the loopback server.
+
+    The process gets the settings of the ``config`` fixture (no delays, no backoff, three
+    retries) but pages of 10, so queries span several pages. Its output goes to files
+    (``proc.out_path``, ``proc.err_path``); whatever is still running at the end is killed.
+    """
+    procs: list[subprocess.Popen] = []
+    home = tmp_path / "proc"
+    home.mkdir()
+    (home / "harvester.toml").write_text(
+        "backoff_max = 0\nretries = 3\narxiv_page_size = 10\ntimeout = 5\n", encoding="utf-8"
+    )
+    env = os.environ | {
+        "HARVESTER_ARXIV_URL": server.arxiv_url,
+        "HARVESTER_S2_URL": server.s2_url,
+        "HARVESTER_ARXIV_DELAY": "0",
+        "HARVESTER_S2_DELAY": "0",
+        "HARVESTER_SEEDS": str(ROOT / "seeds"),
+        "HARVESTER_DB": str(tmp_path / "harvester.db"),
+    }
+
+    def start(*args: str) -> subprocess.Popen:
+        n = len(procs)
+        out, err = home / f"out{n}.txt", home / f"err{n}.txt"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "harvester", *args],
+                cwd=home,
+                env=env,
+                stdout=stdout,
+                stderr=stderr,
+            )
+        proc.out_path, proc.err_path = out, err  # type: ignore[attr-defined]
+        procs.append(proc)
+        return proc
+
+    yield start
+    server.gate.release.set()
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)

@@ -365,7 +365,10 @@ class FakeS2:
             tree = _BulkParser(params.get("query", "")).parse()
             found = [p for p in self.corpus if _bulk_matches(tree, p)]
             found.sort(key=lambda p: (p.get("publicationDate") or "", p["paperId"]), reverse=True)
-            start = int(params.get("token") or 0)
+            try:
+                start = int(params.get("token") or 0)
+            except ValueError:
+                return 400, {"error": "Invalid continuation token"}
             page = found[start : start + self.bulk_page]
             more = start + self.bulk_page < len(found)
             return 200, {
@@ -405,7 +408,6 @@ class FakeS2:
         return 404, {"error": f"no route {path}"}
 
 
-# --- the server -------------------------------------------------------------------------------
 # --- the server -------------------------------------------------------------------------------
 
 _ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
@@ -449,6 +451,29 @@ class FakeArxiv:
         return 200, render_feed(page, len(found), start, per_page, self.layout)
 
 
+@dataclass
+class Gate:
+    """Counts every request to either API and can stop the world at the ``trip_at``-th.
+
+    With ``hold`` the tripping request gets no answer until ``release`` is set (the client
+    waits inside that request: a test can kill it there, or start a second harvest); without
+    it, ``reached`` is set only after the answer was sent, so a kill lands somewhere in what
+    the client does next (parsing, storing, the next request).
+    """
+
+    count: int = 0
+    trip_at: int | None = None
+    hold: bool = True
+    reached: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arrive(self) -> bool:
+        with self.lock:
+            self.count += 1
+            return self.count == self.trip_at
+
+
 _HTML_ERROR = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 _S2_429 = (
     b'{"message": "Too Many Requests. Please wait and try again or apply for a key for higher '
@@ -456,9 +481,12 @@ _S2_429 = (
 )
 
 
-def _handler(arxiv: FakeArxiv, s2: FakeS2) -> type[BaseHTTPRequestHandler]:
+def _handler(arxiv: FakeArxiv, s2: FakeS2, gate: Gate) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle's algorithm the body waits for
+        # the client's delayed ACK of the headers (40 ms a response on Linux).
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -554,12 +582,21 @@ def _handler(arxiv: FakeArxiv, s2: FakeS2) -> type[BaseHTTPRequestHandler]:
                 self._send(status, payload, "application/json")
 
         def _route(self, method: str) -> None:
+            tripped = gate.arrive()
+            if tripped and gate.hold:
+                gate.reached.set()
+                gate.release.wait(60)
             url = urlsplit(self.path)
             params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-            if url.path.startswith("/graph/v1/"):
-                self._s2(method, url.path, params)
-            else:
-                self._arxiv(params)
+            try:
+                if url.path.startswith("/graph/v1/"):
+                    self._s2(method, url.path, params)
+                else:
+                    self._arxiv(params)
+            except OSError:
+                self.close_connection = True  # the client is gone (killed by the test)
+            if tripped and not gate.hold:
+                gate.reached.set()
 
         def do_GET(self) -> None:
             self._route("GET")
@@ -576,7 +613,8 @@ class LoopbackServer:
     def __init__(self, arxiv: FakeArxiv | None = None, s2: FakeS2 | None = None) -> None:
         self.arxiv = arxiv or FakeArxiv()
         self.s2 = s2 or FakeS2()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.arxiv, self.s2))
+        self.gate = Gate()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.arxiv, self.s2, self.gate))
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
@@ -599,7 +637,23 @@ class LoopbackServer:
         self.thread.start()
         return self
 
+    def trip_at(self, n: int, *, hold: bool = True) -> Gate:
+        """Stop the world at the ``n``-th request from now on (see ``Gate``)."""
+        with self.gate.lock:
+            self.gate.trip_at = self.gate.count + n
+            self.gate.hold = hold
+            self.gate.reached.clear()
+            self.gate.release.clear()
+        return self.gate
+
+    @property
+    def request_count(self) -> int:
+        """Requests received by either API so far."""
+        with self.gate.lock:
+            return self.gate.count
+
     def __exit__(self, *exc: object) -> None:
+        self.gate.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -37,7 +37,7 @@ def test_every_config_key_and_variable_is_documented():
 
 def test_documented_commands_and_options_exist():
     for command, options in [
-        ("harvest", ["--category"]),
+        ("harvest", ["--category", "--full"]),
         ("status", ["--json", "--runs"]),
         ("review", ["--interactive"]),
         ("review list", ["--status", "--category", "--limit", "--json"]),
@@ -56,7 +56,7 @@ def test_documented_commands_and_options_exist():
         for option in options:
             assert option in help_text and option in README
     group_help = CliRunner().invoke(cli, ["--help"]).output
-    for option in ["--config", "--db", "--debug", "-v", "-q", "--version"]:
+    for option in ["--config", "--db", "--debug", "-v", "-q", "--log-file", "--version"]:
         assert option in group_help and f"`{option}" in README
 
 

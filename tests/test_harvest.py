@@ -183,13 +183,13 @@ def test_most_found_papers_get_their_own_category(db, seeds, config, corpus_arxi
     assert right / len(found) >= 0.75
 
 
-def test_harvesting_twice_stores_each_paper_once(
+def test_full_harvest_twice_stores_each_paper_once_and_sees_it_again(
     db, seeds, config, corpus_arxiv, server, monkeypatch
 ):
     run_harvest(db, seeds, config)
     before = papers(db)
     monkeypatch.setattr(store, "now_iso", lambda: "2099-01-01T00:00:00Z")
-    second = run_harvest(db, seeds, config)
+    second = run_harvest(db, seeds, config, full=True)
     after = papers(db)
     assert second.papers_new == 0 and second.papers_updated == 0
     assert after.keys() == before.keys()

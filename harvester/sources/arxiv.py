@@ -32,11 +32,15 @@ _SUMMARY_RE = re.compile(rb"<summary[^>]*>(.*?)</summary>", re.S)
 
 @dataclass
 class ArxivPage:
-    """One page of a query: where it started, how many the query has in all, its papers."""
+    """One page of a query: where it started, how many the query has in all, its papers.
+
+    ``last`` is true on the page that ends the read (``totalResults`` or the cap reached).
+    """
 
     start: int
     total: int
     records: list[PaperRecord]
+    last: bool = False
 
     @property
     def end(self) -> int:
@@ -134,10 +138,13 @@ class ArxivSource:
         while start < limit:
             feed = self._get(search, start, min(self.page_size, limit - start))
             records = [to_record(r) for r in feed.results]
-            yield ArxivPage(start=start, total=feed.header.total_results, records=records)
-            start += len(records)
-            if not records or start >= feed.header.total_results:
+            total = feed.header.total_results
+            end = start + len(records)
+            last = not records or end >= min(total, limit)
+            yield ArxivPage(start=start, total=total, records=records, last=last)
+            if last:
                 return
+            start = end
 
     def fetch_ids(self, ids: list[str]) -> list[PaperRecord]:
         """Look papers up by arXiv id, as many per request as a page holds.

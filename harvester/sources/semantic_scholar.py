@@ -138,12 +138,18 @@ def _records(items: list[Any]) -> tuple[list[PaperRecord], int]:
 
 @dataclass
 class SearchPage:
-    """One page of a bulk search: its papers, the total S2 reports, whether more follow."""
+    """One page of a bulk search: its papers, the total S2 reports, whether more follow.
+
+    ``token`` fetches the next page (resume from it after a failure), ``seen`` counts the
+    results read so far including this page, ``last`` is true on the page that ends the read.
+    """
 
     records: list[PaperRecord]
     total: int
     token: str | None
     skipped: int = 0
+    seen: int = 0
+    last: bool = False
 
 
 class SemanticScholarSource:
@@ -178,13 +184,14 @@ class SemanticScholarSource:
             out += [to_record(item) if item is not None else None for item in body]
         return out
 
-    def search_pages(self, query: str, *, max_results: int) -> Iterator[SearchPage]:
+    def search_pages(
+        self, query: str, *, max_results: int, token: str | None = None, seen: int = 0
+    ) -> Iterator[SearchPage]:
         """Bulk search, newest publications first, following the continuation token.
 
-        The query uses S2's bulk syntax (``"phrase"``, ``|`` or, ``+`` and, ``-`` not).
+        The query uses S2's bulk syntax (``"phrase"``, ``|`` or, ``+`` and, ``-`` not). To
+        resume an unfinished read, pass the last page's ``token`` and ``seen``.
         """
-        token: str | None = None
-        seen = 0
         while seen < max_results:
             params = {"query": query, "fields": SEARCH_FIELDS, "sort": "publicationDate:desc"}
             if token:
@@ -204,8 +211,11 @@ class SemanticScholarSource:
             seen += len(records) + skipped
             token = body.get("token") or None
             total = body.get("total") if isinstance(body.get("total"), int) else seen
-            yield SearchPage(records=records, total=total, token=token, skipped=skipped)
-            if not token or not items:
+            last = not token or not items or seen >= max_results
+            yield SearchPage(
+                records=records, total=total, token=token, skipped=skipped, seen=seen, last=last
+            )
+            if last:
                 return
 
     def neighbours(self, s2_id: str, direction: str, *, max_results: int) -> Iterator[SearchPage]:

@@ -1,0 +1,114 @@
+"""Incremental state per source, category and query: how far a read has got.
+
+A query is read newest first. ``newest`` is the newest date (arXiv's submission date, S2's
+publication date) a *complete* read has seen; the next run stops once a page reaches
+``newest`` minus the overlap. While a read is under way, ``resume_*`` say where it is (the
+offset or continuation token after the last stored page, and the newest date it has met),
+written in the same transaction as that page. So a run killed or failing mid-query leaves
+the old ``newest`` in place, and the next run resumes the unfinished read below it instead of
+stopping at the top: the older pages it missed are still read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def newer(a: str | None, b: str | None) -> str | None:
+    """The later of two ISO dates, either of which may be missing."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """One query's state; ``resume_offset`` is not None while a read is unfinished."""
+
+    source: str
+    category: str
+    query: str
+    newest: str | None = None
+    resume_offset: int | None = None
+    resume_token: str | None = None
+    resume_newest: str | None = None
+
+    @property
+    def unfinished(self) -> bool:
+        return self.resume_offset is not None
+
+    def cutoff(self, overlap_days: int) -> str | None:
+        """The date below which a page ends an incremental read; None reads to the end."""
+        if not self.newest:
+            return None
+        return (date.fromisoformat(self.newest[:10]) - timedelta(days=overlap_days)).isoformat()
+
+
+def load(db: Database, source: str, category: str, query: str) -> Watermark:
+    row = db.execute(
+        "SELECT newest, resume_offset, resume_token, resume_newest FROM watermarks"
+        " WHERE source = ? AND category = ? AND query = ?",
+        [source, category, query],
+    ).fetchone()
+    if row is None:
+        return Watermark(source, category, query)
+    return Watermark(source, category, query, *row)
+
+
+def _write(db: Database, wm: Watermark, run_id: int) -> None:
+    db.execute(
+        "INSERT INTO watermarks (source, category, query, newest, resume_offset, resume_token,"
+        " resume_newest, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (source, category, query) DO UPDATE SET newest = excluded.newest,"
+        " resume_offset = excluded.resume_offset, resume_token = excluded.resume_token,"
+        " resume_newest = excluded.resume_newest, run_id = excluded.run_id,"
+        " updated_at = excluded.updated_at",
+        [
+            wm.source,
+            wm.category,
+            wm.query,
+            wm.newest,
+            wm.resume_offset,
+            wm.resume_token,
+            wm.resume_newest,
+            run_id,
+            _now(),
+        ],
+    )
+
+
+def progress(
+    db: Database,
+    wm: Watermark,
+    *,
+    offset: int,
+    token: str | None,
+    newest: str | None,
+    run_id: int,
+) -> Watermark:
+    """A page is stored and more follow: remember where to resume. Call inside its transaction."""
+    updated = replace(wm, resume_offset=offset, resume_token=token, resume_newest=newest)
+    _write(db, updated, run_id)
+    return updated
+
+
+def complete(db: Database, wm: Watermark, *, newest: str | None, run_id: int) -> Watermark:
+    """The read reached the old watermark (or the end): advance it, forget the resume state."""
+    updated = Watermark(wm.source, wm.category, wm.query, newer(wm.newest, newest))
+    _write(db, updated, run_id)
+    return updated
+
+
+def all_watermarks(db: Database) -> list[dict[str, Any]]:
+    """Every query's state, for ``status``."""
+    return list(db.query("SELECT * FROM watermarks ORDER BY source, category, query"))
