@@ -217,13 +217,9 @@ def test_workflow_harvests_reports_and_commits_reports_and_the_database(
     subcommands = [
         next(a for a in args if a in ("harvest", "status", "report")) for args in commands
     ]
-    assert "harvest" in subcommands and "status" in subcommands
+    assert {"harvest", "status", "report"} <= set(subcommands)
     for args in commands:
-        if "report" in args:
-            continue  # not built yet: guarded below
         assert_cli_accepts(args, tmp_path, monkeypatch)
-    report = next(s for s in scripts if "harvester report" in s)
-    assert "if harvester report --help" in report
     # The database is kept on its branch, reports/ on the branch that ran the workflow.
     assert any("git add db/harvester.db" in s and "harvester-data" in s for s in scripts)
     assert any("git add reports" in s and "git push" in s for s in scripts)
