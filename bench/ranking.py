@@ -15,11 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harvester import store  # noqa: E402
-from harvester.evaluate import measure  # noqa: E402
-from harvester.seeds import load_seeds  # noqa: E402
-from harvester.sources.arxiv import parse_feed, to_record  # noqa: E402
-from tests.loopback import load_corpus, render_feed  # noqa: E402
+from harvester import store
+from harvester.evaluate import measure
+from harvester.seeds import load_seeds
+from harvester.sources.arxiv import parse_feed, to_record
+from tests.loopback import load_corpus, render_feed
 
 
 def main() -> None:

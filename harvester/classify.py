@@ -107,8 +107,20 @@ def score_paper(
     return scores
 
 
-def best_category(scores: Mapping[str, CategoryScore], order: list[str]) -> CategoryScore | None:
-    """The winning category: highest score; ties go to the earlier category in the seeds."""
+def best_category(
+    scores: Mapping[str, CategoryScore], order: list[str], seeds: Seeds | None = None
+) -> CategoryScore | None:
+    """The winning category: the highest score, unless a more specific category (higher
+    ``priority`` in the seeds) comes within ``priority_margin`` of it; ties go to the
+    earlier category in the seeds."""
     if not scores:
         return None
-    return max(scores.values(), key=lambda s: (s.score, -order.index(s.category)))
+    best = max(scores.values(), key=lambda s: (s.score, -order.index(s.category)))
+    if seeds is None or best.score <= 0:
+        return best
+    margin = seeds.rules.priority_margin * best.score
+    close = [s for s in scores.values() if s.score >= margin]
+    return max(
+        close,
+        key=lambda s: (seeds.categories[s.category].priority, s.score, -order.index(s.category)),
+    )

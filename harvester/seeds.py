@@ -55,6 +55,9 @@ class Category:
     keywords: dict[str, float] = field(default_factory=dict)
     description: str = ""
     focus_header: str = "Focused On"
+    # A more specific section (a survey, a system) wins over a model category when its score
+    # comes close to the best: an early-exit serving system belongs under System.
+    priority: int = 0
 
     def arxiv_search_queries(self) -> list[str]:
         """The queries as sent: each restricted to the category's arXiv subject classes."""
@@ -86,6 +89,8 @@ class ClassifyRules:
     # Per accepted paper of a category that the paper cites or is cited by (at most link_cap).
     link: float = 1.5
     link_cap: int = 4
+    # A higher-priority category wins when its score is at least this share of the best.
+    priority_margin: float = 0.6
     negative: dict[str, float] = field(default_factory=dict)
 
 
@@ -203,6 +208,7 @@ _CATEGORY_KEYS = {
     "s2_queries",
     "keywords",
     "focus_header",
+    "priority",
 }
 
 
@@ -257,8 +263,15 @@ def _load_categories(path: Path) -> dict[str, Category]:
             s2_queries=s2_queries,
             keywords=_weights(table.get("keywords"), f"{where} keywords"),
             focus_header=str(table.get("focus_header", "Focused On")).strip() or "Focused On",
+            priority=_priority(table.get("priority", 0), where),
         )
     return categories
+
+
+def _priority(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SeedError(f"{where}: priority must be an integer")
+    return value
 
 
 def _load_papers(path: Path, categories: dict[str, Category]) -> tuple[SeedPaper, ...]:
@@ -309,7 +322,10 @@ def _load_rules(path: Path) -> ClassifyRules:
     if not path.exists():
         return ClassifyRules()
     data, text = _read_toml(path)
-    known = {"title_weight", "abstract_weight", "query_hit", "link", "link_cap", "negative"}
+    known = {
+        *("title_weight", "abstract_weight", "query_hit", "link", "link_cap"),
+        *("priority_margin", "negative"),
+    }
     for key, value in data.items():
         where = f"{path}:{_line_of(text, key)}"
         if key not in known:
@@ -322,6 +338,7 @@ def _load_rules(path: Path) -> ClassifyRules:
         query_hit=float(data.get("query_hit", 2.0)),
         link=float(data.get("link", 1.5)),
         link_cap=int(data.get("link_cap", 4)),
+        priority_margin=float(data.get("priority_margin", 0.6)),
         negative=_weights(data.get("negative"), f"{path}: negative"),
     )
 

@@ -60,6 +60,18 @@ def _sources(db: Database, exclude: set[int]) -> list[dict[str, Any]]:
     ]
 
 
+def _queued_by_snowball(db: Database, exclude: set[int]) -> list[dict[str, Any]]:
+    """Candidates snowballing queued (in this run or before), for the next level."""
+    return [
+        row
+        for row in db.query(
+            "SELECT * FROM papers WHERE s2_id IS NOT NULL AND status != 'rejected' AND id IN"
+            " (SELECT paper_id FROM query_hits WHERE query = 'snowball') ORDER BY id"
+        )
+        if row["id"] not in exclude
+    ]
+
+
 def _due(db: Database, paper: dict[str, Any], direction: str) -> bool:
     """Citations are re-read when the count grew; references once."""
     row = db.execute(
@@ -79,7 +91,7 @@ def _link_scores(db: Database, seeds: Seeds, candidate: _Candidate) -> tuple[flo
         if category:
             links[category] = links.get(category, 0) + 1
     scores = score_paper(seeds, candidate.record.title, candidate.record.abstract, {}, links)
-    best = best_category(scores, list(seeds.categories))
+    best = best_category(scores, list(seeds.categories), seeds)
     return (best.score if best else 0.0), (best.category if best else None)
 
 
@@ -142,8 +154,7 @@ def snowball(
         queued = _queue(db, seeds, candidates, min_score, milestone_citations, run_id)
         result.queued += queued
         if level + 1 < depth:
-            frontier = [db.table("papers").get(pid) for pid in queued]
-            frontier = [p for p in frontier if p["s2_id"] and p["id"] not in done]
+            frontier = _queued_by_snowball(db, done)
     return result
 
 

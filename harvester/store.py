@@ -438,7 +438,7 @@ def refresh_paper(
     changes["milestone"] = int(cited or award is not None)
 
     scores = _classify(db, seeds, paper)
-    best = best_category(scores, list(seeds.categories))
+    best = best_category(scores, list(seeds.categories), seeds)
     if "category" in manual or paper["is_seed"]:
         own = scores.get(paper["category"])
         changes["score"] = own.score if own else (best.score if best else 0.0)
@@ -530,7 +530,7 @@ def save_records(
         for i, record in enumerate(records):
             target = targets[i] if targets else None
             paper_id, is_new, changed = _upsert(db, record, now, target)
-            if category and query and run_id is not None:
+            if category and query:
                 _record_hit(db, paper_id, record.source, category, query, run_id)
             if record.source == "s2":
                 # ``s2_refreshed`` is set by the refresh batches only (``mark_refreshed``), so

@@ -312,6 +312,12 @@ def load_s2_corpus(name: str = "s2_corpus.json") -> list[dict[str, Any]]:
     return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
+def load_edges(name: str = "citations.json") -> list[tuple[str, str]]:
+    """The citation graph between corpus papers: (citing paperId, cited paperId)."""
+    data = json.loads((DATA / name).read_text(encoding="utf-8"))
+    return [(a, b) for a, b in data["edges"]]
+
+
 def _norm(title: str) -> str:
     return " ".join(_words(title))
 
