@@ -503,3 +503,50 @@ def report(obj: Context, out: Path | None, year: int | None) -> None:
     )
     for path in paths:
         click.echo(f"wrote {path}")
+
+
+# --- the review page ----------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Anything but loopback (e.g. 0.0.0.0) needs --token.",
+)
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
+@click.option(
+    "--token",
+    envvar="HARVESTER_TOKEN",
+    help="Secret every request must carry (env HARVESTER_TOKEN); required beyond loopback.",
+)
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, open_browser: bool, token: str | None) -> None:
+    """Review in the browser: the queue, one paper at a time, single keys, a dashboard.
+
+    Decisions are the same as 'harvester review' makes, with the name each reviewer gives.
+    """
+    # Imported here: the web stack is only needed by this command.
+    from harvester.web.app import create_app
+    from harvester.web.security import check_bind, is_loopback
+    from harvester.web.server import bind, make_server, url_for
+
+    config, seeds, db = _open(obj)
+    db.close()
+    check_bind(host, token)
+    app = create_app(
+        config.db,
+        seeds,
+        token=token,
+        loopback_only=is_loopback(host),
+        milestone_citations=config.milestone_citations,
+    )
+    sock = bind(host, port)
+    url = url_for(host, port)
+    click.echo(f"review page for {config.db}: {url}  (Ctrl-C stops it)")
+    if token:
+        click.echo(f"every request needs the token: open {url}?token=… once in each browser")
+    opened = (url + (f"?token={token}" if token else "")) if open_browser else None
+    make_server(app, host, port, open_url=opened, access_log=not token).run(sockets=[sock])

@@ -11,6 +11,8 @@ import getpass
 import json
 import os
 import re
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,15 @@ _S2_RE = re.compile(r"^[0-9a-f]{40}$")
 
 class ReviewError(HarvesterError):
     """A review command that cannot be carried out: nothing was changed."""
+
+
+class StaleDecision(ReviewError):
+    """Someone decided on the paper after the caller looked at it: nothing was changed.
+
+    Raised when a caller says which version it saw (``expected_version``) and that is no longer
+    the paper's version, or when an undo would overwrite a later decision by someone else. Two
+    reviewers working at once are refused instead of silently overwriting each other.
+    """
 
 
 def reviewer() -> str:
@@ -79,6 +90,70 @@ def find(db: Database, ident: str) -> dict[str, Any]:
             f"no paper with id {ident!r} (give papers.id, an arXiv id, a DOI or an S2 id)"
         )
     return rows[0]
+
+
+def search(db: Database, text: str) -> list[int]:
+    """Ids of the papers whose title or abstract match every word of ``text``, best match first.
+
+    Each word becomes a quoted prefix term of the full-text index, so whatever a person types
+    (quotes, ``AND``, brackets) is searched for as words and never read as FTS5 syntax.
+    """
+    words = re.findall(r"\w+", text)
+    if not words:
+        return []
+    match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    return [
+        int(row[0])
+        for row in db.execute(
+            "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank", [match]
+        )
+    ]
+
+
+def paper_version(db: Database, paper_id: int) -> int:
+    """The id of the last decision row about a paper (0 before any).
+
+    Every decision and every undo adds rows, so a caller that remembers this number can tell
+    whether anyone decided on the paper since it looked; a harvest never changes it.
+    """
+    row = db.execute("SELECT max(id) FROM decisions WHERE paper_id = ?", [paper_id]).fetchone()
+    return int(row[0] or 0)
+
+
+@contextmanager
+def _write_lock(db: Database) -> Iterator[None]:
+    """One transaction that holds SQLite's write lock from its first read.
+
+    A version check and the write it allows must not be split by another writer: a plain
+    ``BEGIN`` would let two reviewers both pass the check and then both write.
+    """
+    if db.conn.in_transaction:
+        yield
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.execute("COMMIT")
+
+
+def _check_version(db: Database, paper: dict[str, Any], expected: int | None) -> None:
+    if expected is None:
+        return
+    current = paper_version(db, paper["id"])
+    if current == expected:
+        return
+    last = db.execute("SELECT who, at, kind FROM decisions WHERE id = ?", [current]).fetchone()
+    what = "its decisions were removed"
+    if last:
+        who, at, kind = last
+        what = f"{who}: {kind} at {at}"
+    raise StaleDecision(
+        f"paper #{paper['id']} changed since you loaded it ({what}); "
+        "nothing was changed: reload it and decide again"
+    )
 
 
 @dataclass
@@ -156,11 +231,15 @@ def queue(
     category: str | None = None,
     limit: int | None = None,
     ranker: Ranker | None = None,
+    ids: Collection[int] | None = None,
+    explain: bool = True,
 ) -> list[QueueItem]:
     """Papers of a status (or ``all``), best first.
 
     Best is the learned model's probability of acceptance once there are decisions to learn
-    from, else the keyword and query score (cold start).
+    from, else the keyword and query score (cold start). ``ids`` keeps only those papers (a
+    search's hits); ``explain=False`` leaves out the per-paper ``why`` lines, which cost a few
+    queries each, for callers that show them for one paper only.
     """
     if status not in (*STATUSES, "all"):
         raise ReviewError(f"unknown status {status!r} (use {', '.join(STATUSES)} or all)")
@@ -174,6 +253,8 @@ def queue(
     sql = "SELECT * FROM papers" + (f" WHERE {' AND '.join(where)}" if where else "")
     items: list[QueueItem] = []
     for paper in db.query(sql, params):
+        if ids is not None and paper["id"] not in ids:
+            continue
         suggested = ranker.suggest_category(paper)
         if (
             category is not None
@@ -202,8 +283,9 @@ def queue(
         )
     items.sort(key=lambda i: (-i.rank, -i.score, -(i.citation_count or 0), i.id))
     items = items[:limit] if limit is not None else items
-    for item in items:
-        item.why = why(db, seeds, db.table("papers").get(item.id), item.why)
+    if explain:
+        for item in items:
+            item.why = why(db, seeds, db.table("papers").get(item.id), item.why)
     return items
 
 
@@ -270,23 +352,30 @@ def accept(
     who: str | None = None,
     ranker: Ranker | None = None,
     kind: str = "accept",
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
-    """Accept a paper, in the given category or else the suggested one."""
+    """Accept a paper, in the given category or else the suggested one.
+
+    With ``expected_version`` (see ``paper_version``) the decision is refused with
+    ``StaleDecision`` if anyone decided on the paper since the caller read that version.
+    """
     _check_category(seeds, category)
-    paper = find(db, ident)
-    if category is None:
-        if paper["category"] and "category" in json.loads(paper["manual_fields"]):
-            category = paper["category"]
-        else:
-            category = (ranker or Ranker.train(db, seeds)).suggest_category(paper)
-    if category is None:
-        raise ReviewError(f"paper {paper['id']} has no suggested category: give --category")
-    changes: dict[str, Any] = {"status": "accepted", "category": category}
-    if focus is not None:
-        changes["focus"] = focus
-    if note is not None:
-        changes["notes"] = note
-    _apply(db, paper, changes, kind=kind, who=who or reviewer())
+    with _write_lock(db):
+        paper = find(db, ident)
+        _check_version(db, paper, expected_version)
+        if category is None:
+            if paper["category"] and "category" in json.loads(paper["manual_fields"]):
+                category = paper["category"]
+            else:
+                category = (ranker or Ranker.train(db, seeds)).suggest_category(paper)
+        if category is None:
+            raise ReviewError(f"paper {paper['id']} has no suggested category: give --category")
+        changes: dict[str, Any] = {"status": "accepted", "category": category}
+        if focus is not None:
+            changes["focus"] = focus
+        if note is not None:
+            changes["notes"] = note
+        _apply(db, paper, changes, kind=kind, who=who or reviewer())
     return db.table("papers").get(paper["id"])
 
 
@@ -331,11 +420,20 @@ def add_paper(
 
 
 def reject(
-    db: Database, ident: str, *, reason: str | None = None, who: str | None = None
+    db: Database,
+    ident: str,
+    *,
+    reason: str | None = None,
+    who: str | None = None,
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
     """Reject a paper; it stays in the database, out of the list and the queue."""
-    paper = find(db, ident)
-    _apply(db, paper, {"status": "rejected"}, kind="reject", who=who or reviewer(), reason=reason)
+    with _write_lock(db):
+        paper = find(db, ident)
+        _check_version(db, paper, expected_version)
+        _apply(
+            db, paper, {"status": "rejected"}, kind="reject", who=who or reviewer(), reason=reason
+        )
     return db.table("papers").get(paper["id"])
 
 
@@ -350,29 +448,32 @@ def set_fields(
     milestone: str | None = None,
     who: str | None = None,
     milestone_citations: int = 100,
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
     """Change what a person decides about a paper without changing its status.
 
     ``milestone`` is ``yes`` or ``no`` (an override the harvest keeps) or ``auto`` (back to
-    citations and awards).
+    citations and awards). ``expected_version`` as for ``accept``.
     """
     _check_category(seeds, category)
     if milestone is not None and milestone not in MILESTONE_CHOICES:
         raise ReviewError(f"milestone must be one of {', '.join(MILESTONE_CHOICES)}")
-    paper = find(db, ident)
-    changes: dict[str, Any] = {}
-    if category is not None:
-        changes["category"] = category
-    if focus is not None:
-        changes["focus"] = focus
-    if note is not None:
-        changes["notes"] = note
-    if milestone in ("yes", "no"):
-        changes["milestone"] = int(milestone == "yes")
-    who = who or reviewer()
-    action = _apply(db, paper, changes, kind="set", who=who)
-    if milestone == "auto":
-        _milestone_auto(db, seeds, paper["id"], who, action, milestone_citations)
+    with _write_lock(db):
+        paper = find(db, ident)
+        _check_version(db, paper, expected_version)
+        changes: dict[str, Any] = {}
+        if category is not None:
+            changes["category"] = category
+        if focus is not None:
+            changes["focus"] = focus
+        if note is not None:
+            changes["notes"] = note
+        if milestone in ("yes", "no"):
+            changes["milestone"] = int(milestone == "yes")
+        who = who or reviewer()
+        action = _apply(db, paper, changes, kind="set", who=who)
+        if milestone == "auto":
+            _milestone_auto(db, seeds, paper["id"], who, action, milestone_citations)
     return db.table("papers").get(paper["id"])
 
 
@@ -411,19 +512,39 @@ def _from_text(name: str, value: str | None) -> Any:
     return int(value) if name in _INT_FIELDS else value
 
 
-def undo(db: Database, *, who: str | None = None) -> list[dict[str, Any]]:
+def undo(db: Database, *, who: str | None = None, by: str | None = None) -> list[dict[str, Any]]:
     """Revert the last decision not yet undone (itself recorded as a decision).
+
+    ``by`` limits it to that reviewer's own decisions, so in a team one person's undo never
+    takes back another's. An undo that would overwrite a later decision on the same paper
+    (someone else's, not itself undone) is refused with ``StaleDecision``.
 
     Returns the decision rows that were reverted; raises if there is nothing to undo.
     """
+    with _write_lock(db):
+        return _undo(db, who=who or reviewer(), by=by)
+
+
+def _undo(db: Database, *, who: str, by: str | None) -> list[dict[str, Any]]:
+    sql = "SELECT max(action) FROM decisions WHERE undone = 0 AND kind != 'undo'"
     row = db.execute(
-        "SELECT max(action) FROM decisions WHERE undone = 0 AND kind != 'undo'"
+        sql + (" AND who = ?" if by is not None else ""), [by] if by is not None else []
     ).fetchone()
     if row[0] is None:
-        raise ReviewError("nothing to undo")
+        raise ReviewError("nothing to undo" + (f" by {by}" if by is not None else ""))
     action = int(row[0])
     rows = list(db.query("SELECT * FROM decisions WHERE action = ? ORDER BY id", [action]))
-    who = who or reviewer()
+    later = db.execute(
+        "SELECT who, kind, paper_id FROM decisions WHERE action > ? AND undone = 0"
+        " AND kind != 'undo' AND paper_id IN (SELECT paper_id FROM decisions WHERE action = ?)"
+        " ORDER BY id DESC LIMIT 1",
+        [action, action],
+    ).fetchone()
+    if later:
+        raise StaleDecision(
+            f"cannot undo {rows[0]['kind']} of #{rows[0]['paper_id']}: {later[0]} has since made"
+            f" a {later[1]} decision on #{later[2]}; nothing was changed"
+        )
     at = now_iso()
     with db.atomic():
         new_action = _next_action(db)

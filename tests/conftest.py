@@ -206,3 +206,14 @@ def spawn(server: LoopbackServer, tmp_path: Path) -> Iterator[Callable[..., subp
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def corpus_db(tmp_path_factory: pytest.TempPathFactory, seeds: Seeds) -> Path:
+    """The labelled corpora harvested once per session (4 seed papers, 92 pending); the web
+    tests work on copies."""
+    from tests.web_helpers import harvest_corpus
+
+    path = tmp_path_factory.mktemp("corpus") / "harvester.db"
+    harvest_corpus(path, seeds)
+    return path

@@ -50,6 +50,7 @@ def test_documented_commands_and_options_exist():
         ("review export", ["--out"]),
         ("review import", []),
         ("report", ["--out", "--year"]),
+        ("serve", ["--host", "--port", "--open", "--token"]),
     ]:
         assert f"harvester {command}" in README
         help_text = CliRunner().invoke(cli, [*command.split(), "--help"]).output
