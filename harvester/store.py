@@ -491,6 +491,21 @@ def linked_categories(db: Database, paper: dict[str, Any]) -> dict[str, int]:
     return {category: n for category, n in rows if category}
 
 
+def citation_links(db: Database, paper: dict[str, Any]) -> list[dict[str, Any]]:
+    """Accepted papers this one cites or is cited by, from the snowballing graph."""
+    if not paper.get("s2_id"):
+        return []
+    rows = db.execute(
+        "SELECT p.id, p.title, p.category, c.direction FROM papers p JOIN ("
+        " SELECT cited_id AS other, 'cites' AS direction FROM citations WHERE citing_id = :id"
+        " UNION SELECT citing_id, 'cited by' FROM citations WHERE cited_id = :id"
+        ") c ON p.s2_id = c.other WHERE p.status = 'accepted' AND p.id != :pid"
+        " ORDER BY c.direction, p.id",
+        {"id": paper["s2_id"], "pid": paper["id"]},
+    ).fetchall()
+    return [{"id": i, "title": t, "category": c, "direction": d} for i, t, c, d in rows]
+
+
 def _observe_citations(db: Database, paper_id: int, count: int | None, now: str) -> None:
     """A ``citation_history`` row when a count is first seen or changes."""
     if count is None:

@@ -201,3 +201,26 @@ def test_snowball_requests_carry_the_key_and_are_counted(
         snowball(db, seeds, SemanticScholarSource(service, config.s2_url))
     assert log.as_dict() == {"s2": 2}
     assert {r["api_key"] for r in fake_s2.requests} == {"k"}
+
+
+def test_citation_links_name_the_accepted_papers_on_each_side(
+    db, seeds, s2, fake_s2, server, accepted_seed
+):
+    [good] = citing(
+        fake_s2,
+        1,
+        "Early exiting for transformers {i}",
+        "We add early exits and intermediate classifiers.",
+    )
+    snowball(db, seeds, s2, min_score=8.0)
+    candidate = next(db.query("SELECT * FROM papers WHERE s2_id = ?", [good]))
+    assert store.citation_links(db, candidate) == [
+        {
+            "id": accepted_seed,
+            "title": "Early Exits Everywhere",
+            "category": "early_exit",
+            "direction": "cites",
+        }
+    ]
+    seed_row = db.table("papers").get(accepted_seed)
+    assert store.citation_links(db, seed_row) == []  # the candidate is pending, not accepted

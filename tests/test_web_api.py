@@ -130,8 +130,8 @@ def test_paper_gives_what_the_page_shows(served, seeds):
     assert paper["version"] == 0 and paper["status"] == "pending"
     assert [link["label"] for link in paper["links"]][:2] == ["arXiv", "PDF"]
     assert all(link["url"].startswith("https://") for link in paper["links"])
-    # No citation graph is harvested: the API says so rather than inventing links.
-    assert paper["citation_links"] is None and "No citation links" in paper["citation_links_note"]
+    # This corpus has no citation graph: the API says so rather than inventing links.
+    assert paper["citation_links"] == [] and "No citation links" in paper["citation_links_note"]
     missing = httpx.get(f"{base}/api/paper/999999")
     assert missing.status_code == 404 and missing.json() == {"error": "no paper #999999"}
 
@@ -418,7 +418,7 @@ def test_page_shows_the_dashboard_and_the_yearly_chart(sample, seeds):
     assert "Accepted papers per category and year</text>" in html
     assert "<title>2018 Early exit: 1</title>" in html  # one of render_chart's bars
     assert 'data-paper-id="' in html and "Anytime Early Exits for Speech" in html
-    assert "No citation links yet" in html
+    assert "No citation links to accepted papers known yet" in html
 
 
 # --- the command ------------------------------------------------------------------------

@@ -14,18 +14,18 @@ from urllib.parse import quote, urlencode
 
 from sqlite_utils import Database
 
-from harvester import review
+from harvester import review, store
 from harvester.rank import Ranker
 from harvester.report.common import accepted_papers
 from harvester.report.yearly import render_chart
 from harvester.review import QueueItem, ReviewError
 from harvester.seeds import Seeds
 
-# The database keeps no citation graph (the harvest asks Semantic Scholar for counts, not
-# for who cites whom), so the page says so instead of guessing links from shared words.
+# Links come from the citation graph snowballing reads; where it has none for a paper the
+# page says so instead of guessing links from shared words.
 CITATION_LINKS_NOTE = (
-    "No citation links yet: the harvest stores citation counts, not who cites whom, "
-    "so links to accepted papers cannot be shown. Semantic Scholar lists them."
+    "No citation links to accepted papers known yet: snowballing reads them from "
+    "Semantic Scholar for accepted papers and their neighbours."
 )
 STATUS_FILTERS = (*review.STATUSES, "all")
 HISTORY_LIMIT = 5
@@ -165,8 +165,8 @@ def paper(db: Database, seeds: Seeds, ranker: Ranker, row: Mapping[str, Any]) ->
         "s2_id": row["s2_id"],
         "links": links(row),
         "why": review.why(db, seeds, dict(row), extra),
-        "citation_links": None,
-        "citation_links_note": CITATION_LINKS_NOTE,
+        "citation_links": (cited := store.citation_links(db, dict(row))),
+        "citation_links_note": "" if cited else CITATION_LINKS_NOTE,
         "history": history(db, row["id"]),
         "version": review.paper_version(db, row["id"]),
     }

@@ -273,9 +273,20 @@ def _card(ctx: PageContext) -> str:
             + (f'<p id="paper-notes">Note: {e(paper["notes"])}</p>' if paper["notes"] else "")
             + "</section>"
         )
+    cited = "".join(
+        f"<li>{e(link['direction'])} #{e(str(link['id']))} {e(link['title'])}"
+        f" ({e(link['category'] or '-')})</li>"
+        for link in paper["citation_links"]
+    )
     parts.append(
-        '<section><h2>Citation links to accepted papers</h2><p class="note"'
-        f' id="paper-citations">{e(paper["citation_links_note"])}</p></section>'
+        "<section><h2>Citation links to accepted papers</h2>"
+        + (f'<ul id="paper-citations">{cited}</ul>' if cited else "")
+        + (
+            f'<p class="note" id="paper-citations-note">{e(paper["citation_links_note"])}</p>'
+            if paper["citation_links_note"]
+            else ""
+        )
+        + "</section>"
     )
     if history:
         parts.append(f'<section><h2>Decisions</h2><ul class="history">{history}</ul></section>')
