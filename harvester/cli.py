@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import signal
+import sqlite3
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +62,18 @@ class HarvesterGroup(click.Group):
             sys.exit(130)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except sqlite3.Error as exc:
+            # Disk full, a read-only file or folder, a database locked by another tool: every
+            # page is one transaction, so what was stored before stays whole.
+            obj = ctx.obj
+            if isinstance(obj, Context) and obj.debug:
+                raise
+            click.echo(
+                f"error: the database could not be written ({exc}); what was stored before"
+                " is intact",
+                err=True,
+            )
+            sys.exit(EXIT_PARTIAL)
         except Exception as exc:
             # A bug or an environment failure (disk full, database locked by another tool).
             obj = ctx.obj

@@ -427,6 +427,7 @@ class FakeArxiv:
     layout: str = "new"
     faults: list[str | None] = field(default_factory=list)
     requests: list[dict[str, str]] = field(default_factory=list)
+    inserted: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_fault(self) -> str | None:
@@ -478,6 +479,23 @@ class Gate:
         with self.lock:
             self.count += 1
             return self.count == self.trip_at
+
+
+SLOW_SECONDS = 1.0
+
+
+def _fresh_entry(n: int) -> Entry:
+    """A paper newer than any in the corpus, about early exits so the queries find it."""
+    return Entry(
+        arxiv_id=f"2611.{n:05d}",
+        title=f"Fresh early exit paper {n}",
+        abstract="Early exit networks with intermediate classifiers, submitted just now.",
+        authors=["New Author"],
+        published="2026-11-24T00:00:00Z",
+        updated="2026-11-24T00:00:00Z",
+        primary_category="cs.LG",
+        categories=["cs.LG"],
+    )
 
 
 _HTML_ERROR = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -540,6 +558,10 @@ def _handler(arxiv: FakeArxiv, s2: FakeS2, gate: Gate) -> type[BaseHTTPRequestHa
             elif fault == "reset":
                 self.close_connection = True
                 self.connection.close()
+            elif fault == "slow":
+                # Slower than the client's timeout (tests set it well under this).
+                threading.Event().wait(SLOW_SECONDS)
+                self._send(200, body, ctype)
             else:
                 raise AssertionError(f"unknown fault {fault!r}")
 
@@ -549,12 +571,22 @@ def _handler(arxiv: FakeArxiv, s2: FakeS2, gate: Gate) -> type[BaseHTTPRequestHa
                     params | {"_path": self.path, "_ua": self.headers.get("User-Agent", "")}
                 )
             fault = arxiv.next_fault()
+            if fault == "insert":
+                # A paper submitted while we page: everything after it shifts one place, so
+                # the next page starts with the last paper of the one before.
+                with arxiv.lock:
+                    arxiv.inserted += 1
+                    arxiv.corpus.insert(0, _fresh_entry(arxiv.inserted))
+                fault = None
             status, body = arxiv.answer(params)
             ctype = "application/atom+xml; charset=utf-8"
             if fault == "empty":
                 start = int(params.get("start", "0"))
                 query = params.get("search_query")
-                total = len(search(arxiv.corpus, query)) if query else 0
+                ids = [i for i in params.get("id_list", "").split(",") if i]
+                known = {e.arxiv_id for e in arxiv.corpus}
+                # The glitch: totalResults counts what exists, but no entry comes with it.
+                total = len(search(arxiv.corpus, query)) if query else len(set(ids) & known)
                 self._send(200, render_feed([], total, start, 0, arxiv.layout), ctype)
             elif fault:
                 self._fault(fault, body, ctype, "arxiv")
@@ -581,6 +613,9 @@ def _handler(arxiv: FakeArxiv, s2: FakeS2, gate: Gate) -> type[BaseHTTPRequestHa
                 self._send(canned[0], canned[1], "application/json")
                 return
             status, answer = s2.answer(method, path, params, body)
+            if fault == "nulls" and isinstance(answer, list):
+                # The batch endpoint, for once, knows none of the ids it is asked about.
+                answer, fault = [None] * len(answer), None
             payload = json.dumps(answer).encode()
             if fault:
                 self._fault(fault, payload, "application/json", "s2")
