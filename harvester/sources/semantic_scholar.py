@@ -68,6 +68,14 @@ def _shape_error(response: httpx.Response, what: str) -> RetryableSourceError:
     return RetryableSourceError(SOURCE, f"unexpected answer: {what}", url=str(response.url))
 
 
+def _data_object(response: httpx.Response) -> dict[str, Any]:
+    """Search, match and neighbour answers: an object whose ``data`` is a list."""
+    body = _json(response)
+    if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
+        raise _shape_error(response, "expected an object with a data list")
+    return body
+
+
 def s2_venue_names(data: dict[str, Any]) -> list[str]:
     """Every name S2 gives the venue: publicationVenue and its alternates, venue, journal."""
     names: list[str] = []
@@ -197,14 +205,8 @@ class SemanticScholarSource:
             if token:
                 params["token"] = token
 
-            def parse(response: httpx.Response) -> dict[str, Any]:
-                body = _json(response)
-                if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
-                    raise _shape_error(response, "expected an object with a data list")
-                return body
-
             body = self.service.request(
-                "GET", f"{self.url}/paper/search/bulk", parse, params=params
+                "GET", f"{self.url}/paper/search/bulk", _data_object, params=params
             )
             items = body.get("data") or []
             records, skipped = _records(items[: max_results - seen])
@@ -231,16 +233,10 @@ class SemanticScholarSource:
         while offset < max_results:
             limit = min(NEIGHBOUR_PAGE, max_results - offset)
 
-            def parse(response: httpx.Response) -> dict[str, Any]:
-                body = _json(response)
-                if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
-                    raise _shape_error(response, "expected an object with a data list")
-                return body
-
             body = self.service.request(
                 "GET",
                 f"{self.url}/paper/{quote(s2_id, safe=':')}/{direction}",
-                parse,
+                _data_object,
                 params={"fields": SEARCH_FIELDS, "offset": offset, "limit": limit},
             )
             items = [
@@ -260,12 +256,7 @@ class SemanticScholarSource:
         """The paper with this exact title, or None; S2 answers a miss as 404 or empty data."""
 
         def parse(response: httpx.Response) -> Any:
-            if response.status_code == 404:
-                return None
-            body = _json(response)
-            if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
-                raise _shape_error(response, "expected an object with a data list")
-            return body
+            return None if response.status_code == 404 else _data_object(response)
 
         body = self.service.request(
             "GET",
