@@ -42,8 +42,8 @@ class Config:
     s2_delay: float = 1.0
     s2_api_key: str | None = field(default=None, repr=False)
     timeout: float = 60.0
-    retries: int = 5
-    backoff_max: float = 120.0
+    retries: int = 4
+    backoff_max: float = 60.0
     milestone_citations: int = 100
     # Citation snowballing from accepted papers (see harvester.snowball).
     snowball_depth: int = 1
