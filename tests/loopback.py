@@ -97,11 +97,13 @@ def _term_matches(entry: Entry, name: str, value: str) -> bool:
     return any(stems[i : i + n] == wanted for i in range(len(stems) - n + 1))
 
 
-class _Parser:
-    """Recursive descent over tokens: OR binds loosest, then AND / ANDNOT."""
+class _TokenParser:
+    """Recursive descent over a query's tokens; subclasses give the grammar (``expr``)."""
+
+    token_re: re.Pattern[str]
 
     def __init__(self, query: str) -> None:
-        self.tokens = [t for t in _TOKEN_RE.findall(query) if t.strip()]
+        self.tokens = [t for t in self.token_re.findall(query) if t.strip()]
         self.pos = 0
 
     def peek(self) -> str | None:
@@ -117,6 +119,15 @@ class _Parser:
         if self.peek() is not None:
             raise ValueError(f"unexpected {self.peek()!r}")
         return node
+
+    def expr(self) -> Any:
+        raise NotImplementedError
+
+
+class _Parser(_TokenParser):
+    """arXiv's syntax: OR binds loosest, then AND / ANDNOT."""
+
+    token_re = _TOKEN_RE
 
     def expr(self) -> Any:
         node = self.conj()
@@ -246,26 +257,10 @@ def error_feed(message: str) -> bytes:
 _BULK_TOKEN_RE = re.compile(r'\s*(\(|\)|\||\+|-(?=\S)|"[^"]*"|[^\s()|+"]+)')
 
 
-class _BulkParser:
+class _BulkParser(_TokenParser):
     """S2 bulk search syntax: ``|`` or, ``+`` (or juxtaposition) and, ``-`` not, quotes."""
 
-    def __init__(self, query: str) -> None:
-        self.tokens = [t for t in _BULK_TOKEN_RE.findall(query) if t.strip()]
-        self.pos = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self) -> str:
-        token = self.tokens[self.pos]
-        self.pos += 1
-        return token
-
-    def parse(self) -> Any:
-        node = self.expr()
-        if self.peek() is not None:
-            raise ValueError(f"unexpected {self.peek()!r}")
-        return node
+    token_re = _BULK_TOKEN_RE
 
     def expr(self) -> Any:
         node = self.conj()

@@ -4,50 +4,27 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from harvester import review, store
 from harvester.cli import cli
-from harvester.harvest import run_harvest
 from harvester.rank import roc_auc
 from tests.conftest import ROOT
-from tests.loopback import FakeArxiv, FakeS2, LoopbackServer, load_corpus, load_s2_corpus
+from tests.loopback import load_corpus, load_s2_corpus
 
 LABELS = {e.arxiv_id: e.label for e in load_corpus()}
 
 
-@pytest.fixture(scope="module")
-def harvested(tmp_path_factory, seeds) -> Path:
-    """One harvest of the labelled corpora, copied by each test that needs it."""
-    from harvester.config import Config
-
-    path = tmp_path_factory.mktemp("harvested") / "harvester.db"
-    with LoopbackServer(FakeArxiv(load_corpus()), FakeS2(load_s2_corpus())) as srv:
-        config = Config(
-            db=path,
-            arxiv_url=srv.arxiv_url,
-            s2_url=srv.s2_url,
-            arxiv_delay=0,
-            s2_delay=0,
-            backoff_max=0,
-        )
-        db = store.open_db(path)
-        run_harvest(db, seeds, config)
-        db.close()
-    return path
-
-
 @pytest.fixture
-def env(harvested, tmp_path, monkeypatch, server, corpus, fake_arxiv, fake_s2):
+def env(corpus_db, tmp_path, monkeypatch, server, corpus, fake_arxiv, fake_s2):
     """A working directory with seeds and a copy of the harvested database; CLI env to match."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("USER", "tester")
     shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
     (tmp_path / "db").mkdir()
-    shutil.copy(harvested, tmp_path / "db" / "harvester.db")
+    shutil.copy(corpus_db, tmp_path / "db" / "harvester.db")
     fake_arxiv.corpus = corpus
     fake_s2.corpus = load_s2_corpus()
     return {
