@@ -8,7 +8,7 @@ review queue shows.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -43,12 +43,60 @@ def phrase_key(phrase: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in re.findall(r"[a-z0-9]+", phrase.lower()))
 
 
-def _ngrams(text: str, longest: int) -> set[tuple[str, ...]]:
-    """Every run of up to ``longest`` stemmed words, so each phrase test is one set lookup."""
-    words = [stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
-    return {
-        tuple(words[i : i + n]) for n in range(1, longest + 1) for i in range(len(words) - n + 1)
-    }
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+class PhraseMatcher:
+    """Finds which of a fixed set of phrases occur in a text, in one pass over its words.
+
+    Every word position is looked up among the phrases starting with that word, so a test
+    costs one dictionary lookup per word however many phrases the seeds have; classifying
+    tens of thousands of papers a run must stay a small part of a harvest.
+    """
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self._by_first: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in phrases:
+            key = phrase_key(phrase)
+            if key and key not in self._by_first.get(key[0], []):
+                self._by_first.setdefault(key[0], []).append(key)
+        self._stems: dict[str, str] = {}
+
+    def _stem(self, word: str) -> str:
+        stemmed = self._stems.get(word)
+        if stemmed is None:
+            stemmed = stem(word)
+            if len(self._stems) < 100_000:  # a vocabulary, bounded
+                self._stems[word] = stemmed
+        return stemmed
+
+    def found(self, text: str) -> set[tuple[str, ...]]:
+        """The phrase keys (see ``phrase_key``) that occur in ``text``."""
+        words = [self._stem(w) for w in _WORD_RE.findall(text.lower())]
+        out: set[tuple[str, ...]] = set()
+        for i, word in enumerate(words):
+            for key in self._by_first.get(word, ()):
+                if len(key) == 1 or tuple(words[i : i + len(key)]) == key:
+                    out.add(key)
+        return out
+
+
+# One matcher per Seeds object (frozen, but holding dicts, so not hashable): keyed by id and
+# checked by identity, so a Seeds loaded again gets its own.
+_MATCHERS: dict[int, tuple[Seeds, PhraseMatcher]] = {}
+
+
+def matcher(seeds: Seeds) -> PhraseMatcher:
+    """The matcher for every keyword and negative phrase of the seeds, built once."""
+    cached = _MATCHERS.get(id(seeds))
+    if cached is not None and cached[0] is seeds:
+        return cached[1]
+    phrases = [p for c in seeds.categories.values() for p in c.keywords]
+    built = PhraseMatcher([*phrases, *seeds.rules.negative])
+    if len(_MATCHERS) > 64:
+        _MATCHERS.clear()
+    _MATCHERS[id(seeds)] = (seeds, built)
+    return built
 
 
 def score_paper(
@@ -67,12 +115,8 @@ def score_paper(
     (look-alikes such as "early stopping") subtract from every category.
     """
     rules = seeds.rules
-    longest = max(
-        (len(phrase_key(p)) for c in seeds.categories.values() for p in c.keywords),
-        default=1,
-    )
-    longest = max([longest, *(len(phrase_key(p)) for p in rules.negative)])
-    in_title, in_abstract = _ngrams(title, longest), _ngrams(abstract or "", longest)
+    phrases = matcher(seeds)
+    in_title, in_abstract = phrases.found(title), phrases.found(abstract or "")
     penalties: list[tuple[float, str]] = []
     for phrase, weight in rules.negative.items():
         if phrase_key(phrase) in in_title:

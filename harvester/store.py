@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,52 +174,141 @@ def _doi(record: PaperRecord) -> str | None:
     return doi if doi and not doi.startswith(_ARXIV_DOI_PREFIX) else None
 
 
-def find_paper(db: Database, record: PaperRecord) -> dict[str, Any] | None:
-    """The row this record describes: by arXiv id, DOI, S2 id, then title and year."""
-    for column, value in (
-        ("arxiv_id", record.arxiv_id),
-        ("doi", _doi(record)),
-        ("s2_id", record.s2_id),
-    ):
-        if value:
-            rows = list(db.query(f"SELECT * FROM papers WHERE {column} = ?", [value]))
-            if rows:
-                return rows[0]
-    key = normalise_title(record.title)
-    if not key:
-        return None
-    for row in db.query("SELECT * FROM papers WHERE title_key = ? ORDER BY id", [key]):
-        # A preprint and its published version may be a year or so apart; further is
-        # another paper that happens to share a title.
-        if (
-            record.year is not None
-            and row["year"] is not None
-            and abs(row["year"] - record.year) > 1
-        ):
-            continue
-        # Two different ids of the same kind are two papers, whatever their titles.
-        if record.arxiv_id and row["arxiv_id"] and row["arxiv_id"] != record.arxiv_id:
-            continue
-        if (
-            record.s2_id
-            and row["s2_id"]
-            and row["s2_id"] != record.s2_id
-            and row["arxiv_id"] is None
-        ):
-            continue
-        return row
-    return None
+# SQLite's limit on host parameters is 32,766 in the builds Python ships; stay well under.
+_CHUNK = 900
 
 
-def _save_authors(db: Database, paper_id: int, names: list[str]) -> None:
-    db.execute("DELETE FROM paper_authors WHERE paper_id = ?", [paper_id])
-    for position, name in enumerate(names):
-        db.execute("INSERT OR IGNORE INTO authors (name) VALUES (?)", [name])
-        db.execute(
-            "INSERT INTO paper_authors (paper_id, position, author_id)"
-            " SELECT ?, ?, id FROM authors WHERE name = ?",
-            [paper_id, position, name],
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _rows_where(db: Database, column: str, values: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Rows of ``papers`` whose ``column`` is one of ``values``, a query per 900 values."""
+    wanted = sorted({v for v in values if v is not None})
+    for chunk in _chunks(wanted):
+        marks = ",".join("?" * len(chunk))
+        yield from db.query(f"SELECT * FROM papers WHERE {column} IN ({marks})", list(chunk))
+
+
+class _PageIndex:
+    """The stored rows a page's records may describe, read in a few queries, kept current as
+    the page is merged.
+
+    Merging record by record costs up to four lookups each; at tens of thousands of papers a
+    run those lookups are most of the local work. A record later in the page still finds the
+    row an earlier one created or changed, as it would one record at a time.
+    """
+
+    _IDS = ("arxiv_id", "doi", "s2_id")
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, Any]] = {}
+        self._by_id: dict[str, dict[str, int]] = {column: {} for column in self._IDS}
+        self._by_title: dict[str, set[int]] = {}
+
+    @classmethod
+    def load(
+        cls, db: Database, records: Sequence[PaperRecord], targets: Sequence[int] | None = None
+    ) -> _PageIndex:
+        index = cls()
+        keys = (
+            ("id", targets or ()),
+            ("arxiv_id", (r.arxiv_id for r in records)),
+            ("doi", (_doi(r) for r in records)),
+            ("s2_id", (r.s2_id for r in records)),
+            ("title_key", (normalise_title(r.title) or None for r in records)),
         )
+        for column, values in keys:
+            for row in _rows_where(db, column, values):
+                if row["id"] not in index.rows:
+                    index.add(row)
+        return index
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows[row["id"]] = row
+        for column in self._IDS:
+            if row[column]:
+                self._by_id[column][row[column]] = row["id"]
+        self._by_title.setdefault(row["title_key"], set()).add(row["id"])
+
+    def update(self, paper_id: int, changes: dict[str, Any]) -> None:
+        row = self.rows[paper_id]
+        for column in self._IDS:
+            if column in changes and row[column]:
+                self._by_id[column].pop(row[column], None)
+        if "title_key" in changes:
+            self._by_title.get(row["title_key"], set()).discard(paper_id)
+        row.update(changes)
+        self.add(row)
+
+    def find(self, record: PaperRecord) -> dict[str, Any] | None:
+        """The row this record describes: by arXiv id, DOI, S2 id, then title and year."""
+        for column, value in (
+            ("arxiv_id", record.arxiv_id),
+            ("doi", _doi(record)),
+            ("s2_id", record.s2_id),
+        ):
+            if value and value in self._by_id[column]:
+                return self.rows[self._by_id[column][value]]
+        key = normalise_title(record.title)
+        if not key:
+            return None
+        for paper_id in sorted(self._by_title.get(key, ())):
+            row = self.rows[paper_id]
+            # A preprint and its published version may be a year or so apart; further is
+            # another paper that happens to share a title.
+            if (
+                record.year is not None
+                and row["year"] is not None
+                and abs(row["year"] - record.year) > 1
+            ):
+                continue
+            # Two different ids of the same kind are two papers, whatever their titles.
+            if record.arxiv_id and row["arxiv_id"] and row["arxiv_id"] != record.arxiv_id:
+                continue
+            if (
+                record.s2_id
+                and row["s2_id"]
+                and row["s2_id"] != record.s2_id
+                and row["arxiv_id"] is None
+            ):
+                continue
+            return row
+        return None
+
+
+def find_paper(db: Database, record: PaperRecord) -> dict[str, Any] | None:
+    """The stored row this record describes, if any (see ``_PageIndex.find``)."""
+    return _PageIndex.load(db, [record]).find(record)
+
+
+def _save_authors(db: Database, authors: dict[int, list[str]]) -> None:
+    """Replace the author lists of these papers, a few statements for the whole page."""
+    if not authors:
+        return
+    for chunk in _chunks(list(authors)):
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"DELETE FROM paper_authors WHERE paper_id IN ({marks})", list(chunk))
+    names = list(dict.fromkeys(n for names in authors.values() for n in names))
+    db.conn.executemany("INSERT OR IGNORE INTO authors (name) VALUES (?)", [(n,) for n in names])
+    ids: dict[str, int] = {}
+    for chunk in _chunks(names):
+        marks = ",".join("?" * len(chunk))
+        ids.update(
+            (name, author_id)
+            for author_id, name in db.execute(
+                f"SELECT id, name FROM authors WHERE name IN ({marks})", list(chunk)
+            )
+        )
+    db.conn.executemany(
+        "INSERT INTO paper_authors (paper_id, position, author_id) VALUES (?, ?, ?)",
+        [
+            (paper_id, position, ids[name])
+            for paper_id, names in authors.items()
+            for position, name in enumerate(names)
+        ],
+    )
 
 
 def _source_values(record: PaperRecord) -> dict[str, Any]:
@@ -299,12 +388,71 @@ def _source_id(record: PaperRecord) -> str:
     return record.source_id or record.arxiv_id or record.s2_id or normalise_title(record.title)
 
 
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(PaperRecord) if f.name != "raw")
+
+
 def _source_data(record: PaperRecord) -> dict[str, Any]:
     """What the source said, as kept in ``paper_sources.data``."""
     if record.raw is not None:
         return record.raw
-    fields = dataclasses.asdict(record).items()
-    return {k: v for k, v in fields if v not in (None, [], "") and k != "raw"}
+    values = ((name, getattr(record, name)) for name in _RECORD_FIELDS)
+    return {k: v for k, v in values if v not in (None, [], "")}
+
+
+def _in(column: str, chunk: Sequence[Any]) -> str:
+    return f"{column} IN ({','.join('?' * len(chunk))})"
+
+
+def known_records(
+    db: Database,
+    records: Sequence[PaperRecord],
+    *,
+    category: str | None = None,
+    query: str | None = None,
+    targets: Sequence[int | None] | None = None,
+) -> list[bool]:
+    """For each record, whether storing it would teach us nothing: the source said all of it
+    before (a field it gave then and omits now, like S2's TL;DR outside the batch endpoint,
+    does not count as news) and, with ``category`` and ``query``, that query already found
+    the paper. ``targets`` names the row each record must describe.
+
+    Incremental runs re-read the pages near a watermark; known records there are not
+    written again, so a re-harvest of unchanged sources changes no row. A few queries a page.
+    """
+    stored: dict[tuple[str, str], tuple[int, str]] = {}
+    keys = sorted({(r.source, _source_id(r)) for r in records})
+    for source in sorted({source for source, _ in keys}):
+        ids = [source_id for s, source_id in keys if s == source]
+        for chunk in _chunks(ids):
+            for source_id, paper_id, data in db.execute(
+                "SELECT source_id, paper_id, data FROM paper_sources WHERE source = ? AND "
+                + _in("source_id", chunk),
+                [source, *chunk],
+            ):
+                stored[(source, source_id)] = (paper_id, data)
+    same: dict[int, int] = {}  # record's position -> its paper
+    for i, record in enumerate(records):
+        found = stored.get((record.source, _source_id(record)))
+        target = targets[i] if targets else None
+        if found is None or (target is not None and found[0] != target):
+            continue
+        said = json.loads(found[1])
+        fresh = json.loads(json.dumps(_source_data(record), ensure_ascii=False))
+        if all(said.get(key) == value for key, value in fresh.items()):
+            same[i] = found[0]
+    if not (category and query):
+        return [i in same for i in range(len(records))]
+    hit: set[tuple[int, str]] = set()
+    for source in sorted({records[i].source for i in same}):
+        ids = sorted({paper_id for i, paper_id in same.items() if records[i].source == source})
+        for chunk in _chunks(ids):
+            rows = db.execute(
+                "SELECT paper_id FROM query_hits WHERE source = ? AND category = ? AND query = ?"
+                " AND " + _in("paper_id", chunk),
+                [source, category, query, *chunk],
+            )
+            hit.update((paper_id, source) for (paper_id,) in rows)
+    return [i in same and (same[i], records[i].source) in hit for i in range(len(records))]
 
 
 def is_known(
@@ -315,92 +463,34 @@ def is_known(
     query: str | None = None,
     paper_id: int | None = None,
 ) -> bool:
-    """Whether storing this record would teach us nothing: the source said all of it before
-    (a field it gave then and omits now, like S2's TL;DR outside the batch endpoint, does not
-    count as news) and, with ``category`` and ``query``, that query already found the paper.
-
-    Incremental runs re-read the pages near a watermark; known records there are not
-    written again, so a re-harvest of unchanged sources changes no row.
-    """
-    row = db.execute(
-        "SELECT paper_id, data FROM paper_sources WHERE source = ? AND source_id = ?",
-        [record.source, _source_id(record)],
-    ).fetchone()
-    if row is None or (paper_id is not None and row[0] != paper_id):
-        return False
-    stored = json.loads(row[1])
-    fresh = json.loads(json.dumps(_source_data(record), ensure_ascii=False))
-    if any(stored.get(key) != value for key, value in fresh.items()):
-        return False
-    if category and query:
-        hit = db.execute(
-            "SELECT 1 FROM query_hits WHERE paper_id = ? AND source = ? AND category = ?"
-            " AND query = ?",
-            [row[0], record.source, category, query],
-        ).fetchone()
-        return hit is not None
-    return True
+    """``known_records`` for one record."""
+    targets = [paper_id] if paper_id is not None else None
+    return known_records(db, [record], category=category, query=query, targets=targets)[0]
 
 
-def _keep_source(db: Database, paper_id: int, record: PaperRecord, now: str) -> None:
-    """Keep what the source said, so a merge can be re-derived and explained."""
-    source_id = _source_id(record)
-    data = _source_data(record)
-    db.execute(
-        "INSERT INTO paper_sources (paper_id, source, source_id, data, fetched_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, source_id) DO UPDATE SET"
-        " paper_id = excluded.paper_id, data = excluded.data, fetched_at = excluded.fetched_at",
-        [
-            paper_id,
-            record.source,
-            source_id,
-            json.dumps(data, ensure_ascii=False, sort_keys=True),
-            now,
-        ],
-    )
+def _insert_paper(db: Database, row: dict[str, Any]) -> int:
+    columns = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    cursor = db.execute(f"INSERT INTO papers ({columns}) VALUES ({marks})", list(row.values()))
+    return int(cursor.lastrowid or 0)
 
 
-def _upsert(
-    db: Database, record: PaperRecord, now: str, target: int | None = None
-) -> tuple[int, bool, bool]:
-    """Insert or merge one record (into ``target`` if given). Returns (id, is new, changed)."""
-    existing = db.table("papers").get(target) if target else find_paper(db, record)
-    if existing is None:
-        paper_id = int(db.table("papers").insert(_new_row(record, now)).last_pk)
-        _save_authors(db, paper_id, record.authors)
-        _keep_source(db, paper_id, record, now)
-        return paper_id, True, True
-    paper_id = int(existing["id"])
-    changes = _merge(existing, record)
-    db.table("papers").update(paper_id, changes | {"last_seen": now})
-    if "authors" in changes:
-        _save_authors(db, paper_id, json.loads(changes["authors"]))
-    _keep_source(db, paper_id, record, now)
-    return paper_id, False, bool(changes)
+def _update_paper(db: Database, paper_id: int, changes: dict[str, Any]) -> None:
+    if changes:
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        db.execute(f"UPDATE papers SET {assignments} WHERE id = ?", [*changes.values(), paper_id])
 
 
-def _record_hit(
-    db: Database, paper_id: int, source: str, category: str, query: str, run_id: int
-) -> None:
-    db.execute(
-        "INSERT INTO query_hits (paper_id, source, category, query, first_run, last_run)"
-        " VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (paper_id, source, category, query)"
-        " DO UPDATE SET last_run = excluded.last_run",
-        [paper_id, source, category, query, run_id, run_id],
-    )
+def _paper_columns(db: Database) -> list[str]:
+    return [d[0] for d in db.execute("SELECT * FROM papers LIMIT 0").description]
 
 
-def _venue_evidence(db: Database, paper: dict[str, Any]) -> VenueEvidence:
+def _venue_evidence(paper: dict[str, Any], s2_data: list[dict[str, Any]]) -> VenueEvidence:
+    """What says where a paper appeared: S2's answers (newest first), arXiv's comment."""
     names: list[str] = []
     dblp = None
     year = None
-    for row in db.query(
-        "SELECT data FROM paper_sources WHERE paper_id = ? AND source = 's2'"
-        " ORDER BY fetched_at DESC",
-        [paper["id"]],
-    ):
-        data = json.loads(row["data"])
+    for data in s2_data:
         names += s2_venue_names(data)
         dblp = dblp or (data.get("externalIds") or {}).get("DBLP")
         year = year or s2_year(data)
@@ -408,18 +498,16 @@ def _venue_evidence(db: Database, paper: dict[str, Any]) -> VenueEvidence:
     return VenueEvidence(names=tuple(names), dblp=dblp, year=year, texts=texts)
 
 
-def refresh_paper(
-    db: Database, seeds: Seeds, paper_id: int, *, milestone_citations: int = 100
-) -> None:
-    """Re-derive what follows from the sources: venue, award, milestone, category, score.
-
-    Fields a person set (``manual_fields``) are left alone.
-    """
-    paper = db.table("papers").get(paper_id)
+def _derived(
+    seeds: Seeds,
+    paper: dict[str, Any],
+    evidence: VenueEvidence,
+    scores: dict[str, CategoryScore],
+    milestone_citations: int,
+) -> dict[str, Any]:
+    """Venue, award, milestone, category and score as the sources and rules give them."""
     manual = set(json.loads(paper["manual_fields"]))
     changes: dict[str, Any] = {}
-
-    evidence = _venue_evidence(db, paper)
     resolved = seeds.venues.resolve(evidence)
     if resolved is None and evidence.names:
         resolved = (evidence.names[0], evidence.year)  # unknown venue: its own name
@@ -437,7 +525,6 @@ def refresh_paper(
     cited = (paper["citation_count"] or 0) > milestone_citations
     changes["milestone"] = int(cited or award is not None)
 
-    scores = _classify(db, seeds, paper)
     best = best_category(scores, list(seeds.categories), seeds)
     if "category" in manual or paper["is_seed"]:
         own = scores.get(paper["category"])
@@ -445,50 +532,87 @@ def refresh_paper(
     else:
         changes["category"] = best.category if best else None
         changes["score"] = best.score if best else 0.0
-
-    changes = {k: v for k, v in changes.items() if k not in manual and paper[k] != v}
-    if changes:
-        db.table("papers").update(paper_id, changes)
+    return {k: v for k, v in changes.items() if k not in manual and paper[k] != v}
 
 
-def _classify(db: Database, seeds: Seeds, paper: dict[str, Any]) -> dict[str, CategoryScore]:
-    """Recompute and store the paper's per-category scores with their reasons."""
-    hits = {
-        row["category"]: row["n"]
-        for row in db.query(
-            "SELECT category, count(*) AS n FROM query_hits WHERE paper_id = ? GROUP BY category",
-            [paper["id"]],
-        )
-    }
-    scores = score_paper(
-        seeds, paper["title"], paper["abstract"], hits, linked_categories(db, paper)
-    )
-    db.execute("DELETE FROM paper_categories WHERE paper_id = ?", [paper["id"]])
-    for result in scores.values():
-        db.execute(
+def refresh_papers(
+    db: Database, seeds: Seeds, paper_ids: Iterable[int], *, milestone_citations: int = 100
+) -> None:
+    """Re-derive what follows from the sources: venue, award, milestone, category and score,
+    with the per-category scores and their reasons. A few queries per 900 papers.
+
+    Fields a person set (``manual_fields``) are left alone.
+    """
+    ids = list(dict.fromkeys(paper_ids))
+    for chunk in _chunks(ids):
+        papers = {row["id"]: row for row in _rows_where(db, "id", chunk)}
+        s2_data: dict[int, list[dict[str, Any]]] = {}
+        for paper_id, data in db.execute(
+            "SELECT paper_id, data FROM paper_sources WHERE source = 's2' AND "
+            + _in("paper_id", chunk)
+            + " ORDER BY fetched_at DESC",
+            list(chunk),
+        ):
+            s2_data.setdefault(paper_id, []).append(json.loads(data))
+        hits: dict[int, dict[str, int]] = {}
+        for paper_id, category, n in db.execute(
+            "SELECT paper_id, category, count(*) FROM query_hits WHERE "
+            + _in("paper_id", chunk)
+            + " GROUP BY paper_id, category",
+            list(chunk),
+        ):
+            hits.setdefault(paper_id, {})[category] = n
+        links = _linked_categories(db, list(papers.values()))
+        categories: list[tuple[int, str, float, str]] = []
+        for paper_id in chunk:
+            paper = papers[paper_id]
+            scores = score_paper(
+                seeds, paper["title"], paper["abstract"], hits.get(paper_id, {}), links[paper_id]
+            )
+            categories += [
+                (paper_id, r.category, r.score, json.dumps(r.reasons, ensure_ascii=False))
+                for r in scores.values()
+            ]
+            evidence = _venue_evidence(paper, s2_data.get(paper_id, []))
+            _update_paper(
+                db, paper_id, _derived(seeds, paper, evidence, scores, milestone_citations)
+            )
+        db.execute("DELETE FROM paper_categories WHERE " + _in("paper_id", chunk), list(chunk))
+        db.conn.executemany(
             "INSERT INTO paper_categories (paper_id, category, score, reasons) VALUES (?, ?, ?, ?)",
-            [
-                paper["id"],
-                result.category,
-                result.score,
-                json.dumps(result.reasons, ensure_ascii=False),
-            ],
+            categories,
         )
-    return scores
 
 
-def linked_categories(db: Database, paper: dict[str, Any]) -> dict[str, int]:
-    """Accepted papers per category that this paper cites or is cited by."""
-    if not paper.get("s2_id"):
-        return {}
-    rows = db.execute(
-        "SELECT p.category, count(DISTINCT p.id) FROM papers p JOIN ("
-        " SELECT cited_id AS other FROM citations WHERE citing_id = :id"
-        " UNION SELECT citing_id FROM citations WHERE cited_id = :id"
-        ") c ON p.s2_id = c.other WHERE p.status = 'accepted' AND p.id != :pid GROUP BY p.category",
-        {"id": paper["s2_id"], "pid": paper["id"]},
-    ).fetchall()
-    return {category: n for category, n in rows if category}
+def refresh_paper(
+    db: Database, seeds: Seeds, paper_id: int, *, milestone_citations: int = 100
+) -> None:
+    """``refresh_papers`` for one paper."""
+    refresh_papers(db, seeds, [paper_id], milestone_citations=milestone_citations)
+
+
+def _linked_categories(db: Database, papers: list[dict[str, Any]]) -> dict[int, dict[str, int]]:
+    """For each paper, accepted papers per category that it cites or is cited by."""
+    links: dict[int, dict[str, int]] = {p["id"]: {} for p in papers}
+    with_s2 = [p["id"] for p in papers if p["s2_id"]]
+    if not with_s2 or db.execute("SELECT 1 FROM citations LIMIT 1").fetchone() is None:
+        return links
+    for chunk in _chunks(with_s2, _CHUNK // 2):
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            "SELECT x.pid, p.category, count(DISTINCT p.id) FROM ("
+            " SELECT q.id AS pid, c.cited_id AS other FROM papers q"
+            f" JOIN citations c ON c.citing_id = q.s2_id WHERE q.id IN ({marks})"
+            " UNION SELECT q.id, c.citing_id FROM papers q"
+            f" JOIN citations c ON c.cited_id = q.s2_id WHERE q.id IN ({marks})"
+            ") x JOIN papers p ON p.s2_id = x.other"
+            " WHERE p.status = 'accepted' AND p.id != x.pid AND p.category IS NOT NULL"
+            " GROUP BY x.pid, p.category",
+            [*chunk, *chunk],
+        )
+        for paper_id, category, n in rows:
+            links[paper_id][category] = n
+    return links
 
 
 def citation_links(db: Database, paper: dict[str, Any]) -> list[dict[str, Any]]:
@@ -506,21 +630,38 @@ def citation_links(db: Database, paper: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"id": i, "title": t, "category": c, "direction": d} for i, t, c, d in rows]
 
 
-def _observe_citations(db: Database, paper_id: int, count: int | None, now: str) -> None:
-    """A ``citation_history`` row when a count is first seen or changes."""
-    if count is None:
+def _observe_citations(db: Database, counts: list[tuple[int, int]], now: str) -> None:
+    """A ``citation_history`` row when a paper's count is first seen or changes."""
+    if not counts:
         return
-    last = db.execute(
-        "SELECT citation_count FROM citation_history WHERE paper_id = ?"
-        " ORDER BY observed_at DESC LIMIT 1",
-        [paper_id],
-    ).fetchone()
-    if last is None or last[0] != count:
-        db.execute(
-            "INSERT OR REPLACE INTO citation_history (paper_id, observed_at, citation_count)"
-            " VALUES (?, ?, ?)",
-            [paper_id, now, count],
-        )
+    last: dict[int, int] = {}
+    ids = sorted({paper_id for paper_id, _ in counts})
+    for chunk in _chunks(ids):
+        # SQLite takes the bare column from the row holding max(observed_at).
+        for paper_id, count, _ in db.execute(
+            "SELECT paper_id, citation_count, max(observed_at) FROM citation_history WHERE "
+            + _in("paper_id", chunk)
+            + " GROUP BY paper_id",
+            list(chunk),
+        ):
+            last[paper_id] = count
+    rows = []
+    for paper_id, count in counts:
+        if last.get(paper_id) != count:
+            rows.append((paper_id, now, count))
+            last[paper_id] = count
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO citation_history (paper_id, observed_at, citation_count)"
+        " VALUES (?, ?, ?)",
+        rows,
+    )
+
+
+_HIT_SQL = (
+    "INSERT INTO query_hits (paper_id, source, category, query, first_run, last_run)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (paper_id, source, category, query)"
+    " DO UPDATE SET last_run = excluded.last_run"
+)
 
 
 def save_records(
@@ -538,25 +679,62 @@ def save_records(
 
     Without ``category`` and ``query`` the records only enrich (no query hit is recorded);
     ``targets`` names the row each record describes when the caller already knows it.
+
+    A page costs a fixed number of statements plus one insert or update per record: rows
+    are looked up for the whole page at once, and authors, sources, hits, citation counts
+    and the derived fields are written in bulk.
     """
     now = now_iso()
+    records = list(records)
     result = SaveResult()
     with db.atomic():
+        index = _PageIndex.load(db, records, targets)
+        blank = dict.fromkeys(_paper_columns(db)) | {
+            "score": 0.0,
+            "is_seed": 0,
+            "manual_fields": "[]",
+        }
+        authors: dict[int, list[str]] = {}
+        sources: list[tuple[Any, ...]] = []
+        hits: list[tuple[Any, ...]] = []
+        counts: list[tuple[int, int]] = []
         for i, record in enumerate(records):
-            target = targets[i] if targets else None
-            paper_id, is_new, changed = _upsert(db, record, now, target)
+            existing = index.rows.get(targets[i]) if targets else index.find(record)
+            if existing is None:
+                row = _new_row(record, now)
+                paper_id = _insert_paper(db, row)
+                index.add(blank | row | {"id": paper_id})
+                authors[paper_id] = record.authors
+                result.new.append(paper_id)
+            else:
+                paper_id = int(existing["id"])
+                changes = _merge(existing, record)
+                _update_paper(db, paper_id, changes | {"last_seen": now})
+                index.update(paper_id, changes | {"last_seen": now})
+                if "authors" in changes:
+                    authors[paper_id] = json.loads(changes["authors"])
+                if changes:
+                    result.updated.append(paper_id)
+            result.seen.append(paper_id)
+            data = json.dumps(_source_data(record), ensure_ascii=False, sort_keys=True)
+            sources.append((paper_id, record.source, _source_id(record), data, now))
             if category and query:
-                _record_hit(db, paper_id, record.source, category, query, run_id)
-            if record.source == "s2":
+                hits.append((paper_id, record.source, category, query, run_id, run_id))
+            if record.source == "s2" and record.citation_count is not None:
                 # ``s2_refreshed`` is set by the refresh batches only (``mark_refreshed``), so
                 # a paper found by search still gets the batch-only fields (TL;DR) once.
-                _observe_citations(db, paper_id, record.citation_count, now)
-            refresh_paper(db, seeds, paper_id, milestone_citations=milestone_citations)
-            result.seen.append(paper_id)
-            if is_new:
-                result.new.append(paper_id)
-            elif changed:
-                result.updated.append(paper_id)
+                counts.append((paper_id, record.citation_count))
+        _save_authors(db, authors)
+        db.conn.executemany(
+            "INSERT INTO paper_sources (paper_id, source, source_id, data, fetched_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, source_id) DO UPDATE SET"
+            " paper_id = excluded.paper_id, data = excluded.data,"
+            " fetched_at = excluded.fetched_at",
+            sources,
+        )
+        db.conn.executemany(_HIT_SQL, hits)
+        _observe_citations(db, counts, now)
+        refresh_papers(db, seeds, result.seen, milestone_citations=milestone_citations)
     return result
 
 
@@ -620,7 +798,7 @@ def keep_seed(
             [paper_id, source, seed.category],
         ).fetchone()
         if hit is None:
-            _record_hit(db, paper_id, source, seed.category, "seed", run_id)
+            db.execute(_HIT_SQL, [paper_id, source, seed.category, "seed", run_id, run_id])
             refresh_paper(db, seeds, paper_id, milestone_citations=milestone_citations)
         mark_seed(db, paper_id, seed.category, seed.focus, seed.notes)
 

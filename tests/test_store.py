@@ -153,16 +153,12 @@ def test_seed_paper_is_accepted_in_its_category_and_keeps_its_focus(db, seeds):
 
 def test_a_page_is_all_or_nothing(db, seeds, monkeypatch):
     run = store.start_run(db, {})
-    real = store.refresh_paper
-    calls = []
 
-    def fail_on_second(*args, **kwargs):
-        calls.append(args)
-        if len(calls) == 2:
-            raise sqlite3.OperationalError("disk I/O error")
-        real(*args, **kwargs)
+    def fail_after_the_rows_are_written(*args, **kwargs):
+        assert db.execute("SELECT count(*) FROM papers").fetchone()[0] == 2
+        raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(store, "refresh_paper", fail_on_second)
+    monkeypatch.setattr(store, "refresh_papers", fail_after_the_rows_are_written)
     with pytest.raises(sqlite3.OperationalError):
         save(db, seeds, [record(arxiv_id="2001.00001"), record(arxiv_id="2001.00002")], run_id=run)
     assert db.table("papers").count == 0
