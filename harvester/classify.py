@@ -81,21 +81,33 @@ class PhraseMatcher:
         return out
 
 
-# One matcher per Seeds object (frozen, but holding dicts, so not hashable): keyed by id and
-# checked by identity, so a Seeds loaded again gets its own.
-_MATCHERS: dict[int, tuple[Seeds, PhraseMatcher]] = {}
+@dataclass
+class _Rules:
+    """The seeds' phrases as keys, built once per Seeds: (phrase, key, weight) in seed order."""
+
+    matcher: PhraseMatcher
+    keywords: dict[str, list[tuple[str, tuple[str, ...], float]]]
+    negative: list[tuple[str, tuple[str, ...], float]]
 
 
-def matcher(seeds: Seeds) -> PhraseMatcher:
-    """The matcher for every keyword and negative phrase of the seeds, built once."""
-    cached = _MATCHERS.get(id(seeds))
+# Seeds are frozen but hold dicts, so they cannot be hashed: keyed by id, checked by identity.
+_COMPILED: dict[int, tuple[Seeds, _Rules]] = {}
+
+
+def _rules(seeds: Seeds) -> _Rules:
+    cached = _COMPILED.get(id(seeds))
     if cached is not None and cached[0] is seeds:
         return cached[1]
-    phrases = [p for c in seeds.categories.values() for p in c.keywords]
-    built = PhraseMatcher([*phrases, *seeds.rules.negative])
-    if len(_MATCHERS) > 64:
-        _MATCHERS.clear()
-    _MATCHERS[id(seeds)] = (seeds, built)
+    keywords = {
+        key: [(p, phrase_key(p), w) for p, w in c.keywords.items()]
+        for key, c in seeds.categories.items()
+    }
+    negative = [(p, phrase_key(p), w) for p, w in seeds.rules.negative.items()]
+    phrases = [p for entries in keywords.values() for p, _, _ in entries]
+    built = _Rules(PhraseMatcher([*phrases, *seeds.rules.negative]), keywords, negative)
+    if len(_COMPILED) > 64:
+        _COMPILED.clear()
+    _COMPILED[id(seeds)] = (seeds, built)
     return built
 
 
@@ -115,13 +127,14 @@ def score_paper(
     (look-alikes such as "early stopping") subtract from every category.
     """
     rules = seeds.rules
-    phrases = matcher(seeds)
-    in_title, in_abstract = phrases.found(title), phrases.found(abstract or "")
+    compiled = _rules(seeds)
+    in_title = compiled.matcher.found(title)
+    in_abstract = compiled.matcher.found(abstract or "")
     penalties: list[tuple[float, str]] = []
-    for phrase, weight in rules.negative.items():
-        if phrase_key(phrase) in in_title:
+    for phrase, key, weight in compiled.negative:
+        if key in in_title:
             penalties.append((weight * rules.title_weight, f"title says {phrase!r}"))
-        elif phrase_key(phrase) in in_abstract:
+        elif key in in_abstract:
             penalties.append((weight * rules.abstract_weight, f"abstract says {phrase!r}"))
 
     scores: dict[str, CategoryScore] = {}
@@ -138,10 +151,10 @@ def score_paper(
                 rules.link * n_links,
                 f"cites or cited by {n_links} accepted {category.name} {plural}",
             )
-        for phrase, weight in category.keywords.items():
-            if phrase_key(phrase) in in_title:
+        for phrase, phrase_id, weight in compiled.keywords[key] if in_title or in_abstract else ():
+            if phrase_id in in_title:
                 result.add(weight * rules.title_weight, f"title: {phrase!r}")
-            elif phrase_key(phrase) in in_abstract:
+            elif phrase_id in in_abstract:
                 result.add(weight * rules.abstract_weight, f"abstract: {phrase!r}")
         if not result.reasons:
             continue

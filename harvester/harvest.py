@@ -1,11 +1,18 @@
 """One harvest run: locked, incremental, resumable, logged in ``runs``.
 
-1. arXiv: the seed papers not yet stored, by id (one request), then every query of every
-   category, newest submissions first.
-2. Semantic Scholar: seed papers given by title or DOI not yet stored, then every category's
-   bulk search, newest publications first, for papers that are not on arXiv.
-3. Refresh: citations, venue, ids and TL;DR from Semantic Scholar's batch endpoint, 500
-   papers a request, for papers not refreshed for ``refresh_days``.
+Two fetchers run at once, each at its own service's pace, and hand their pages to one
+writer (``harvester.pipeline``):
+
+- arXiv: the seed papers not yet stored, by id (one request), then every query of every
+  category, newest submissions first, 2,000 a page.
+- Semantic Scholar: seed papers given by title or DOI not yet stored, then every category's
+  bulk search, newest publications first; then the refresh: citations, venue, ids and TL;DR
+  from the batch endpoint, 500 papers a request, for papers not refreshed for
+  ``refresh_days``. Batches start while arXiv pages still arrive. A paper a search has just
+  described counts as refreshed (its TL;DR comes with its next refresh), unless
+  ``refresh_days`` is 0 or the run is ``full``: those ask the batch about every paper.
+
+Citation snowballing follows, once both are done.
 
 Incremental: a query stops at the page that reaches its watermark minus ``overlap_days``
 (``harvester.watermarks``); records there that bring nothing new are not written again.
@@ -23,6 +30,7 @@ the rest of the run (``harvester.breaker``). What other steps brought is kept.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,6 +49,7 @@ from harvester.errors import QueryError, SourceError
 from harvester.http import RequestLog, Service, make_client
 from harvester.lock import HarvestLock
 from harvester.logs import ECHOED
+from harvester.pipeline import Pending, Writer
 from harvester.progress import NoProgress, Progress
 from harvester.records import PaperRecord
 from harvester.seeds import SeedPaper, Seeds
@@ -115,8 +124,17 @@ class _Run:
     arxiv: arxiv_source.ArxivSource
     s2: s2_source.SemanticScholarSource
     refresh_before: str | None
+    writer: Writer = field(default_factory=Writer)
+    pending: Pending = field(default_factory=Pending)
+    marks: dict[tuple[str, str, str], watermarks.Watermark] = field(default_factory=dict)
+    searches_done: set[str] = field(default_factory=set)
+    _progress_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def store(
+    def store(self, records: Sequence[PaperRecord], **kwargs: Any) -> None:
+        """Hand a page to the writer (see ``write``); from a fetcher's thread."""
+        self.writer.submit(partial(self.write, records, **kwargs))
+
+    def write(
         self,
         records: Sequence[PaperRecord],
         *,
@@ -124,9 +142,11 @@ class _Run:
         query: str | None = None,
         targets: Sequence[int] | None = None,
         then: Callable[[], None] | None = None,
+        described: bool = False,
     ) -> store.SaveResult:
         """Write one page in one transaction: its new records, ``then`` (the query's resume
-        state), and the run's counters.
+        state), and the run's counters; on the writer's thread. The papers stored join the
+        refresh queue; ``described`` says a search's answer has just described them.
 
         Outside ``full`` runs, records that would teach us nothing are left out: the pages
         near a watermark are read again on purpose and must not rewrite rows.
@@ -134,11 +154,10 @@ class _Run:
         self.lock.check()
         pairs = list(zip(records, targets or [None] * len(records), strict=True))
         if not self.full:
-            pairs = [
-                (r, t)
-                for r, t in pairs
-                if not store.is_known(self.db, r, category=category, query=query, paper_id=t)
-            ]
+            known = store.known_records(
+                self.db, records, category=category, query=query, targets=targets
+            )
+            pairs = [pair for pair, skip in zip(pairs, known, strict=True) if not skip]
         fresh = [r for r, _ in pairs]
         with self.db.atomic():
             saved = store.save_records(
@@ -153,6 +172,11 @@ class _Run:
             )
             if then is not None:
                 then()
+            if described and self.refresh_before is not None and self.config.refresh_days:
+                store.mark_described(self.db, saved.seen)
+                self.pending.discard(saved.seen)
+            if targets is None:
+                self.pending.add(store.papers_to_refresh(self.db, self.refresh_before, saved.seen))
             self.result.count(saved)
             self.result.papers_unchanged += len(records) - len(fresh)
             store.update_run(
@@ -165,8 +189,11 @@ class _Run:
             )
         return saved
 
-    def step(self, source: str, kind: str, action: Callable[[], None]) -> None:
-        """Run one step of a source behind its circuit breaker, reporting a failure."""
+    def step(
+        self, source: str, kind: str, action: Callable[[], None], *, counted: bool = True
+    ) -> None:
+        """Run one step of a source behind its circuit breaker, reporting a failure;
+        ``counted`` steps advance the progress bar (refresh batches are not known ahead)."""
         try:
             if self.breaker.is_open(source):
                 self.breaker.skip(source, kind)
@@ -191,7 +218,19 @@ class _Run:
             else:
                 self.breaker.succeeded(source)
         finally:
-            self.progress.advance()
+            if counted:
+                with self._progress_lock:
+                    self.progress.advance()
+
+    def search_done(self, source: str) -> None:
+        """A fetcher's searches are all written. Refresh batches start once Semantic Scholar's
+        are (what they described is known then, whatever the timing of the two services);
+        once both are, the refresh queue is whole."""
+        self.searches_done.add(source)
+        if source == s2_source.SOURCE:
+            self.pending.open()
+        if self.searches_done >= {arxiv_source.SOURCE, s2_source.SOURCE}:
+            self.pending.finish()
 
 
 def _services(
@@ -319,6 +358,8 @@ def run_harvest(
         finally:
             if progress is not None:
                 progress.close()
+            # The services ran side by side: list each one's failures together, in order.
+            result.errors.sort(key=lambda line: line.split(":", 1)[0])
             for line in breaker.report():
                 result.fail(line)
             result.requests = requests.as_dict()
@@ -346,25 +387,36 @@ def _harvest(run: _Run) -> None:
     missing = _seeds_to_fetch(run)
     arxiv_seeds = [s for s in missing if s.arxiv_id]
     s2_seeds = [s for s in missing if not s.arxiv_id]
+    # Only the writer's thread touches the database: what the fetchers need is read now.
+    for source, queries in ((arxiv_source.SOURCE, arxiv_queries), (s2_source.SOURCE, s2_queries)):
+        for key, query in queries:
+            run.marks[(source, key, query)] = watermarks.load(run.db, source, key, query)
+    run.pending.add(store.papers_to_refresh(run.db, run.refresh_before))
 
-    run.progress.phase("arXiv", len(arxiv_queries) + bool(arxiv_seeds))
-    if arxiv_seeds:
-        run.step("arxiv", "seed lookup", partial(_arxiv_seed_papers, run, arxiv_seeds))
-    for key, query in arxiv_queries:
-        run.step("arxiv", "query", partial(_arxiv_query, run, key, query))
+    def fetch_arxiv() -> None:
+        if arxiv_seeds:
+            run.step("arxiv", "seed lookup", partial(_arxiv_seed_papers, run, arxiv_seeds))
+        for key, query in arxiv_queries:
+            run.step("arxiv", "query", partial(_arxiv_query, run, key, query))
+        run.writer.submit(partial(run.search_done, arxiv_source.SOURCE))
 
-    run.progress.phase("Semantic Scholar", len(s2_queries) + len(s2_seeds))
-    for seed in s2_seeds:
-        run.step("s2", "seed lookup", partial(_s2_seed_paper, run, seed))
-    for key, query in s2_queries:
-        run.step("s2", "query", partial(_s2_query, run, key, query))
+    def fetch_s2() -> None:
+        for seed in s2_seeds:
+            run.step("s2", "seed lookup", partial(_s2_seed_paper, run, seed))
+        for key, query in s2_queries:
+            run.step("s2", "query", partial(_s2_query, run, key, query))
+        run.writer.submit(partial(run.search_done, s2_source.SOURCE))
+        done = 0
+        while not run.writer.stopped and (chunk := run.pending.take(s2_source.BATCH_SIZE)):
+            run.step("s2", "refresh batch", partial(_refresh, run, chunk, done), counted=False)
+            done += len(chunk)
 
-    rows = store.papers_to_refresh(run.db, run.refresh_before)
-    size = s2_source.BATCH_SIZE
-    batches = [rows[i : i + size] for i in range(0, len(rows), size)]
-    run.progress.phase("refresh", len(batches))
-    for n, chunk in enumerate(batches):
-        run.step("s2", "refresh batch", partial(_refresh, run, chunk, n * size, len(rows)))
+    steps = len(arxiv_queries) + bool(arxiv_seeds) + len(s2_queries) + len(s2_seeds)
+    run.progress.phase("arXiv + S2", steps)
+    try:
+        run.writer.run({"arXiv": fetch_arxiv, "Semantic Scholar": fetch_s2})
+    finally:
+        run.pending.finish()  # a fetcher waiting for papers must not wait for ever
 
     if run.config.snowball_depth:
         run.progress.phase("snowball", 1)
@@ -427,13 +479,7 @@ def _arxiv_seed_papers(run: _Run, wanted: list[SeedPaper]) -> None:
     except SourceError as exc:
         raise _StepFailed(exc, "(seed papers)") from exc
     for record in records:
-        seed = by_id[record.arxiv_id or ""]
-        # A full run re-reads seeds; store() would skip nothing then, and mark_seed needs the id.
-        with run.db.atomic():
-            saved = run.store([record], category=seed.category, query="seed")
-            paper_id = saved.seen[0] if saved.seen else store.find_seed(run.db, seed)
-            if paper_id is not None:
-                store.mark_seed(run.db, paper_id, seed.category, seed.focus, seed.notes)
+        run.writer.submit(partial(_write_seed, run, record, by_id[record.arxiv_id or ""]))
     for arxiv_id in sorted(set(by_id) - {r.arxiv_id for r in records}):
         run.result.fail(f"arxiv: seed paper {arxiv_id} not found")
 
@@ -451,8 +497,14 @@ def _s2_seed_paper(run: _Run, seed: SeedPaper) -> None:
     if record is None:
         run.result.fail(f"s2: seed paper {what!r} not found")
         return
+    run.writer.submit(partial(_write_seed, run, record, seed))
+
+
+def _write_seed(run: _Run, record: PaperRecord, seed: SeedPaper) -> None:
+    """Store a seed paper and mark it as the curator's; on the writer's thread."""
     with run.db.atomic():
-        saved = run.store([record], category=seed.category, query="seed")
+        saved = run.write([record], category=seed.category, query="seed")
+        # A known seed is skipped by write(); mark_seed still needs its id.
         paper_id = saved.seen[0] if saved.seen else store.find_seed(run.db, seed)
         if paper_id is not None:
             store.mark_seed(run.db, paper_id, seed.category, seed.focus, seed.notes)
@@ -464,7 +516,7 @@ def _page_dates(records: Sequence[PaperRecord], attribute: str) -> list[str]:
 
 def _arxiv_query(run: _Run, key: str, query: str) -> None:
     """Read one query newest first, down to its watermark minus the overlap (or the end)."""
-    wm = watermarks.load(run.db, arxiv_source.SOURCE, key, query)
+    wm = run.marks[(arxiv_source.SOURCE, key, query)]
     stop_at = None if run.full else wm.cutoff(run.config.overlap_days)
     resume = wm.unfinished and not run.full
     start = (wm.resume_offset or 0) if resume else 0
@@ -500,7 +552,7 @@ def _s2_query(run: _Run, key: str, query: str) -> None:
     Papers without a publication date come last in S2's order, so an incremental read stops
     before them; ``--full`` reads them.
     """
-    wm = watermarks.load(run.db, s2_source.SOURCE, key, query)
+    wm = run.marks[(s2_source.SOURCE, key, query)]
     stop_at = None if run.full else wm.cutoff(run.config.overlap_days)
     resume = wm.unfinished and wm.resume_token is not None and not run.full
     token = wm.resume_token if resume else None
@@ -536,6 +588,7 @@ def _s2_query(run: _Run, key: str, query: str) -> None:
                 then=_bookmark(
                     run, wm, done=done, offset=page.seen, token=page.token, newest=newest
                 ),
+                described=True,
             )
             seen = page.seen
             log.info("s2 %s: %d/%d for %s", key, page.seen, page.total, query)
@@ -569,20 +622,18 @@ def _bookmark(
     return write
 
 
-def _refresh(run: _Run, chunk: list[dict[str, Any]], done: int, total: int) -> None:
+def _refresh(run: _Run, chunk: list[dict[str, Any]], done: int) -> None:
     """Citations, venue and ids for up to 500 papers in one request."""
     try:
         records = run.s2.batch([s2_source.batch_id(row) for row in chunk])
     except SourceError as exc:
-        raise _StepFailed(
-            exc, f"(refreshing papers {done + 1}–{done + len(chunk)} of {total})"
-        ) from exc
+        raise _StepFailed(exc, f"(refreshing papers {done + 1}–{done + len(chunk)})") from exc
     known = [(row["id"], r) for row, r in zip(chunk, records, strict=True) if r is not None]
     run.store(
         [r for _, r in known],
         targets=[paper_id for paper_id, _ in known],
-        then=lambda: store.mark_refreshed(run.db, [row["id"] for row in chunk]),
+        then=partial(store.mark_refreshed, run.db, [row["id"] for row in chunk]),
     )
     run.result.papers_enriched += len(known)
     run.result.papers_refreshed += len(chunk)
-    log.info("s2: refreshed %d of %d papers", done + len(chunk), total)
+    log.info("s2: refreshed %d papers, %d waiting", done + len(chunk), len(run.pending))

@@ -721,8 +721,8 @@ def save_records(
             if category and query:
                 hits.append((paper_id, record.source, category, query, run_id, run_id))
             if record.source == "s2" and record.citation_count is not None:
-                # ``s2_refreshed`` is set by the refresh batches only (``mark_refreshed``), so
-                # a paper found by search still gets the batch-only fields (TL;DR) once.
+                # ``s2_refreshed`` is set by the refresh batches (``mark_refreshed``) and by
+                # the harvest for papers a search described (``mark_described``).
                 counts.append((paper_id, record.citation_count))
         _save_authors(db, authors)
         db.conn.executemany(
@@ -807,22 +807,49 @@ def mark_refreshed(db: Database, paper_ids: Iterable[int]) -> None:
     """Papers Semantic Scholar was asked about, known to it or not, are not asked again soon."""
     now = now_iso()
     with db.atomic():
-        for paper_id in paper_ids:
-            db.execute("UPDATE papers SET s2_refreshed = ? WHERE id = ?", [now, paper_id])
-
-
-def papers_to_refresh(db: Database, before: str | None = None) -> list[dict[str, Any]]:
-    """Papers with an id Semantic Scholar's batch endpoint accepts, never refreshed or last
-    refreshed at or before ``before`` (every one when None), oldest refresh first."""
-    return list(
-        db.query(
-            "SELECT id, arxiv_id, doi, s2_id FROM papers"
-            " WHERE (s2_id IS NOT NULL OR arxiv_id IS NOT NULL OR doi IS NOT NULL)"
-            " AND (:before IS NULL OR s2_refreshed IS NULL OR s2_refreshed <= :before)"
-            " ORDER BY s2_refreshed IS NOT NULL, s2_refreshed, id",
-            {"before": before},
+        db.conn.executemany(
+            "UPDATE papers SET s2_refreshed = ? WHERE id = ?", [(now, i) for i in paper_ids]
         )
-    )
+
+
+_TO_REFRESH = (
+    "SELECT id, arxiv_id, doi, s2_id FROM papers"
+    " WHERE (s2_id IS NOT NULL OR arxiv_id IS NOT NULL OR doi IS NOT NULL)"
+    " AND (? IS NULL OR s2_refreshed IS NULL OR s2_refreshed <= ?)"
+)
+
+
+def papers_to_refresh(
+    db: Database, before: str | None = None, ids: Sequence[int] | None = None
+) -> list[dict[str, Any]]:
+    """Papers with an id Semantic Scholar's batch endpoint accepts, never refreshed or last
+    refreshed at or before ``before`` (every one when None), oldest refresh first; only
+    those among ``ids`` when given."""
+    order = " ORDER BY s2_refreshed IS NOT NULL, s2_refreshed, id"
+    if ids is None:
+        return list(db.query(_TO_REFRESH + order, [before, before]))
+    rows: list[dict[str, Any]] = []
+    for chunk in _chunks(sorted(set(ids))):
+        sql = _TO_REFRESH + " AND " + _in("id", chunk) + order
+        rows += db.query(sql, [before, before, *chunk])
+    return rows
+
+
+def mark_described(db: Database, paper_ids: Sequence[int]) -> None:
+    """Papers a search has just described count as refreshed now.
+
+    A search answer carries the same citations, venue and ids as a refresh batch; asking
+    again in the same run would spend a request per 500 papers on their TL;DR alone, which
+    comes with their next refresh instead.
+    """
+    now = now_iso()
+    for chunk in _chunks(sorted(set(paper_ids))):
+        db.execute(
+            "UPDATE papers SET s2_refreshed = ? WHERE "
+            + _in("id", chunk)
+            + " AND (s2_refreshed IS NULL OR s2_refreshed < ?)",
+            [now, *chunk, now],
+        )
 
 
 # --- reading ----------------------------------------------------------------------------

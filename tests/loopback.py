@@ -334,6 +334,8 @@ class FakeS2:
     bulk_page: int = 1000
     edges: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set when a batch request arrives: a test can wait for one while the other API is held.
+    batch_seen: threading.Event = field(default_factory=threading.Event)
 
     def _fields(self, paper: dict[str, Any], fields: str) -> dict[str, Any]:
         wanted = {f for f in fields.split(",") if f} | {"paperId"}
@@ -358,6 +360,7 @@ class FakeS2:
     ) -> tuple[int, Any]:
         fields = params.get("fields", "paperId,title")
         if method == "POST" and path.endswith("/paper/batch"):
+            self.batch_seen.set()
             ids = json.loads(body or b"{}").get("ids", [])
             if len(ids) > 500:
                 return 400, {"error": "-- number of ids must be at most 500"}
@@ -457,23 +460,39 @@ class FakeArxiv:
 class Gate:
     """Counts every request to either API and can stop the world at the ``trip_at``-th.
 
-    With ``hold`` the tripping request gets no answer until ``release`` is set (the client
-    waits inside that request: a test can kill it there, or start a second harvest); without
-    it, ``reached`` is set only after the answer was sent, so a kill lands somewhere in what
-    the client does next (parsing, storing, the next request).
+    The count is of every request, or of one API's (``api``): a harvest asks both services at
+    once, so only each one's own order is fixed. With ``hold`` the tripping request gets no
+    answer until ``release`` is set (the client waits inside that request: a test can kill it
+    there, or start a second harvest), and neither does any request after it (of that API,
+    with ``api``); with ``hold_every`` nor does any before it. Without ``hold``, ``reached`` is set only after
+    the answer was sent, so a kill lands somewhere in what the client does next (parsing,
+    storing, the next request).
     """
 
     count: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
     trip_at: int | None = None
+    api: str | None = None
     hold: bool = True
+    hold_every: bool = False
     reached: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def arrive(self) -> bool:
+    def arrive(self, api: str) -> bool:
         with self.lock:
             self.count += 1
-            return self.count == self.trip_at
+            self.counts[api] = self.counts.get(api, 0) + 1
+            if self.api is not None and self.api != api:
+                return False
+            return (self.counts[api] if self.api else self.count) == self.trip_at
+
+    def holding(self, api: str) -> bool:
+        """Whether this API's requests now wait for ``release`` (with ``api`` set, the other
+        service goes on)."""
+        if self.release.is_set() or not self.hold or self.api not in (None, api):
+            return False
+        return self.hold_every or self.reached.is_set()
 
 
 SLOW_SECONDS = 1.0
@@ -618,14 +637,16 @@ def _handler(arxiv: FakeArxiv, s2: FakeS2, gate: Gate) -> type[BaseHTTPRequestHa
                 self._send(status, payload, "application/json")
 
         def _route(self, method: str) -> None:
-            tripped = gate.arrive()
+            url = urlsplit(self.path)
+            api = "s2" if url.path.startswith("/graph/v1/") else "arxiv"
+            tripped = gate.arrive(api)
             if tripped and gate.hold:
                 gate.reached.set()
+            if gate.holding(api):
                 gate.release.wait(60)
-            url = urlsplit(self.path)
             params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
             try:
-                if url.path.startswith("/graph/v1/"):
+                if api == "s2":
                     self._s2(method, url.path, params)
                 else:
                     self._arxiv(params)
@@ -673,11 +694,16 @@ class LoopbackServer:
         self.thread.start()
         return self
 
-    def trip_at(self, n: int, *, hold: bool = True) -> Gate:
-        """Stop the world at the ``n``-th request from now on (see ``Gate``)."""
+    def trip_at(
+        self, n: int, *, hold: bool = True, api: str | None = None, hold_every: bool = False
+    ) -> Gate:
+        """Stop the world at the ``n``-th request from now on, of ``api`` if given (see
+        ``Gate``)."""
         with self.gate.lock:
-            self.gate.trip_at = self.gate.count + n
+            self.gate.api = api
+            self.gate.trip_at = (self.gate.counts.get(api, 0) if api else self.gate.count) + n
             self.gate.hold = hold
+            self.gate.hold_every = hold_every
             self.gate.reached.clear()
             self.gate.release.clear()
         return self.gate

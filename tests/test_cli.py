@@ -280,5 +280,4 @@ def test_progress_bar_on_a_terminal_and_nowhere_else(db, seeds, config, fake_arx
     fake_arxiv.corpus = synthetic_entries(5, words="dynamic shapes compiler compilation")
     run_harvest(db, seeds, config, categories=["compiler"], progress=bar)
     shown = terminal.getvalue()
-    assert "arXiv" in shown and "2/2" in shown
-    assert "Semantic Scholar" in shown and "refresh" in shown
+    assert "arXiv + S2" in shown and "3/3" in shown

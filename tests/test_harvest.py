@@ -7,6 +7,8 @@ first and mostly miss the second. Semantic Scholar also knows papers that are no
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections import Counter
 
 import pytest
@@ -136,6 +138,27 @@ def test_enrichment_costs_one_request_per_500_papers(
     assert [len(r["body"]["ids"]) for r in batches] == [500, 500, 200]
 
 
+def test_refresh_batches_start_while_arxiv_pages_still_arrive(
+    seeds, config, fake_arxiv, fake_s2, server, db
+):
+    fake_arxiv.corpus = synthetic_entries(1200)
+    gate = server.trip_at(8, api="arxiv")  # the seed lookup, then the query's 8th page of 100
+    config = dataclasses.replace(config, arxiv_page_size=100)
+    harvest = threading.Thread(
+        target=run_harvest, args=(db, seeds, config), kwargs={"categories": ["early_exit"]}
+    )
+    harvest.start()
+    try:
+        assert gate.reached.wait(30)
+        # arXiv waits inside its 8th request; 700 papers are stored, so a batch goes out.
+        assert fake_s2.batch_seen.wait(30)
+    finally:
+        gate.release.set()
+        harvest.join(60)
+    batches = [r for r in fake_s2.requests if r["path"].endswith("/paper/batch")]
+    assert [len(r["body"]["ids"]) for r in batches] == [500, 500, 200]
+
+
 def test_run_row_records_requests_and_counts(db, seeds, config, corpus_arxiv, server):
     result = run_harvest(db, seeds, config)
     [run] = store.last_runs(db)
@@ -152,7 +175,17 @@ def test_run_row_records_requests_and_counts(db, seeds, config, corpus_arxiv, se
     assert len(corpus_arxiv.requests) == 1 + queries
     assert run["status"] == "ok" and run["ended"] >= run["started"]
     assert run["papers_new"] == len(papers(db)) and run["errors"] == []
-    assert result.papers_enriched == len(papers(db))
+    # The batch asks only about papers no search of this run described: a search answer
+    # already has their citations, venue and ids.
+    searched = {
+        paper_id
+        for (paper_id,) in db.execute(
+            "SELECT DISTINCT paper_id FROM query_hits WHERE source = 's2'"
+        )
+    }
+    assert 0 < len(searched) < len(papers(db))
+    assert result.papers_refreshed == result.papers_enriched == len(papers(db)) - len(searched)
+    assert db.execute("SELECT count(*) FROM papers WHERE s2_refreshed IS NULL").fetchone()[0] == 0
 
 
 def test_seed_queries_find_most_relevant_papers_and_few_lookalikes(
@@ -186,7 +219,8 @@ def test_most_found_papers_get_their_own_category(db, seeds, config, corpus_arxi
 def test_full_harvest_twice_stores_each_paper_once_and_sees_it_again(
     db, seeds, config, corpus_arxiv, server, monkeypatch
 ):
-    run_harvest(db, seeds, config)
+    # refresh_days = 0: the batch describes every paper, as a full run's does.
+    run_harvest(db, seeds, dataclasses.replace(config, refresh_days=0))
     before = papers(db)
     monkeypatch.setattr(store, "now_iso", lambda: "2099-01-01T00:00:00Z")
     second = run_harvest(db, seeds, config, full=True)

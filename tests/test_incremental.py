@@ -110,13 +110,14 @@ def test_due_refresh_costs_one_request_per_500_papers_and_changes_only_refresh_t
 ):
     fake_arxiv.corpus = corpus
     fake_s2.corpus = load_s2_corpus()
-    run_harvest(db, seeds, config)
+    every_paper = dataclasses.replace(config, refresh_days=0)
+    run_harvest(db, seeds, every_paper)
     n_papers = db.execute("SELECT count(*) FROM papers").fetchone()[0]
     before = dump(db)
     s2_before = len(fake_s2.requests)
 
-    # refresh_days = 0: every paper is due.
-    second = run_harvest(db, seeds, dataclasses.replace(config, refresh_days=0))
+    # refresh_days = 0: every paper is due, those the searches describe again included.
+    second = run_harvest(db, seeds, every_paper)
 
     batches = [r for r in fake_s2.requests[s2_before:] if r["path"].endswith("/paper/batch")]
     assert len(batches) == math.ceil(n_papers / 500)

@@ -3,10 +3,13 @@ run ends with the same database as a run never interrupted.
 
 The harvest runs in a subprocess; the loopback server tells the test when it receives a
 given request (and, when asked, holds its answer), and the test kills the process there.
-Request numbers below follow one clean run of the corpus with arXiv pages of 10 and
-Semantic Scholar pages of 20: 1 seed lookup, 2–27 arXiv queries (11 is the third page of
-the exit/inference query), 28 the Cavs title match, 29–38 bulk searches (31 is the second
-page of the first early-exit search), 39 the refresh batch.
+The two services are asked at once, so request numbers below count each service's own
+requests, following one clean run of the corpus with arXiv pages of 10 and Semantic Scholar
+pages of 20. arXiv: 1 seed lookup, 2–27 queries (11 is the third page of the exit/inference
+query). Semantic Scholar: 1 the Cavs title match, 2–11 bulk searches (4 is the second page of
+the first early-exit search), 12 the refresh batch, 13–20 snowball reads. While one service's
+request is held, the other's next request waits too; a kill lands wherever the other
+service's fetcher and the writer were.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def clean(tmp_path_factory) -> dict:
         db = store.open_db(path)
         result = run_harvest(db, load_seeds(ROOT / "seeds"), config)
         assert result.status == "ok", result.errors
-        # The numbering below: 27 arXiv requests, then S2's 12 (searches, refresh batch), then 8
+        # The numbering below: 27 arXiv requests; S2's 12 (searches, refresh batch), then 8
         # snowball reads (citations and references of the four accepted seed papers).
         assert result.requests == {"arxiv": 27, "s2": 20}
         return snapshot(db)
@@ -77,20 +80,20 @@ def consistent(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("at", "hold"),
+    ("api", "at", "hold"),
     [
-        (11, True),  # waiting for page 3 of an arXiv query: resumes at offset 20
-        (5, False),  # anywhere just after an arXiv page arrived: parsing, storing, next request
-        (31, True),  # waiting for page 2 of a Semantic Scholar search: resumes from its token
-        (33, False),  # anywhere in the Semantic Scholar searches
-        (39, True),  # waiting for the refresh batch
-        (43, True),  # waiting for a snowball read: the next run reads what is left
+        ("arxiv", 11, True),  # waiting for page 3 of an arXiv query: resumes at offset 20
+        ("arxiv", 5, False),  # just after an arXiv page arrived: parsing, storing, next request
+        ("s2", 4, True),  # waiting for page 2 of a Semantic Scholar search: resumes from its token
+        ("s2", 6, False),  # anywhere in the Semantic Scholar searches
+        ("s2", 12, True),  # waiting for the refresh batch
+        ("s2", 16, True),  # waiting for a snowball read: the next run reads what is left
     ],
 )
 def test_harvest_killed_then_rerun_ends_as_an_uninterrupted_one(
-    at, hold, spawn, corpus_server, seeds, config, tmp_path, clean
+    api, at, hold, spawn, corpus_server, seeds, config, tmp_path, clean
 ):
-    gate = corpus_server.trip_at(at, hold=hold)
+    gate = corpus_server.trip_at(at, hold=hold, api=api)
     proc = spawn("harvest")
     assert gate.reached.wait(60), proc.err_path.read_text()
     proc.send_signal(signal.SIGKILL)
@@ -111,7 +114,7 @@ def test_harvest_killed_then_rerun_ends_as_an_uninterrupted_one(
 
 
 def test_sigterm_closes_the_run_as_interrupted_and_releases_the_lock(spawn, corpus_server, config):
-    gate = corpus_server.trip_at(11)
+    gate = corpus_server.trip_at(11, api="arxiv")
     proc = spawn("harvest")
     assert gate.reached.wait(60), proc.err_path.read_text()
     proc.send_signal(signal.SIGTERM)

@@ -34,7 +34,8 @@ def test_second_harvest_exits_3_at_once_naming_the_holder(
     spawn, server, fake_arxiv, config, tmp_path
 ):
     fake_arxiv.corpus = synthetic_entries(5)
-    gate = server.trip_at(1)  # the first harvest waits inside its first request
+    # The first harvest waits inside its first request to each service.
+    gate = server.trip_at(2, hold_every=True)
     first = spawn("harvest", "--category", "early_exit")
     assert gate.reached.wait(60), first.err_path.read_text()
     received = server.request_count

@@ -70,12 +70,13 @@ def full_corpus(fake_arxiv, fake_s2, corpus):
 # Single-kind tests harvest two categories (faults land on the first answers anyway); the
 # mixed-fault tests harvest everything.
 FEW = ["early_exit", "compiler"]
-_CLEAN: dict[tuple[str, ...], dict] = {}
+_CLEAN: dict[tuple[str | int, ...], dict] = {}
 
 
 def clean_run(seeds, config, tmp_path, categories: list[str] | None = None) -> dict:
-    """The snapshot of an uninterrupted, fault-free harvest, computed once per category set."""
-    key = tuple(categories or ())
+    """The snapshot of an uninterrupted, fault-free harvest, computed once per category set
+    and refresh period."""
+    key = (*(categories or ()), config.refresh_days)
     if key not in _CLEAN:
         with LoopbackServer(
             FakeArxiv(load_corpus()), FakeS2(load_s2_corpus(), edges=load_edges())
@@ -160,11 +161,12 @@ def test_a_paper_shifting_onto_the_next_page_is_stored_once(
 
 
 def test_batch_answering_nulls_once_is_caught_up_by_the_next_refresh(
-    seeds, config, full_corpus, server, tmp_path, clean
+    seeds, config, full_corpus, server, tmp_path
 ):
     full_corpus[1].faults = [None] * 8 + ["nulls"]  # the refresh batch after the searches
     db = store.open_db(tmp_path / "nulls.db")
     every_run = dataclasses.replace(config, refresh_days=0)
+    clean = clean_run(seeds, every_run, tmp_path)
     assert run_harvest(db, seeds, every_run).status == "ok"
     assert snapshot(db) != clean  # a batch knew nothing: those papers wait for the next one
     assert run_harvest(db, seeds, every_run).status == "ok"
