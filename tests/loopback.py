@@ -6,6 +6,12 @@ looks papers up, results are sorted and paged by ``start``/``max_results``, and 
 written in either layout arXiv has served. Faults are scripted per test: each request takes the
 next fault from ``server.faults`` (429, 5xx with HTML or JSON bodies, cut-off bodies, dropped
 connections, empty pages), then answers normally.
+
+Answers are memoised per corpus (``_CorpusMemo``) so that a corpus of tens of thousands of
+papers (bench/harvest.py) is served in milliseconds a page: a query's matches, and the id
+indexes of the Semantic Scholar fake, are computed once and dropped when the corpus list is
+replaced or grows or shrinks. A test that edits a paper in place without changing the
+list's length must call ``forget()`` on the fake.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,6 +74,54 @@ def _stems(text: str) -> tuple[str, ...]:
     return tuple(w.rstrip("s") for w in _words(text))
 
 
+@lru_cache(maxsize=65536)
+def _stem_line(text: str) -> str:
+    """The stems joined by single spaces, with a space at each end.
+
+    A phrase occurs in a text exactly when its own stem line is a substring of the text's:
+    words hold no spaces, so the spaces line up with word boundaries. One ``in`` on a string
+    is far cheaper than comparing tuple slices at every position, which matters when a query
+    of thirty phrases is evaluated over a corpus of twenty thousand papers.
+    """
+    return f" {' '.join(_stems(text))} "
+
+
+def _has_phrase(text: str, phrase: str) -> bool:
+    """Whether the stemmed words of ``phrase`` occur consecutively in ``text``."""
+    if not _stems(phrase):
+        return False
+    return _stem_line(phrase) in _stem_line(text)
+
+
+class _CorpusMemo:
+    """Answers derived from a corpus list, valid while that list is the same object with the
+    same length.
+
+    Tests replace a fake's corpus (``fake.corpus = [...]``), append to it, or have the
+    ``insert`` fault add a paper at its head; each of these changes the list's identity or
+    length, which drops every memoised answer. The lock keeps a handler thread from storing
+    an answer computed from the old corpus after another thread saw the change.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.corpus: list[Any] | None = None
+        self.size = -1
+        self.values: dict[Any, Any] = {}
+
+    def get(self, corpus: list[Any], key: Any, compute: Callable[[], Any]) -> Any:
+        with self.lock:
+            if corpus is not self.corpus or len(corpus) != self.size:
+                self.corpus, self.size, self.values = corpus, len(corpus), {}
+            if key not in self.values:
+                self.values[key] = compute()
+            return self.values[key]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.corpus, self.size, self.values = None, -1, {}
+
+
 def _field_text(entry: Entry, name: str) -> str:
     if name == "ti":
         return entry.title
@@ -89,12 +143,7 @@ def _term_matches(entry: Entry, name: str, value: str) -> bool:
         )
     if name == "id":
         return entry.arxiv_id == value
-    stems = _stems(_field_text(entry, name))
-    wanted = _stems(value)
-    if not wanted:
-        return False
-    n = len(wanted)
-    return any(stems[i : i + n] == wanted for i in range(len(stems) - n + 1))
+    return _has_phrase(_field_text(entry, name), value)
 
 
 class _TokenParser:
@@ -291,10 +340,7 @@ class _BulkParser(_TokenParser):
 def _bulk_matches(node: Any, paper: dict[str, Any]) -> bool:
     kind = node[0]
     if kind == "term":
-        stems = _stems(f"{paper.get('title') or ''} . {paper.get('abstract') or ''}")
-        wanted = _stems(node[2])
-        n = len(wanted)
-        return bool(wanted) and any(stems[i : i + n] == wanted for i in range(len(stems) - n + 1))
+        return _has_phrase(f"{paper.get('title') or ''} . {paper.get('abstract') or ''}", node[2])
     if kind == "not":
         return not _bulk_matches(node[1], paper)
     left = _bulk_matches(node[1], paper)
@@ -336,24 +382,57 @@ class FakeS2:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Set when a batch request arrives: a test can wait for one while the other API is held.
     batch_seen: threading.Event = field(default_factory=threading.Event)
+    memo: _CorpusMemo = field(default_factory=_CorpusMemo, repr=False, compare=False)
+
+    def forget(self) -> None:
+        """Drop memoised answers: needed only after editing a paper of the corpus in place."""
+        self.memo.clear()
 
     def _fields(self, paper: dict[str, Any], fields: str) -> dict[str, Any]:
         wanted = {f for f in fields.split(",") if f} | {"paperId"}
         return {k: v for k, v in paper.items() if k in wanted}
 
-    def _lookup(self, ident: str) -> dict[str, Any] | None:
-        kind, _, value = ident.partition(":") if ":" in ident else ("", "", ident)
+    def _index(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Papers by each kind of id, the first paper winning as in a scan of the corpus.
+
+        A batch of 500 ids over 20,000 papers would otherwise be ten million comparisons.
+        """
+        index: dict[str, dict[str, dict[str, Any]]] = {
+            "": {},
+            "ARXIV": {},
+            "DOI": {},
+            "CORPUSID": {},
+        }
         for paper in self.corpus:
             ids = paper.get("externalIds") or {}
-            if kind.upper() == "ARXIV" and ids.get("ArXiv") == value:
-                return paper
-            if kind.upper() == "DOI" and (ids.get("DOI") or "").lower() == value.lower():
-                return paper
-            if kind.upper() == "CORPUSID" and str(ids.get("CorpusId")) == value:
-                return paper
-            if not kind and paper["paperId"] == value:
-                return paper
-        return None
+            if paper.get("paperId") is not None:
+                index[""].setdefault(paper["paperId"], paper)
+            if ids.get("ArXiv") is not None:
+                index["ARXIV"].setdefault(ids["ArXiv"], paper)
+            index["DOI"].setdefault((ids.get("DOI") or "").lower(), paper)
+            index["CORPUSID"].setdefault(str(ids.get("CorpusId")), paper)
+        return index
+
+    def _lookup(self, ident: str) -> dict[str, Any] | None:
+        kind, _, value = ident.partition(":") if ":" in ident else ("", "", ident)
+        kind = kind.upper()
+        by_kind = self.memo.get(self.corpus, "index", self._index).get(kind)
+        if by_kind is None:
+            return None
+        return by_kind.get(value.lower() if kind == "DOI" else value)
+
+    def _bulk_search(self, query: str) -> list[dict[str, Any]]:
+        """The papers a bulk query matches, newest publication first."""
+        tree = _BulkParser(query).parse()
+        found = [p for p in self.corpus if _bulk_matches(tree, p)]
+        found.sort(key=lambda p: (p.get("publicationDate") or "", p["paperId"]), reverse=True)
+        return found
+
+    def _by_title(self) -> dict[str, dict[str, Any]]:
+        titles: dict[str, dict[str, Any]] = {}
+        for paper in self.corpus:
+            titles.setdefault(_norm(paper["title"]), paper)
+        return titles
 
     def answer(
         self, method: str, path: str, params: dict[str, str], body: bytes
@@ -366,9 +445,8 @@ class FakeS2:
                 return 400, {"error": "-- number of ids must be at most 500"}
             return 200, [self._fields(p, fields) if (p := self._lookup(i)) else None for i in ids]
         if path.endswith("/paper/search/bulk"):
-            tree = _BulkParser(params.get("query", "")).parse()
-            found = [p for p in self.corpus if _bulk_matches(tree, p)]
-            found.sort(key=lambda p: (p.get("publicationDate") or "", p["paperId"]), reverse=True)
+            query = params.get("query", "")
+            found = self.memo.get(self.corpus, ("bulk", query), lambda: self._bulk_search(query))
             try:
                 start = int(params.get("token") or 0)
             except ValueError:
@@ -403,9 +481,9 @@ class FakeS2:
             return 200, body
         if path.endswith("/paper/search/match"):
             wanted = _norm(params.get("query", ""))
-            for paper in self.corpus:
-                if _norm(paper["title"]) == wanted:
-                    return 200, {"data": [self._fields(paper, fields) | {"matchScore": 250.0}]}
+            paper = self.memo.get(self.corpus, "titles", self._by_title).get(wanted)
+            if paper is not None:
+                return 200, {"data": [self._fields(paper, fields) | {"matchScore": 250.0}]}
             if self.match_miss_as_empty:
                 return 200, {"data": []}
             return 404, {"error": "Title match not found"}
@@ -427,10 +505,25 @@ class FakeArxiv:
     requests: list[dict[str, str]] = field(default_factory=list)
     inserted: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    memo: _CorpusMemo = field(default_factory=_CorpusMemo, repr=False, compare=False)
 
     def next_fault(self) -> str | None:
         with self.lock:
             return self.faults.pop(0) if self.faults else None
+
+    def forget(self) -> None:
+        """Drop memoised answers: needed only after editing an entry of the corpus in place."""
+        self.memo.clear()
+
+    def found(self, query: str) -> list[Entry]:
+        """``search`` over the corpus, once per query while the corpus is unchanged: the
+        harvester asks for the same query once a page, and each evaluation reads every paper.
+        """
+        return self.memo.get(self.corpus, ("search", query), lambda: search(self.corpus, query))
+
+    def by_id(self) -> dict[str, Entry]:
+        """The corpus by arXiv id (the last entry winning, as a dict built from it would)."""
+        return self.memo.get(self.corpus, "ids", lambda: {e.arxiv_id: e for e in self.corpus})
 
     def answer(self, params: dict[str, str]) -> tuple[int, bytes]:
         start = int(params.get("start", "0"))
@@ -441,13 +534,14 @@ class FakeArxiv:
             for raw in ids:
                 if not _ID_RE.match(raw):
                     return 400, error_feed(f"incorrect id format for {raw}")
-            by_id = {e.arxiv_id: e for e in self.corpus}
+            by_id = self.by_id()
             found = [by_id[i.split("v")[0]] for i in ids if i.split("v")[0] in by_id]
             if query:
-                found = [e for e in found if e in search(self.corpus, query)]
+                matched = self.found(query)
+                found = [e for e in found if e in matched]
         elif query:
             try:
-                found = search(self.corpus, query)
+                found = self.found(query)
             except (ValueError, IndexError):
                 return 400, error_feed("malformed query")
         else:
@@ -600,7 +694,7 @@ def _handler(arxiv: FakeArxiv, s2: FakeS2, gate: Gate) -> type[BaseHTTPRequestHa
                 ids = [i for i in params.get("id_list", "").split(",") if i]
                 known = {e.arxiv_id for e in arxiv.corpus}
                 # The glitch: totalResults counts what exists, but no entry comes with it.
-                total = len(search(arxiv.corpus, query)) if query else len(set(ids) & known)
+                total = len(arxiv.found(query)) if query else len(set(ids) & known)
                 self._send(200, render_feed([], total, start, 0, arxiv.layout), ctype)
             elif fault:
                 self._fault(fault, body, ctype, "arxiv")
