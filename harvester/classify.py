@@ -46,39 +46,59 @@ def phrase_key(phrase: str) -> tuple[str, ...]:
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
-class PhraseMatcher:
-    """Finds which of a fixed set of phrases occur in a text, in one pass over its words.
+class _Stems(dict[str, str]):
+    """Each word's stem, computed once: a vocabulary, so it stays small."""
 
-    Every word position is looked up among the phrases starting with that word, so a test
-    costs one dictionary lookup per word however many phrases the seeds have; classifying
-    tens of thousands of papers a run must stay a small part of a harvest.
+    def __missing__(self, word: str) -> str:
+        stemmed = stem(word)
+        if len(self) < 200_000:
+            self[word] = stemmed
+        return stemmed
+
+
+class PhraseMatcher:
+    """Finds which of a fixed set of phrases occur in a text.
+
+    Classifying tens of thousands of papers a run must stay a small part of a harvest, so
+    the work per text is done by C loops: stemming through a dictionary, a set intersection
+    for the words that can start a phrase, a substring test for phrases of several words.
     """
 
     def __init__(self, phrases: Iterable[str]) -> None:
-        self._by_first: dict[str, list[tuple[str, ...]]] = {}
+        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for phrase in phrases:
             key = phrase_key(phrase)
-            if key and key not in self._by_first.get(key[0], []):
-                self._by_first.setdefault(key[0], []).append(key)
-        self._stems: dict[str, str] = {}
+            entries = self._by_first.setdefault(key[0], []) if key else []
+            if key and all(key != k for k, _ in entries):
+                entries.append((key, f" {' '.join(key)} "))
+        self._first = frozenset(self._by_first)
+        self._stems = _Stems()
+        # A harvest classifies a paper once per page that finds it (its arXiv page, then the
+        # Semantic Scholar page): the same texts come back, so their phrases are kept.
+        self._seen: dict[str, frozenset[tuple[str, ...]]] = {}
 
-    def _stem(self, word: str) -> str:
-        stemmed = self._stems.get(word)
-        if stemmed is None:
-            stemmed = stem(word)
-            if len(self._stems) < 100_000:  # a vocabulary, bounded
-                self._stems[word] = stemmed
-        return stemmed
-
-    def found(self, text: str) -> set[tuple[str, ...]]:
+    def found(self, text: str) -> frozenset[tuple[str, ...]]:
         """The phrase keys (see ``phrase_key``) that occur in ``text``."""
-        words = [self._stem(w) for w in _WORD_RE.findall(text.lower())]
-        out: set[tuple[str, ...]] = set()
-        for i, word in enumerate(words):
-            for key in self._by_first.get(word, ()):
-                if len(key) == 1 or tuple(words[i : i + len(key)]) == key:
-                    out.add(key)
-        return out
+        phrases = self._seen.get(text)
+        if phrases is None:
+            if len(self._seen) >= 50_000:
+                self._seen.clear()
+            phrases = self._seen[text] = self._find(text)
+        return phrases
+
+    def _find(self, text: str) -> frozenset[tuple[str, ...]]:
+        words = list(map(self._stems.__getitem__, _WORD_RE.findall(text.lower())))
+        starts = self._first.intersection(words)
+        if not starts:
+            return frozenset()
+        # Spaces on both sides: a phrase matches whole words only.
+        joined = f" {' '.join(words)} "
+        return frozenset(
+            key
+            for word in starts
+            for key, needle in self._by_first[word]
+            if len(key) == 1 or needle in joined
+        )
 
 
 @dataclass
@@ -88,6 +108,8 @@ class _Rules:
     matcher: PhraseMatcher
     keywords: dict[str, list[tuple[str, tuple[str, ...], float]]]
     negative: list[tuple[str, tuple[str, ...], float]]
+    # Each category's phrase keys: a paper that has none of them skips its keyword loop.
+    keys: dict[str, frozenset[tuple[str, ...]]]
 
 
 # Seeds are frozen but hold dicts, so they cannot be hashed: keyed by id, checked by identity.
@@ -104,7 +126,8 @@ def _rules(seeds: Seeds) -> _Rules:
     }
     negative = [(p, phrase_key(p), w) for p, w in seeds.rules.negative.items()]
     phrases = [p for entries in keywords.values() for p, _, _ in entries]
-    built = _Rules(PhraseMatcher([*phrases, *seeds.rules.negative]), keywords, negative)
+    keys = {key: frozenset(k for _, k, _ in entries) for key, entries in keywords.items()}
+    built = _Rules(PhraseMatcher([*phrases, *seeds.rules.negative]), keywords, negative, keys)
     if len(_COMPILED) > 64:
         _COMPILED.clear()
     _COMPILED[id(seeds)] = (seeds, built)
@@ -151,7 +174,9 @@ def score_paper(
                 rules.link * n_links,
                 f"cites or cited by {n_links} accepted {category.name} {plural}",
             )
-        for phrase, phrase_id, weight in compiled.keywords[key] if in_title or in_abstract else ():
+        own = compiled.keys[key]
+        matched = not (own.isdisjoint(in_title) and own.isdisjoint(in_abstract))
+        for phrase, phrase_id, weight in compiled.keywords[key] if matched else ():
             if phrase_id in in_title:
                 result.add(weight * rules.title_weight, f"title: {phrase!r}")
             elif phrase_id in in_abstract:

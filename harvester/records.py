@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 _VERSION_RE = re.compile(r"v(\d+)$")
@@ -57,6 +58,7 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None]:
     return raw, None
 
 
+@lru_cache(maxsize=65_536)  # a page asks for each of its titles several times
 def normalise_title(title: str) -> str:
     """A key that survives case, accents, punctuation and spacing differences between sources."""
     text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")

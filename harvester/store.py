@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +50,10 @@ def open_db(path: Path | str) -> Database:
         db.execute("PRAGMA foreign_keys = ON")
         if not memory:
             db.execute("PRAGMA journal_mode = WAL")
+        # SQLite's default page cache is 2 MB; a harvest merging into tens of thousands of
+        # papers (and their full-text index) would read the same pages from disk again and
+        # again. 64 MB at most, taken only as the database grows.
+        db.execute("PRAGMA cache_size = -65536")
         check_schema(db)
         MIGRATIONS.apply(db)
     except sqlite3.DatabaseError as exc:
@@ -536,16 +540,25 @@ def _derived(
 
 
 def refresh_papers(
-    db: Database, seeds: Seeds, paper_ids: Iterable[int], *, milestone_citations: int = 100
+    db: Database,
+    seeds: Seeds,
+    paper_ids: Iterable[int],
+    *,
+    milestone_citations: int = 100,
+    rows: Mapping[int, dict[str, Any]] | None = None,
 ) -> None:
     """Re-derive what follows from the sources: venue, award, milestone, category and score,
-    with the per-category scores and their reasons. A few queries per 900 papers.
+    with the per-category scores and their reasons. A few queries per 900 papers; ``rows``
+    are the papers as stored, when the caller has them at hand.
 
     Fields a person set (``manual_fields``) are left alone.
     """
     ids = list(dict.fromkeys(paper_ids))
     for chunk in _chunks(ids):
-        papers = {row["id"]: row for row in _rows_where(db, "id", chunk)}
+        if rows is None:
+            papers = {row["id"]: row for row in _rows_where(db, "id", chunk)}
+        else:
+            papers = {paper_id: rows[paper_id] for paper_id in chunk}
         s2_data: dict[int, list[dict[str, Any]]] = {}
         for paper_id, data in db.execute(
             "SELECT paper_id, data FROM paper_sources WHERE source = 's2' AND "
@@ -734,7 +747,9 @@ def save_records(
         )
         db.conn.executemany(_HIT_SQL, hits)
         _observe_citations(db, counts, now)
-        refresh_papers(db, seeds, result.seen, milestone_citations=milestone_citations)
+        refresh_papers(
+            db, seeds, result.seen, milestone_citations=milestone_citations, rows=index.rows
+        )
     return result
 
 
