@@ -198,29 +198,44 @@ def why(
     db: Database, seeds: Seeds, paper: dict[str, Any], extra: list[str] | None = None
 ) -> list[str]:
     """What put the paper where it is: queries and rules for its category, citations, award."""
-    lines: list[str] = list(extra or [])
-    row = db.execute(
-        "SELECT reasons FROM paper_categories WHERE paper_id = ? AND category = ?",
-        [paper["id"], paper["category"]],
-    ).fetchone()
-    if row:
-        lines += json.loads(row[0])
-    queries = [
-        f"{h['source']} query: {h['query']}"
-        for h in db.query(
-            "SELECT DISTINCT source, query FROM query_hits WHERE paper_id = ?"
-            " ORDER BY source, query",
-            [paper["id"]],
-        )
-    ]
-    lines += queries[:3] + ([f"… and {len(queries) - 3} more queries"] if len(queries) > 3 else [])
-    if paper["citation_count"] is not None:
-        lines.append(f"{paper['citation_count']} citations")
-    if paper["award"]:
-        lines.append(paper["award"])
-    if paper["is_seed"]:
-        lines.append("seed paper")
-    return lines
+    return _explain(db, [paper], {paper["id"]: extra or []})[paper["id"]]
+
+
+def _explain(
+    db: Database, papers: list[dict[str, Any]], extra: dict[int, list[str]]
+) -> dict[int, list[str]]:
+    """``why`` for many papers, in a few queries: the queue file lists every pending paper."""
+    reasons: dict[tuple[int, str], list[str]] = {}
+    queries: dict[int, list[str]] = {}
+    ids = [p["id"] for p in papers]
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        marks = ",".join("?" * len(chunk))
+        for paper_id, category, text in db.execute(
+            f"SELECT paper_id, category, reasons FROM paper_categories WHERE paper_id IN ({marks})",
+            chunk,
+        ):
+            reasons[(paper_id, category)] = json.loads(text)
+        for paper_id, source, query in db.execute(
+            "SELECT DISTINCT paper_id, source, query FROM query_hits"
+            f" WHERE paper_id IN ({marks}) ORDER BY paper_id, source, query",
+            chunk,
+        ):
+            queries.setdefault(paper_id, []).append(f"{source} query: {query}")
+    out: dict[int, list[str]] = {}
+    for paper in papers:
+        lines = list(extra.get(paper["id"], []))
+        lines += reasons.get((paper["id"], paper["category"]), [])
+        found = queries.get(paper["id"], [])
+        lines += found[:3] + ([f"… and {len(found) - 3} more queries"] if len(found) > 3 else [])
+        if paper["citation_count"] is not None:
+            lines.append(f"{paper['citation_count']} citations")
+        if paper["award"]:
+            lines.append(paper["award"])
+        if paper["is_seed"]:
+            lines.append("seed paper")
+        out[paper["id"]] = lines
+    return out
 
 
 def queue(
@@ -252,6 +267,7 @@ def queue(
         params.append(status)
     sql = "SELECT * FROM papers" + (f" WHERE {' AND '.join(where)}" if where else "")
     items: list[QueueItem] = []
+    rows: dict[int, dict[str, Any]] = {}
     for paper in db.query(sql, params):
         if ids is not None and paper["id"] not in ids:
             continue
@@ -281,11 +297,14 @@ def queue(
                 why=extra,
             )
         )
+        if explain:
+            rows[paper["id"]] = paper
     items.sort(key=lambda i: (-i.rank, -i.score, -(i.citation_count or 0), i.id))
     items = items[:limit] if limit is not None else items
     if explain:
+        lines = _explain(db, [rows[i.id] for i in items], {i.id: i.why for i in items})
         for item in items:
-            item.why = why(db, seeds, db.table("papers").get(item.id), item.why)
+            item.why = lines[item.id]
     return items
 
 
