@@ -472,19 +472,6 @@ def is_known(
     return known_records(db, [record], category=category, query=query, targets=targets)[0]
 
 
-def _insert_paper(db: Database, row: dict[str, Any]) -> int:
-    columns = ", ".join(row)
-    marks = ", ".join("?" * len(row))
-    cursor = db.execute(f"INSERT INTO papers ({columns}) VALUES ({marks})", list(row.values()))
-    return int(cursor.lastrowid or 0)
-
-
-def _update_paper(db: Database, paper_id: int, changes: dict[str, Any]) -> None:
-    if changes:
-        assignments = ", ".join(f"{column} = ?" for column in changes)
-        db.execute(f"UPDATE papers SET {assignments} WHERE id = ?", [*changes.values(), paper_id])
-
-
 def _paper_columns(db: Database) -> list[str]:
     return [d[0] for d in db.execute("SELECT * FROM papers LIMIT 0").description]
 
@@ -539,62 +526,103 @@ def _derived(
     return {k: v for k, v in changes.items() if k not in manual and paper[k] != v}
 
 
-def refresh_papers(
-    db: Database,
+@dataclass
+class _Inputs:
+    """What papers' derived fields follow from besides their rows: the queries that found
+    them (source, category, query), Semantic Scholar's answers about them by source id,
+    newest first, and links to accepted papers per category."""
+
+    hits: dict[int, set[tuple[str, str, str]]] = field(default_factory=dict)
+    s2: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    links: dict[int, dict[str, int]] = field(default_factory=dict)
+
+
+def _load_inputs(db: Database, paper_ids: Sequence[int]) -> _Inputs:
+    """The stored hits and Semantic Scholar answers of these papers (links come apart)."""
+    inputs = _Inputs()
+    for chunk in _chunks(sorted(set(paper_ids))):
+        for paper_id, source, category, query in db.execute(
+            "SELECT paper_id, source, category, query FROM query_hits WHERE "
+            + _in("paper_id", chunk),
+            list(chunk),
+        ):
+            inputs.hits.setdefault(paper_id, set()).add((source, category, query))
+        for paper_id, source_id, data in db.execute(
+            "SELECT paper_id, source_id, data FROM paper_sources WHERE source = 's2' AND "
+            + _in("paper_id", chunk)
+            + " ORDER BY fetched_at DESC",
+            list(chunk),
+        ):
+            inputs.s2.setdefault(paper_id, {})[source_id] = json.loads(data)
+    return inputs
+
+
+def _derive(
     seeds: Seeds,
+    papers: Mapping[int, dict[str, Any]],
     paper_ids: Iterable[int],
-    *,
-    milestone_citations: int = 100,
-    rows: Mapping[int, dict[str, Any]] | None = None,
+    inputs: _Inputs,
+    milestone_citations: int,
+) -> tuple[dict[int, dict[str, Any]], list[tuple[int, str, float, str]]]:
+    """Each paper's derived fields that change, and its per-category scores with reasons."""
+    changes: dict[int, dict[str, Any]] = {}
+    categories: list[tuple[int, str, float, str]] = []
+    for paper_id in paper_ids:
+        paper = papers[paper_id]
+        hits: dict[str, int] = {}
+        for _, category, _ in inputs.hits.get(paper_id, ()):
+            hits[category] = hits.get(category, 0) + 1
+        links = inputs.links.get(paper_id, {})
+        scores = score_paper(seeds, paper["title"], paper["abstract"], hits, links)
+        categories += [
+            (paper_id, r.category, r.score, json.dumps(r.reasons, ensure_ascii=False))
+            for r in scores.values()
+        ]
+        evidence = _venue_evidence(paper, list(inputs.s2.get(paper_id, {}).values()))
+        derived = _derived(seeds, paper, evidence, scores, milestone_citations)
+        if derived:
+            changes[paper_id] = derived
+    return changes, categories
+
+
+def _write_changes(db: Database, changes: Mapping[int, dict[str, Any]]) -> None:
+    """One UPDATE per paper, sent in batches of papers that change the same columns."""
+    groups: dict[tuple[str, ...], list[list[Any]]] = {}
+    for paper_id, values in changes.items():
+        if values:
+            groups.setdefault(tuple(values), []).append([*values.values(), paper_id])
+    for columns, params in groups.items():
+        assignments = ", ".join(f"{column} = ?" for column in columns)
+        db.conn.executemany(f"UPDATE papers SET {assignments} WHERE id = ?", params)
+
+
+def _write_categories(
+    db: Database, paper_ids: Sequence[int], categories: list[tuple[int, str, float, str]]
+) -> None:
+    for chunk in _chunks(sorted(set(paper_ids))):
+        db.execute("DELETE FROM paper_categories WHERE " + _in("paper_id", chunk), list(chunk))
+    db.conn.executemany(
+        "INSERT INTO paper_categories (paper_id, category, score, reasons) VALUES (?, ?, ?, ?)",
+        categories,
+    )
+
+
+def refresh_papers(
+    db: Database, seeds: Seeds, paper_ids: Iterable[int], *, milestone_citations: int = 100
 ) -> None:
     """Re-derive what follows from the sources: venue, award, milestone, category and score,
-    with the per-category scores and their reasons. A few queries per 900 papers; ``rows``
-    are the papers as stored, when the caller has them at hand.
+    with the per-category scores and their reasons. A few queries per 900 papers.
 
     Fields a person set (``manual_fields``) are left alone.
     """
     ids = list(dict.fromkeys(paper_ids))
     for chunk in _chunks(ids):
-        if rows is None:
-            papers = {row["id"]: row for row in _rows_where(db, "id", chunk)}
-        else:
-            papers = {paper_id: rows[paper_id] for paper_id in chunk}
-        s2_data: dict[int, list[dict[str, Any]]] = {}
-        for paper_id, data in db.execute(
-            "SELECT paper_id, data FROM paper_sources WHERE source = 's2' AND "
-            + _in("paper_id", chunk)
-            + " ORDER BY fetched_at DESC",
-            list(chunk),
-        ):
-            s2_data.setdefault(paper_id, []).append(json.loads(data))
-        hits: dict[int, dict[str, int]] = {}
-        for paper_id, category, n in db.execute(
-            "SELECT paper_id, category, count(*) FROM query_hits WHERE "
-            + _in("paper_id", chunk)
-            + " GROUP BY paper_id, category",
-            list(chunk),
-        ):
-            hits.setdefault(paper_id, {})[category] = n
-        links = _linked_categories(db, list(papers.values()))
-        categories: list[tuple[int, str, float, str]] = []
-        for paper_id in chunk:
-            paper = papers[paper_id]
-            scores = score_paper(
-                seeds, paper["title"], paper["abstract"], hits.get(paper_id, {}), links[paper_id]
-            )
-            categories += [
-                (paper_id, r.category, r.score, json.dumps(r.reasons, ensure_ascii=False))
-                for r in scores.values()
-            ]
-            evidence = _venue_evidence(paper, s2_data.get(paper_id, []))
-            _update_paper(
-                db, paper_id, _derived(seeds, paper, evidence, scores, milestone_citations)
-            )
-        db.execute("DELETE FROM paper_categories WHERE " + _in("paper_id", chunk), list(chunk))
-        db.conn.executemany(
-            "INSERT INTO paper_categories (paper_id, category, score, reasons) VALUES (?, ?, ?, ?)",
-            categories,
-        )
+        papers = {row["id"]: row for row in _rows_where(db, "id", chunk)}
+        inputs = _load_inputs(db, chunk)
+        inputs.links = _linked_categories(db, list(papers.values()))
+        changes, categories = _derive(seeds, papers, chunk, inputs, milestone_citations)
+        _write_changes(db, changes)
+        _write_categories(db, chunk, categories)
 
 
 def refresh_paper(
@@ -605,26 +633,29 @@ def refresh_paper(
 
 
 def _linked_categories(db: Database, papers: list[dict[str, Any]]) -> dict[int, dict[str, int]]:
-    """For each paper, accepted papers per category that it cites or is cited by."""
+    """For each paper, accepted papers per category that it cites or is cited by.
+
+    Looked up by Semantic Scholar id (what the citation graph holds), so papers not yet
+    written can be asked about too.
+    """
     links: dict[int, dict[str, int]] = {p["id"]: {} for p in papers}
-    with_s2 = [p["id"] for p in papers if p["s2_id"]]
-    if not with_s2 or db.execute("SELECT 1 FROM citations LIMIT 1").fetchone() is None:
+    by_s2 = {p["s2_id"]: p["id"] for p in papers if p["s2_id"]}
+    if not by_s2 or db.execute("SELECT 1 FROM citations LIMIT 1").fetchone() is None:
         return links
-    for chunk in _chunks(with_s2, _CHUNK // 2):
+    for chunk in _chunks(sorted(by_s2), _CHUNK // 2):
         marks = ",".join("?" * len(chunk))
         rows = db.execute(
-            "SELECT x.pid, p.category, count(DISTINCT p.id) FROM ("
-            " SELECT q.id AS pid, c.cited_id AS other FROM papers q"
-            f" JOIN citations c ON c.citing_id = q.s2_id WHERE q.id IN ({marks})"
-            " UNION SELECT q.id, c.citing_id FROM papers q"
-            f" JOIN citations c ON c.cited_id = q.s2_id WHERE q.id IN ({marks})"
+            "SELECT x.me, p.category, count(DISTINCT p.id) FROM ("
+            " SELECT citing_id AS me, cited_id AS other FROM citations"
+            f" WHERE citing_id IN ({marks})"
+            f" UNION SELECT cited_id, citing_id FROM citations WHERE cited_id IN ({marks})"
             ") x JOIN papers p ON p.s2_id = x.other"
-            " WHERE p.status = 'accepted' AND p.id != x.pid AND p.category IS NOT NULL"
-            " GROUP BY x.pid, p.category",
+            " WHERE p.status = 'accepted' AND p.s2_id != x.me AND p.category IS NOT NULL"
+            " GROUP BY x.me, p.category",
             [*chunk, *chunk],
         )
-        for paper_id, category, n in rows:
-            links[paper_id][category] = n
+        for s2_id, category, n in rows:
+            links[by_s2[s2_id]][category] = n
     return links
 
 
@@ -702,11 +733,19 @@ def save_records(
     result = SaveResult()
     with db.atomic():
         index = _PageIndex.load(db, records, targets)
+        stored = set(index.rows)
+        inputs = _load_inputs(db, sorted(stored))
+        owner = {sid: pid for pid, answers in inputs.s2.items() for sid in answers}
         blank = dict.fromkeys(_paper_columns(db)) | {
             "score": 0.0,
             "is_seed": 0,
             "manual_fields": "[]",
         }
+        # Papers are written once each, after the page is merged: rows new to the page get
+        # their ids now (one writer, inside the transaction).
+        next_id = int(db.execute("SELECT coalesce(max(id), 0) + 1 FROM papers").fetchone()[0])
+        new: list[int] = []
+        merged: dict[int, dict[str, Any]] = {}
         authors: dict[int, list[str]] = {}
         sources: list[tuple[Any, ...]] = []
         hits: list[tuple[Any, ...]] = []
@@ -714,29 +753,55 @@ def save_records(
         for i, record in enumerate(records):
             existing = index.rows.get(targets[i]) if targets else index.find(record)
             if existing is None:
-                row = _new_row(record, now)
-                paper_id = _insert_paper(db, row)
-                index.add(blank | row | {"id": paper_id})
+                paper_id, next_id = next_id, next_id + 1
+                index.add(blank | _new_row(record, now) | {"id": paper_id})
+                new.append(paper_id)
                 authors[paper_id] = record.authors
                 result.new.append(paper_id)
             else:
                 paper_id = int(existing["id"])
                 changes = _merge(existing, record)
-                _update_paper(db, paper_id, changes | {"last_seen": now})
                 index.update(paper_id, changes | {"last_seen": now})
+                if paper_id in stored:
+                    merged.setdefault(paper_id, {}).update(changes | {"last_seen": now})
                 if "authors" in changes:
                     authors[paper_id] = json.loads(changes["authors"])
                 if changes:
                     result.updated.append(paper_id)
             result.seen.append(paper_id)
-            data = json.dumps(_source_data(record), ensure_ascii=False, sort_keys=True)
-            sources.append((paper_id, record.source, _source_id(record), data, now))
+            data = _source_data(record)
+            source_id = _source_id(record)
+            text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+            sources.append((paper_id, record.source, source_id, text, now))
             if category and query:
                 hits.append((paper_id, record.source, category, query, run_id, run_id))
-            if record.source == "s2" and record.citation_count is not None:
-                # ``s2_refreshed`` is set by the refresh batches (``mark_refreshed``) and by
-                # the harvest for papers a search described (``mark_described``).
-                counts.append((paper_id, record.citation_count))
+                inputs.hits.setdefault(paper_id, set()).add((record.source, category, query))
+            if record.source == "s2":
+                previous = owner.get(source_id)
+                if previous is not None and previous != paper_id:
+                    inputs.s2.get(previous, {}).pop(source_id, None)
+                owner[source_id] = paper_id
+                answers = inputs.s2.get(paper_id, {})
+                answers.pop(source_id, None)
+                inputs.s2[paper_id] = {source_id: data} | answers  # the newest first
+                if record.citation_count is not None:
+                    # ``s2_refreshed`` is set by the refresh batches (``mark_refreshed``) and
+                    # by the harvest for papers a search described (``mark_described``).
+                    counts.append((paper_id, record.citation_count))
+        touched = list(dict.fromkeys(result.seen))
+        inputs.links = _linked_categories(db, [index.rows[i] for i in touched])
+        derived, categories = _derive(seeds, index.rows, touched, inputs, milestone_citations)
+        if new:
+            rows = [index.rows[i] | derived.pop(i, {}) for i in new]
+            columns = list(blank)
+            marks = ", ".join("?" * len(columns))
+            db.conn.executemany(
+                f"INSERT INTO papers ({', '.join(columns)}) VALUES ({marks})",
+                [[row[c] for c in columns] for row in rows],
+            )
+        for paper_id, values in derived.items():
+            merged.setdefault(paper_id, {}).update(values)
+        _write_changes(db, merged)
         _save_authors(db, authors)
         db.conn.executemany(
             "INSERT INTO paper_sources (paper_id, source, source_id, data, fetched_at)"
@@ -747,9 +812,7 @@ def save_records(
         )
         db.conn.executemany(_HIT_SQL, hits)
         _observe_citations(db, counts, now)
-        refresh_papers(
-            db, seeds, result.seen, milestone_citations=milestone_citations, rows=index.rows
-        )
+        _write_categories(db, touched, categories)
     return result
 
 

@@ -158,7 +158,7 @@ def test_a_page_is_all_or_nothing(db, seeds, monkeypatch):
         assert db.execute("SELECT count(*) FROM papers").fetchone()[0] == 2
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(store, "refresh_papers", fail_after_the_rows_are_written)
+    monkeypatch.setattr(store, "_write_categories", fail_after_the_rows_are_written)
     with pytest.raises(sqlite3.OperationalError):
         save(db, seeds, [record(arxiv_id="2001.00001"), record(arxiv_id="2001.00002")], run_id=run)
     assert db.table("papers").count == 0
