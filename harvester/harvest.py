@@ -407,16 +407,14 @@ def _harvest(run: _Run) -> None:
             run.step("s2", "query", partial(_s2_query, run, key, query))
         run.writer.submit(partial(run.search_done, s2_source.SOURCE))
         done = 0
-        while not run.writer.stopped and (chunk := run.pending.take(s2_source.BATCH_SIZE)):
+        while chunk := run.pending.take(s2_source.BATCH_SIZE):
             run.step("s2", "refresh batch", partial(_refresh, run, chunk, done), counted=False)
             done += len(chunk)
 
     steps = len(arxiv_queries) + bool(arxiv_seeds) + len(s2_queries) + len(s2_seeds)
     run.progress.phase("arXiv + S2", steps)
-    try:
-        run.writer.run({"arXiv": fetch_arxiv, "Semantic Scholar": fetch_s2})
-    finally:
-        run.pending.finish()  # a fetcher waiting for papers must not wait for ever
+    # A fetcher waiting for papers to refresh must not wait for ever once the run stops.
+    run.writer.run({"arXiv": fetch_arxiv, "Semantic Scholar": fetch_s2}, on_stop=run.pending.close)
 
     if run.config.snowball_depth:
         run.progress.phase("snowball", 1)

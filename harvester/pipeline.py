@@ -59,11 +59,18 @@ class Writer:
             except queue.Full:
                 continue
 
-    def run(self, fetchers: dict[str, Callable[[], None]], *, join_timeout: float = 5.0) -> None:
+    def run(
+        self,
+        fetchers: dict[str, Callable[[], None]],
+        *,
+        on_stop: Callable[[], None] | None = None,
+        join_timeout: float = 5.0,
+    ) -> None:
         """Start one thread per fetcher and do their jobs here until all have finished.
 
         A fetcher's exception is raised here once the jobs it queued before are done; a
         writer's exception (or Ctrl-C) stops the fetchers at their next hand-over.
+        ``on_stop`` wakes fetchers waiting on something else than the writer.
         """
         threads = [
             threading.Thread(target=self._fetch, args=(name, fn), name=name, daemon=True)
@@ -83,6 +90,8 @@ class Writer:
                 item()
         finally:
             self._stopped.set()
+            if on_stop is not None:
+                on_stop()
             for thread in threads:
                 thread.join(join_timeout)
 
@@ -106,6 +115,7 @@ class Pending:
         self._queued: set[int] = set()
         self._open = False
         self._finished = False
+        self._closed = False
         self._cond = threading.Condition()
 
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
@@ -135,6 +145,12 @@ class Pending:
             self._open = self._finished = True
             self._cond.notify_all()
 
+    def close(self) -> None:
+        """The run is over: ``take`` hands out nothing more."""
+        with self._cond:
+            self._closed = self._finished = True
+            self._cond.notify_all()
+
     def __len__(self) -> int:
         with self._cond:
             return len(self._rows)
@@ -144,5 +160,7 @@ class Pending:
         or no more will come; an empty list at the end."""
         with self._cond:
             self._cond.wait_for(lambda: (self._open and len(self._rows) >= n) or self._finished)
+            if self._closed:
+                return []
             ids = list(self._rows)[:n]
             return [self._rows.pop(i) for i in ids]
