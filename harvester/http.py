@@ -73,12 +73,16 @@ class RequestLog:
     """How many HTTP requests each service received this run (retries included)."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    # Both services' fetchers count at once (``harvester.pipeline``).
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, source: str) -> None:
-        self.counts[source] += 1
+        with self._lock:
+            self.counts[source] += 1
 
     def as_dict(self) -> dict[str, int]:
-        return dict(sorted(self.counts.items()))
+        with self._lock:
+            return dict(sorted(self.counts.items()))
 
 
 def _retry_after(response: httpx.Response) -> float | None:

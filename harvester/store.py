@@ -459,19 +459,6 @@ def known_records(
     return [i in same and (same[i], records[i].source) in hit for i in range(len(records))]
 
 
-def is_known(
-    db: Database,
-    record: PaperRecord,
-    *,
-    category: str | None = None,
-    query: str | None = None,
-    paper_id: int | None = None,
-) -> bool:
-    """``known_records`` for one record."""
-    targets = [paper_id] if paper_id is not None else None
-    return known_records(db, [record], category=category, query=query, targets=targets)[0]
-
-
 def _paper_columns(db: Database) -> list[str]:
     return [d[0] for d in db.execute("SELECT * FROM papers LIMIT 0").description]
 
