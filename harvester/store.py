@@ -187,12 +187,19 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[i : i + size]
 
 
+def _dicts(db: Database, sql: str, params: Sequence[Any]) -> Iterator[dict[str, Any]]:
+    """Rows as dicts, built by ``zip`` (a harvest reads tens of thousands of them)."""
+    cursor = db.execute(sql, params)
+    keys = [d[0] for d in cursor.description]
+    return (dict(zip(keys, row, strict=True)) for row in cursor)
+
+
 def _rows_where(db: Database, column: str, values: Iterable[Any]) -> Iterator[dict[str, Any]]:
     """Rows of ``papers`` whose ``column`` is one of ``values``, a query per 900 values."""
     wanted = sorted({v for v in values if v is not None})
     for chunk in _chunks(wanted):
         marks = ",".join("?" * len(chunk))
-        yield from db.query(f"SELECT * FROM papers WHERE {column} IN ({marks})", list(chunk))
+        yield from _dicts(db, f"SELECT * FROM papers WHERE {column} IN ({marks})", list(chunk))
 
 
 class _PageIndex:
@@ -892,11 +899,11 @@ def papers_to_refresh(
     those among ``ids`` when given."""
     order = " ORDER BY s2_refreshed IS NOT NULL, s2_refreshed, id"
     if ids is None:
-        return list(db.query(_TO_REFRESH + order, [before, before]))
+        return list(_dicts(db, _TO_REFRESH + order, [before, before]))
     rows: list[dict[str, Any]] = []
     for chunk in _chunks(sorted(set(ids))):
         sql = _TO_REFRESH + " AND " + _in("id", chunk) + order
-        rows += db.query(sql, [before, before, *chunk])
+        rows += _dicts(db, sql, [before, before, *chunk])
     return rows
 
 
