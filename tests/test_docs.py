@@ -47,9 +47,9 @@ def test_documented_commands_and_options_exist():
         ("review set", ["--category", "--focus", "--note", "--milestone"]),
         ("review undo", []),
         ("review add", ["--category"]),
-        ("review export", ["--out"]),
-        ("review import", []),
-        ("report", ["--out", "--year"]),
+        ("review export", ["--out", "--force"]),
+        ("review import", ["--force"]),
+        ("report", ["--out", "--year", "--force"]),
         ("serve", ["--host", "--port", "--open", "--token"]),
     ]:
         assert f"harvester {command}" in README
