@@ -12,10 +12,11 @@ import json
 import signal
 import sqlite3
 import sys
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from sqlite_utils import Database
@@ -27,6 +28,7 @@ from harvester.harvest import open_sources, run_harvest
 from harvester.interactive import review_loop
 from harvester.logs import setup_logging
 from harvester.progress import for_stream
+from harvester.redact import scrub
 from harvester.report import write_reports
 from harvester.seeds import Seeds, load_seeds
 
@@ -52,11 +54,7 @@ class HarvesterGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HarvesterError as exc:
-            obj = ctx.obj
-            if isinstance(obj, Context) and obj.debug:
-                raise
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(ctx, exc, f"error: {exc}", exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -65,26 +63,34 @@ class HarvesterGroup(click.Group):
         except sqlite3.Error as exc:
             # Disk full, a read-only file or folder, a database locked by another tool: every
             # page is one transaction, so what was stored before stays whole.
-            obj = ctx.obj
-            if isinstance(obj, Context) and obj.debug:
-                raise
-            click.echo(
+            _fail(
+                ctx,
+                exc,
                 f"error: the database could not be written ({exc}); what was stored before"
                 " is intact",
-                err=True,
+                EXIT_PARTIAL,
             )
-            sys.exit(EXIT_PARTIAL)
         except Exception as exc:
             # A bug or an environment failure (disk full, database locked by another tool).
-            obj = ctx.obj
-            if isinstance(obj, Context) and obj.debug:
-                raise
             message = " ".join(str(exc).split())
-            click.echo(
+            _fail(
+                ctx,
+                exc,
                 f"error: unexpected {type(exc).__name__}: {message} (--debug shows where)",
-                err=True,
+                EXIT_PARTIAL,
             )
-            sys.exit(EXIT_PARTIAL)
+
+
+def _fail(ctx: click.Context, exc: BaseException, line: str, code: int) -> NoReturn:
+    """Print the error's one line (after its traceback with ``--debug``) and exit.
+
+    Both are scrubbed: a library's exception chained below ours may quote a secret.
+    """
+    obj = ctx.obj
+    if isinstance(obj, Context) and obj.debug:
+        click.echo(scrub("".join(traceback.format_exception(exc))), err=True, nl=False)
+    click.echo(scrub(line), err=True)
+    sys.exit(code)
 
 
 @contextlib.contextmanager
