@@ -222,7 +222,7 @@ def _duration(seconds: int | None) -> str:
 def status(obj: Context, as_json: bool, runs: int) -> None:
     """Show the last runs, the lock, the review queue and the papers per category."""
     config = obj.config()
-    db = store.open_db(config.db)
+    db = store.open_db(config.db, access="read")
     try:
         recent = store.last_runs(db, runs)
         counts = store.counts_by_category(db)
@@ -270,10 +270,11 @@ def _category_option(help_text: str) -> Any:
     return click.option("--category", metavar="KEY", help=help_text)
 
 
-def _open(obj: Context) -> tuple[Config, Seeds, Database]:
+def _open(obj: Context, access: store.Access = "write") -> tuple[Config, Seeds, Database]:
+    """Config, seeds and the database; only ``harvest`` and ``review add`` create one."""
     config = obj.config()
     seeds = load_seeds(config.seeds)
-    return config, seeds, store.open_db(config.db)
+    return config, seeds, store.open_db(config.db, access=access)
 
 
 def _line(item: review.QueueItem) -> str:
@@ -302,9 +303,9 @@ def review_cmd(ctx: click.Context, interactive: bool | None, category: str | Non
     if ctx.invoked_subcommand is not None:
         return
     obj: Context = ctx.obj
-    _, seeds, db = _open(obj)
     if interactive is None:
         interactive = sys.stdin.isatty()
+    _, seeds, db = _open(obj, "write" if interactive else "read")
     if not interactive:
         for item in review.queue(db, seeds, category=category):
             click.echo(_line(item))
@@ -334,7 +335,7 @@ def review_list(
     obj: Context, status: str, category: str | None, limit: int | None, as_json: bool
 ) -> None:
     """Papers best first: id, rank, score, suggested category, venue, citations, title, why."""
-    _, seeds, db = _open(obj)
+    _, seeds, db = _open(obj, "read")
     items = review.queue(db, seeds, status=status, category=category, limit=limit)
     if as_json:
         click.echo(json.dumps([i.as_json() for i in items], indent=2, ensure_ascii=False))
@@ -353,7 +354,7 @@ def review_list(
 @click.pass_obj
 def review_show(obj: Context, ident: str) -> None:
     """Everything about one paper. ID is papers.id, an arXiv id, a DOI or an S2 id."""
-    _, seeds, db = _open(obj)
+    _, seeds, db = _open(obj, "read")
     paper = review.find(db, ident)
     for key in (
         "id",
@@ -459,7 +460,7 @@ def review_undo(obj: Context) -> None:
 @click.pass_obj
 def review_add(obj: Context, ident: str, category: str | None) -> None:
     """Fetch, enrich and accept a paper the harvest did not find."""
-    config, seeds, db = _open(obj)
+    config, seeds, db = _open(obj, "create")
     with open_sources(config) as sources:
         paper = review.add_paper(
             db,
@@ -487,7 +488,7 @@ def review_add(obj: Context, ident: str, category: str | None) -> None:
 @click.pass_obj
 def review_export(obj: Context, out: Path | None) -> None:
     """Write the pending queue as a Markdown checklist, for review in a pull request."""
-    config, seeds, db = _open(obj)
+    config, seeds, db = _open(obj, "read")
     path = out or config.reports / "review-queue.md"
     count = review_file.export(db, seeds, path)
     click.echo(f"wrote {path}: {count} papers")
@@ -516,7 +517,7 @@ def review_import(obj: Context, path: Path) -> None:
 @click.pass_obj
 def report(obj: Context, out: Path | None, year: int | None) -> None:
     """Write the awesome list (README.md), yearly reports and the review queue."""
-    config, seeds, db = _open(obj)
+    config, seeds, db = _open(obj, "read")
     paths = write_reports(
         db, seeds, out or config.reports, year=year, milestone_citations=config.milestone_citations
     )
