@@ -19,6 +19,7 @@ from harvester.markdown import escape, unescape
 from harvester.rank import Ranker
 from harvester.review import ReviewError
 from harvester.seeds import Seeds
+from harvester.store import write_transaction
 
 MARKER = "<!-- harvester:review-queue v1 -->"
 _ITEM_RE = re.compile(r"^- \[(?P<mark>[ xX\-rR])\] (?P<rest>.*?)\s*`#(?P<id>\d+)`\s*$")
@@ -155,7 +156,7 @@ def import_decisions(
     report = ImportReport()
     who = who or review.reviewer()
     ranker = Ranker.train(db, seeds)
-    with db.atomic():
+    with write_transaction(db):
         for item in items:
             ident = str(item.paper_id)
             before = db.table("papers").get(item.paper_id)
