@@ -671,12 +671,31 @@ def _config(urls: Urls, db_path: Path, **overrides: Any) -> Config:
     )
 
 
+class WriteLockClock:
+    """The longest a write transaction holds SQLite's write lock (``BEGIN IMMEDIATE`` to the
+    start of its ``COMMIT``), from the connection's trace of statements: how long a reviewer
+    deciding during the harvest may have to wait (the busy timeout is 30 s)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._began: float | None = None
+
+    def __call__(self, sql: str) -> None:
+        if sql.startswith("BEGIN IMMEDIATE"):
+            self._began = time.perf_counter()
+        elif self._began is not None and sql.split()[:2] in (["COMMIT"], ["ROLLBACK"]):
+            self.longest = max(self.longest, time.perf_counter() - self._began)
+            self._began = None
+
+
 def harvest_run(urls: Urls, db_path: Path, arxiv_delay: float, s2_delay: float) -> dict:
     """One ``run_harvest`` into a fresh database (in a child process)."""
     logging.disable(logging.ERROR)  # the synthetic corpus has no seed papers: not news
     seeds = load_seeds(SEEDS)
     config = _config(urls, db_path, arxiv_delay=arxiv_delay, s2_delay=s2_delay)
     db = store.open_db(db_path)
+    clock = WriteLockClock()
+    db.conn.set_trace_callback(clock)
     started = time.perf_counter()
     result = run_harvest(db, seeds, config)
     wall = time.perf_counter() - started
@@ -686,6 +705,7 @@ def harvest_run(urls: Urls, db_path: Path, arxiv_delay: float, s2_delay: float) 
         "stored": db.table("papers").count,
         "errors": [e for e in result.errors if "seed paper" not in e],
         "rss": _peak_rss_mb(),
+        "longest_write": clock.longest,
     }
 
 
@@ -730,9 +750,7 @@ def naive_run(urls: Urls, db_path: Path, papers: int) -> dict:
                 store.save_records(db, seeds, [record], run_id=run_id, targets=[row["id"]])
         requests = sources.requests.as_dict()
     wall = time.perf_counter() - started
-    store.finish_run(
-        db, run_id, status="ok", requests=requests, papers_new=0, papers_updated=0, errors=[]
-    )
+    store.finish_run(db, run_id, status="ok", requests=requests, errors=[])
     return {
         "requests": requests,
         "wall": wall,
@@ -841,6 +859,10 @@ def table(
             f"{free['stored'] / free['wall']:.0f} papers/s ({free['wall']:.1f} s)",
         ),
         (f"report at {free['stored']} papers", f"{report['wall']:.2f} s"),
+        (
+            "longest hold of the write lock, paced / free (a decision waits at most this)",
+            f"{paced['longest_write']:.2f} / {free['longest_write']:.2f} s",
+        ),
         (
             "peak RSS, paced run / free run / report",
             f"{paced['rss']:.0f} / {free['rss']:.0f} / {report['rss']:.0f} MB",

@@ -162,7 +162,9 @@ class _Run:
             )
             pairs = [pair for pair, skip in zip(pairs, known, strict=True) if not skip]
         fresh = [r for r, _ in pairs]
-        with self.db.atomic():
+        described = described and self.refresh_before is not None and bool(self.config.refresh_days)
+        refresh: list[dict[str, Any]] = []
+        with store.write_transaction(self.db):
             saved = store.save_records(
                 self.db,
                 self.seeds,
@@ -175,21 +177,21 @@ class _Run:
             )
             if then is not None:
                 then()
-            if described and self.refresh_before is not None and self.config.refresh_days:
+            if described:
                 store.mark_described(self.db, saved.seen)
-                self.pending.discard(saved.seen)
             if targets is None:
-                self.pending.add(store.papers_to_refresh(self.db, self.refresh_before, saved.seen))
-            self.result.count(saved)
-            self.result.papers_unchanged += len(records) - len(fresh)
+                refresh = store.papers_to_refresh(self.db, self.refresh_before, saved.seen)
             store.update_run(
                 self.db,
                 self.result.run_id,
                 requests=self.requests.as_dict(),
-                papers_new=self.result.papers_new,
-                papers_updated=self.result.papers_updated,
                 errors=self.result.errors,
             )
+        self.result.count(saved)
+        self.result.papers_unchanged += len(records) - len(fresh)
+        if described:
+            self.pending.discard(saved.seen)
+        self.pending.add(refresh)
         return saved
 
     def step(
@@ -366,13 +368,12 @@ def run_harvest(
             for line in breaker.report():
                 result.fail(line)
             result.requests = requests.as_dict()
+            store.abandon_transaction(db)
             store.finish_run(
                 db,
                 run_id,
                 status=result.status,
                 requests=result.requests,
-                papers_new=result.papers_new,
-                papers_updated=result.papers_updated,
                 errors=result.errors,
             )
     return result
@@ -503,7 +504,7 @@ def _s2_seed_paper(run: _Run, seed: SeedPaper) -> None:
 
 def _write_seed(run: _Run, record: PaperRecord, seed: SeedPaper) -> None:
     """Store a seed paper and mark it as the curator's; on the writer's thread."""
-    with run.db.atomic():
+    with store.write_transaction(run.db):
         saved = run.write([record], category=seed.category, query="seed")
         # A known seed is skipped by write(); mark_seed still needs its id.
         paper_id = saved.seen[0] if saved.seen else store.find_seed(run.db, seed)

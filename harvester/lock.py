@@ -28,6 +28,7 @@ from types import TracebackType
 
 from sqlite_utils import Database
 
+from harvester import store
 from harvester.errors import LockHeldError, LockLostError
 
 log = logging.getLogger(__name__)
@@ -134,11 +135,9 @@ class HarvestLock:
         closed as ``interrupted``: holding the lock, we know no harvest is running them.
         """
         me = Holder(None, os.getpid(), socket.gethostname(), _now(), _now())
-        conn = db.conn
-        # IMMEDIATE takes SQLite's write lock before reading, so the check and the insert
-        # are one step: of two harvests starting together, exactly one sees the table empty.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        # The write lock is taken before reading, so the check and the insert are one step:
+        # of two harvests starting together, exactly one sees the table empty.
+        with store.write_transaction(db):
             previous = current_holder(db)
             if previous is not None:
                 why = previous.gone(stale_after)
@@ -147,19 +146,15 @@ class HarvestLock:
                         f"another harvest holds the lock on this database: {previous.describe()}"
                     )
                 log.warning("taking over a stale harvest lock (%s): %s", previous.describe(), why)
-            conn.execute(
+            db.execute(
                 "INSERT OR REPLACE INTO harvest_lock (id, run_id, pid, host, acquired, heartbeat)"
                 " VALUES (1, NULL, ?, ?, ?, ?)",
                 [me.pid, me.host, me.acquired, me.heartbeat],
             )
-            interrupted = conn.execute(
+            interrupted = db.execute(
                 "UPDATE runs SET status = 'interrupted', ended = coalesce(heartbeat, started)"
                 " WHERE status = 'running'"
             ).rowcount
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         if interrupted:
             log.warning(
                 "%d earlier run(s) were killed before they ended: now 'interrupted'", interrupted
@@ -171,7 +166,7 @@ class HarvestLock:
     def attach(self, run_id: int) -> None:
         """Name the run holding the lock, for the messages of those who find it held."""
         self.run_id = run_id
-        with self.db.atomic():
+        with store.write_transaction(self.db):
             self.db.execute(
                 "UPDATE harvest_lock SET run_id = ? WHERE id = 1 AND pid = ? AND acquired = ?",
                 [run_id, self.holder.pid, self.holder.acquired],
@@ -185,16 +180,16 @@ class HarvestLock:
                 "stopped for longer than stale_lock_after); stopped without writing more"
             )
 
-    def beat(self, conn: sqlite3.Connection) -> bool:
+    def beat(self, db: Database) -> bool:
         """Record a sign of life on the heartbeat's own connection; False if no longer ours."""
         now = _now()
-        with conn:
-            owned = conn.execute(
+        with store.write_transaction(db):
+            owned = db.execute(
                 "UPDATE harvest_lock SET heartbeat = ? WHERE id = 1 AND pid = ? AND acquired = ?",
                 [now, self.holder.pid, self.holder.acquired],
             ).rowcount
             if owned and self.run_id is not None:
-                conn.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", [now, self.run_id])
+                db.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", [now, self.run_id])
         if not owned:
             self._lost.set()
         return bool(owned)
@@ -204,16 +199,16 @@ class HarvestLock:
             return  # an in-memory database: no other process can take it
 
         def loop() -> None:
-            conn = sqlite3.connect(self._path, timeout=30)
+            db = Database(sqlite3.connect(self._path, timeout=30))
             try:
                 while not self._stop.wait(self._interval):
                     try:
-                        if not self.beat(conn):
+                        if not self.beat(db):
                             return
                     except sqlite3.Error as exc:  # busy for 30 s: try again next beat
                         log.debug("heartbeat skipped: %s", exc)
             finally:
-                conn.close()
+                db.close()
 
         self._thread = threading.Thread(target=loop, name="harvest-heartbeat", daemon=True)
         self._thread.start()
@@ -223,7 +218,7 @@ class HarvestLock:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        with self.db.atomic():
+        with store.write_transaction(self.db):
             self.db.execute(
                 "DELETE FROM harvest_lock WHERE id = 1 AND pid = ? AND acquired = ?",
                 [self.holder.pid, self.holder.acquired],

@@ -29,6 +29,7 @@ from harvester.markdown import escape, unescape
 from harvester.rank import Ranker
 from harvester.review import ReviewError
 from harvester.seeds import Seeds
+from harvester.store import write_transaction
 
 FORMAT = 2
 # v1 files (before versions) carry no decision number: every decided paper counts as newer.
@@ -313,7 +314,7 @@ def import_decisions(
     ranker = Ranker.train(db, seeds)
     # The write lock from the first read: a decision made elsewhere cannot slip between the
     # version check and the write it allows.
-    with review._write_lock(db):
+    with write_transaction(db):
         for item in checklist.items:
             paper = _paper(db, item.paper_id)
             assert paper is not None  # papers are never deleted

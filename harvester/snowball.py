@@ -137,7 +137,7 @@ def snowball(
                     if on_failure is not None:
                         on_failure(exc)
                     continue
-                with db.atomic():
+                with store.write_transaction(db):
                     for citing, cited in edges:
                         db.execute(
                             "INSERT OR IGNORE INTO citations (citing_id, cited_id) VALUES (?, ?)",
@@ -189,22 +189,20 @@ def _queue(
         known = store.find_paper(db, candidate.record)
         if known is not None:
             # Already in the database: its new links may change its category and score.
-            with db.atomic():
-                store.refresh_paper(db, seeds, known["id"], milestone_citations=milestone_citations)
+            store.refresh_paper(db, seeds, known["id"], milestone_citations=milestone_citations)
             continue
         score, category = _link_scores(db, seeds, candidate)
         if score < min_score or category is None:
             continue
-        with db.atomic():
-            saved = store.save_records(
-                db,
-                seeds,
-                [candidate.record],
-                run_id=run_id,
-                category=category,
-                query="snowball",
-                milestone_citations=milestone_citations,
-            )
+        saved = store.save_records(
+            db,
+            seeds,
+            [candidate.record],
+            run_id=run_id,
+            category=category,
+            query="snowball",
+            milestone_citations=milestone_citations,
+        )
         queued += saved.new
         log.info("snowball: queued %s (%s, %.1f)", candidate.record.title, category, score)
     return queued

@@ -137,11 +137,53 @@ def close_db(db: Database) -> None:
     db.conn.close()
 
 
+@contextlib.contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """One transaction that holds SQLite's write lock from its first statement; every
+    writer uses it.
+
+    In WAL mode a deferred ``BEGIN`` (``Database.atomic``, Python's implicit one) that
+    reads first and writes later fails at its first write with "database is locked" as soon
+    as another connection has committed in between, at once, whatever the busy timeout: one
+    review decision during a harvest's page would end the harvest. ``BEGIN IMMEDIATE`` takes
+    the write lock before the first read, so writers (a harvest's pages, its heartbeat,
+    reviewers, imports) wait for each other under the busy timeout instead. Inside an open
+    transaction it is a savepoint, so a failure undoes only its own part.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    try:
+        # Inside the ``try``: Ctrl-C or SIGTERM arriving while BEGIN runs is raised just
+        # after it returns, and must roll back what it opened.
+        db.conn.execute("BEGIN IMMEDIATE")
+        yield db
+        db.conn.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        raise
+
+
+def abandon_transaction(db: Database) -> None:
+    """Roll back whatever transaction an interrupt left open on this connection.
+
+    Ctrl-C and SIGTERM raise ``KeyboardInterrupt`` between any two bytecodes, also at the
+    start of a context manager's exit, before its ``COMMIT`` runs. The transaction then
+    stays open, and what a run writes next (its row closed as ``interrupted``, the lock
+    released) would nest in it as savepoints and vanish when the connection closes. An
+    interrupted page is discarded either way.
+    """
+    if db.conn.in_transaction:
+        db.conn.rollback()
+
+
 # --- runs -------------------------------------------------------------------------------
 
 
 def start_run(db: Database, options: dict[str, Any]) -> int:
-    with db.atomic():
+    with write_transaction(db):
         cursor = db.execute(
             "INSERT INTO runs (started, status, pid, host, options) VALUES (?, 'running', ?, ?, ?)",
             [now_iso(), os.getpid(), socket.gethostname(), json.dumps(options, sort_keys=True)],
@@ -150,50 +192,27 @@ def start_run(db: Database, options: dict[str, Any]) -> int:
 
 
 def update_run(
-    db: Database,
-    run_id: int,
-    *,
-    requests: dict[str, int],
-    papers_new: int,
-    papers_updated: int,
-    errors: Sequence[str],
+    db: Database, run_id: int, *, requests: dict[str, int], errors: Sequence[str]
 ) -> None:
-    """The run's counters so far; called inside each page's transaction, so a run killed
-    later still shows what it had stored."""
+    """The run's requests and errors so far; called inside each page's transaction, so a run
+    killed later still shows how far it got (``save_records`` counts the papers)."""
     db.execute(
-        "UPDATE runs SET requests = ?, papers_new = ?, papers_updated = ?, errors = ?,"
-        " heartbeat = ? WHERE id = ?",
-        [
-            json.dumps(requests, sort_keys=True),
-            papers_new,
-            papers_updated,
-            json.dumps(list(errors)),
-            now_iso(),
-            run_id,
-        ],
+        "UPDATE runs SET requests = ?, errors = ?, heartbeat = ? WHERE id = ?",
+        [json.dumps(requests, sort_keys=True), json.dumps(list(errors)), now_iso(), run_id],
     )
 
 
 def finish_run(
-    db: Database,
-    run_id: int,
-    *,
-    status: str,
-    requests: dict[str, int],
-    papers_new: int,
-    papers_updated: int,
-    errors: Sequence[str],
+    db: Database, run_id: int, *, status: str, requests: dict[str, int], errors: Sequence[str]
 ) -> None:
-    with db.atomic():
+    """Close the run's row. Its paper counts are already there, committed with the papers."""
+    with write_transaction(db):
         db.execute(
-            "UPDATE runs SET ended = ?, status = ?, requests = ?, papers_new = ?,"
-            " papers_updated = ?, errors = ? WHERE id = ?",
+            "UPDATE runs SET ended = ?, status = ?, requests = ?, errors = ? WHERE id = ?",
             [
                 now_iso(),
                 status,
                 json.dumps(requests, sort_keys=True),
-                papers_new,
-                papers_updated,
                 json.dumps(list(errors)),
                 run_id,
             ],
@@ -671,13 +690,14 @@ def refresh_papers(
     Fields a person set (``manual_fields``) are left alone.
     """
     ids = list(dict.fromkeys(paper_ids))
-    for chunk in _chunks(ids):
-        papers = {row["id"]: row for row in _rows_where(db, "id", chunk)}
-        inputs = _load_inputs(db, chunk)
-        inputs.links = _linked_categories(db, list(papers.values()))
-        changes, categories = _derive(seeds, papers, chunk, inputs, milestone_citations)
-        _write_changes(db, changes)
-        _write_categories(db, chunk, categories)
+    with write_transaction(db):
+        for chunk in _chunks(ids):
+            papers = {row["id"]: row for row in _rows_where(db, "id", chunk)}
+            inputs = _load_inputs(db, chunk)
+            inputs.links = _linked_categories(db, list(papers.values()))
+            changes, categories = _derive(seeds, papers, chunk, inputs, milestone_citations)
+            _write_changes(db, changes)
+            _write_categories(db, chunk, categories)
 
 
 def refresh_paper(
@@ -777,7 +797,10 @@ def save_records(
     """Merge one page of records, and the query that found them, in one transaction.
 
     Without ``category`` and ``query`` the records only enrich (no query hit is recorded);
-    ``targets`` names the row each record describes when the caller already knows it.
+    ``targets`` names the row each record describes when the caller already knows it. With
+    ``run_id`` the run's row counts the papers new and updated, in the same transaction: an
+    interrupt can fall anywhere, even around the commit, and the row still counts exactly
+    what the database holds.
 
     A page costs a fixed number of statements plus one insert or update per record: rows
     are looked up for the whole page at once, and authors, sources, hits, citation counts
@@ -786,7 +809,7 @@ def save_records(
     now = now_iso()
     records = list(records)
     result = SaveResult()
-    with db.atomic():
+    with write_transaction(db):
         index = _PageIndex.load(db, records, targets)
         stored = set(index.rows)
         inputs = _load_inputs(db, sorted(stored))
@@ -868,6 +891,12 @@ def save_records(
         db.conn.executemany(_HIT_SQL, hits)
         _observe_citations(db, counts, now)
         _write_categories(db, touched, categories)
+        if run_id is not None:
+            db.execute(
+                "UPDATE runs SET papers_new = coalesce(papers_new, 0) + ?,"
+                " papers_updated = coalesce(papers_updated, 0) + ? WHERE id = ?",
+                [len(result.new), len(result.updated), run_id],
+            )
     return result
 
 
@@ -878,20 +907,21 @@ def mark_seed(
 
     A decision already recorded (a rejection, a category set by hand) stands.
     """
-    paper = db.table("papers").get(paper_id)
-    manual = set(json.loads(paper["manual_fields"]))
-    changes: dict[str, Any] = {"is_seed": 1}
-    if paper["status"] == "pending":
-        changes["status"] = "accepted"
-    if "category" not in manual:
-        changes["category"] = category
-    if focus and not paper["focus"]:
-        changes["focus"] = focus
-    if notes and not paper["notes"]:
-        changes["notes"] = notes
-    changes = {k: v for k, v in changes.items() if paper[k] != v}
-    if changes:
-        db.table("papers").update(paper_id, changes)
+    with write_transaction(db):
+        paper = db.table("papers").get(paper_id)
+        manual = set(json.loads(paper["manual_fields"]))
+        changes: dict[str, Any] = {"is_seed": 1}
+        if paper["status"] == "pending":
+            changes["status"] = "accepted"
+        if "category" not in manual:
+            changes["category"] = category
+        if focus and not paper["focus"]:
+            changes["focus"] = focus
+        if notes and not paper["notes"]:
+            changes["notes"] = notes
+        changes = {k: v for k, v in changes.items() if paper[k] != v}
+        if changes:
+            db.table("papers").update(paper_id, changes)
 
 
 def find_seed(db: Database, seed: SeedPaper) -> int | None:
@@ -924,7 +954,7 @@ def keep_seed(
     Writes nothing when both are there already.
     """
     source = "arxiv" if seed.arxiv_id else "s2"
-    with db.atomic():
+    with write_transaction(db):
         hit = db.execute(
             "SELECT 1 FROM query_hits WHERE paper_id = ? AND source = ? AND category = ?"
             " AND query = 'seed'",
@@ -939,7 +969,7 @@ def keep_seed(
 def mark_refreshed(db: Database, paper_ids: Iterable[int]) -> None:
     """Papers Semantic Scholar was asked about, known to it or not, are not asked again soon."""
     now = now_iso()
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany(
             "UPDATE papers SET s2_refreshed = ? WHERE id = ?", [(now, i) for i in paper_ids]
         )
@@ -976,13 +1006,14 @@ def mark_described(db: Database, paper_ids: Sequence[int]) -> None:
     comes with their next refresh instead.
     """
     now = now_iso()
-    for chunk in _chunks(sorted(set(paper_ids))):
-        db.execute(
-            "UPDATE papers SET s2_refreshed = ? WHERE "
-            + _in("id", chunk)
-            + " AND (s2_refreshed IS NULL OR s2_refreshed < ?)",
-            [now, *chunk, now],
-        )
+    with write_transaction(db):
+        for chunk in _chunks(sorted(set(paper_ids))):
+            db.execute(
+                "UPDATE papers SET s2_refreshed = ? WHERE "
+                + _in("id", chunk)
+                + " AND (s2_refreshed IS NULL OR s2_refreshed < ?)",
+                [now, *chunk, now],
+            )
 
 
 # --- reading ----------------------------------------------------------------------------

@@ -191,14 +191,15 @@ def spawn(server: LoopbackServer, tmp_path: Path) -> Iterator[Callable[..., subp
         "HARVESTER_DB": str(tmp_path / "harvester.db"),
     }
 
-    def start(*args: str) -> subprocess.Popen:
+    def start(*args: str, **environ: str) -> subprocess.Popen:
+        """``environ`` adds to (or overrides) the process's environment."""
         n = len(procs)
         out, err = home / f"out{n}.txt", home / f"err{n}.txt"
         with out.open("wb") as stdout, err.open("wb") as stderr:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "harvester", *args],
                 cwd=home,
-                env=env,
+                env=env | environ,
                 stdout=stdout,
                 stderr=stderr,
             )

@@ -211,8 +211,6 @@ def build(db: Database, seeds: Seeds) -> None:
             run,
             status="ok",
             requests={"arxiv": 2, "s2": 2},
-            papers_new=8,
-            papers_updated=0,
             errors=[],
         )
         who = "sample"

@@ -15,7 +15,9 @@ service's fetcher and the writer were.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import signal
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,80 @@ def test_sigterm_closes_the_run_as_interrupted_and_releases_the_lock(spawn, corp
     assert db.execute("SELECT count(*) FROM harvest_lock").fetchone()[0] == 0
     # What it had stored by then is counted in its row.
     assert run["papers_new"] == db.execute("SELECT count(*) FROM papers").fetchone()[0] > 0
+
+
+class InterruptedAt:
+    """A connection whose ``n``-th ``BEGIN`` (or ``COMMIT``) is interrupted: Ctrl-C or SIGTERM
+    arriving while the statement runs is raised the moment it returns (a window that the
+    interpreter lock widens to milliseconds while the fetcher threads parse, and a commit's
+    write to disk widens further)."""
+
+    def __init__(self, conn: sqlite3.Connection, statement: str, n: int) -> None:
+        self._conn = conn
+        self._statement = statement
+        self._left = n
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        cursor = self._conn.execute(sql, *args)
+        if sql.startswith(self._statement):
+            self._left -= 1
+            if self._left == 0:
+                raise KeyboardInterrupt
+        return cursor
+
+
+def closed_run(path: Path) -> tuple[dict, int, int]:
+    """The last run, the lock rows and the papers, as another connection sees them."""
+    db = store.open_db(path)
+    try:
+        [run] = store.last_runs(db)
+        locks = db.execute("SELECT count(*) FROM harvest_lock").fetchone()[0]
+        return run, locks, db.execute("SELECT count(*) FROM papers").fetchone()[0]
+    finally:
+        store.close_db(db)
+
+
+@pytest.fixture
+def labelled(fake_arxiv, fake_s2, corpus) -> None:
+    fake_arxiv.corpus = corpus
+    fake_s2.corpus = load_s2_corpus()
+
+
+@pytest.mark.parametrize("statement", ["BEGIN", "COMMIT"])
+def test_an_interrupt_as_a_page_begins_or_commits_still_closes_the_run_with_what_it_stored(
+    statement, labelled, db, seeds, config
+):
+    # The lock, the run row and its name on the lock come first: the eighth is a page.
+    db.conn = InterruptedAt(db.conn, statement, 8)  # type: ignore[assignment]
+    with pytest.raises(KeyboardInterrupt):
+        run_harvest(db, seeds, config)
+    store.close_db(db)
+
+    run, locks, papers = closed_run(config.db)
+    assert run["status"] == "interrupted" and run["ended"]
+    assert locks == 0
+    assert run["papers_new"] == papers > 0
+
+
+def test_a_page_interrupted_inside_its_transaction_is_not_counted(
+    labelled, db, seeds, config, monkeypatch
+):
+    calls = itertools.count(1)
+    update_run = store.update_run
+
+    def interrupted_on_the_fourth_page(*args: object, **kwargs: object) -> None:
+        if next(calls) == 4:
+            raise KeyboardInterrupt  # after the page's papers, before its commit
+        update_run(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "update_run", interrupted_on_the_fourth_page)
+    with pytest.raises(KeyboardInterrupt):
+        run_harvest(db, seeds, config)
+    store.close_db(db)
+
+    run, locks, papers = closed_run(config.db)
+    assert run["status"] == "interrupted" and locks == 0
+    assert run["papers_new"] == papers > 0

@@ -11,6 +11,7 @@ import threading
 import pytest
 from click.testing import CliRunner
 from sqlite_utils.migrations import Migrations
+from sqlite_utils import Database
 
 from harvester import store
 from harvester.cli import cli
@@ -113,7 +114,7 @@ def test_a_lock_taken_over_stops_its_old_holder_from_writing(db, config):
     held = HarvestLock.acquire(db, stale_after=600)
     with db.atomic():
         db.execute("UPDATE harvest_lock SET pid = pid + 1, acquired = 'later'")
-    other = sqlite3.connect(config.db)
+    other = Database(sqlite3.connect(config.db))
     assert held.beat(other) is False
     other.close()
     with pytest.raises(LockLostError):
