@@ -10,8 +10,8 @@ import threading
 
 import pytest
 from click.testing import CliRunner
-from sqlite_utils.migrations import Migrations
 from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
 
 from harvester import store
 from harvester.cli import cli
