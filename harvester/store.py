@@ -907,21 +907,35 @@ def papers_to_refresh(
     return rows
 
 
-def mark_described(db: Database, paper_ids: Sequence[int]) -> None:
-    """Papers a search has just described count as refreshed now.
+def mark_described(db: Database, paper_ids: Sequence[int]) -> list[int]:
+    """Papers a search has just described count as refreshed now; returns those that do.
 
     A search answer carries the same citations, venue and ids as a refresh batch; asking
-    again in the same run would spend a request per 500 papers on their TL;DR alone, which
-    comes with their next refresh instead.
+    again in the same run would spend a request per 500 papers on what is already known.
+    Only the TL;DR is missing from it: a paper that has none and was never refreshed by a
+    batch (a new one, mostly) does not count, so the run's batches bring its TL;DR now
+    rather than after ``refresh_days``.
     """
     now = now_iso()
+    described: list[int] = []
     for chunk in _chunks(sorted(set(paper_ids))):
+        described += [
+            paper_id
+            for (paper_id,) in db.execute(
+                "SELECT id FROM papers WHERE "
+                + _in("id", chunk)
+                + " AND (tldr IS NOT NULL OR s2_refreshed IS NOT NULL)",
+                list(chunk),
+            )
+        ]
+    for chunk in _chunks(described):
         db.execute(
             "UPDATE papers SET s2_refreshed = ? WHERE "
             + _in("id", chunk)
             + " AND (s2_refreshed IS NULL OR s2_refreshed < ?)",
             [now, *chunk, now],
         )
+    return described
 
 
 # --- reading ----------------------------------------------------------------------------
