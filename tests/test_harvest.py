@@ -191,8 +191,7 @@ def test_papers_a_search_found_get_their_tldr_in_the_same_run(
     by_id = {p["paperId"]: p for p in s2_corpus}
     searched = list(
         db.query(
-            "SELECT * FROM papers WHERE id IN"
-            " (SELECT paper_id FROM query_hits WHERE source = 's2')"
+            "SELECT * FROM papers WHERE id IN (SELECT paper_id FROM query_hits WHERE source = 's2')"
         )
     )
     assert len(searched) > 20
@@ -203,7 +202,9 @@ def test_papers_a_search_found_get_their_tldr_in_the_same_run(
     [batch] = [r for r in server.s2.requests if r["path"].endswith("/paper/batch")]
     asked = set(batch["body"]["ids"])
     not_asked = {
-        r["title"] for r in searched if r["s2_id"] not in asked and f"ARXIV:{r['arxiv_id']}" not in asked
+        r["title"]
+        for r in searched
+        if r["s2_id"] not in asked and f"ARXIV:{r['arxiv_id']}" not in asked
     }
     assert not_asked == {CAVS}  # its title match answered with its TL;DR
     assert result.requests["s2"] == len(server.s2.requests)
