@@ -27,7 +27,7 @@ from harvester.migrations import MIGRATIONS, check_schema
 from harvester.records import PaperRecord, normalise_title
 from harvester.seeds import SeedPaper, Seeds
 from harvester.sources.semantic_scholar import s2_venue_names, s2_year
-from harvester.venues import UNPUBLISHED, VenueEvidence
+from harvester.venues import VenueEvidence
 
 STATUSES = ("pending", "accepted", "rejected")
 
@@ -480,7 +480,7 @@ def _venue_evidence(paper: dict[str, Any], s2_data: list[dict[str, Any]]) -> Ven
         dblp = dblp or (data.get("externalIds") or {}).get("DBLP")
         year = year or s2_year(data)
     texts = tuple(t for t in (paper["comment"], paper["journal_ref"]) if t)
-    return VenueEvidence(names=tuple(names), dblp=dblp, year=year, texts=texts)
+    return VenueEvidence(names=tuple(names), dblp=dblp, year=year, texts=texts, doi=paper["doi"])
 
 
 def _derived(
@@ -493,16 +493,10 @@ def _derived(
     """Venue, award, milestone, category and score as the sources and rules give them."""
     manual = set(json.loads(paper["manual_fields"]))
     changes: dict[str, Any] = {}
-    resolved = seeds.venues.resolve(evidence)
-    if resolved is None and evidence.names:
-        resolved = (evidence.names[0], evidence.year)  # unknown venue: its own name
     first_year = int(paper["published"][:4]) if paper["published"] else paper["year"]
-    if resolved is None or resolved[0] == UNPUBLISHED:
-        venue, venue_year = (
-            (UNPUBLISHED, first_year) if paper["arxiv_id"] else (None, paper["year"])
-        )
-    else:
-        venue, venue_year = resolved[0], resolved[1] or paper["year"]
+    venue, venue_year = seeds.venues.place(
+        evidence, preprint_year=first_year if paper["arxiv_id"] else None, year=paper["year"]
+    )
     changes.update({"venue": venue, "venue_year": venue_year})
 
     award = seeds.awards.match(paper["title"], venue, venue_year)
