@@ -970,3 +970,89 @@ def counts_by_category(db: Database) -> dict[str, dict[str, int]]:
     ):
         out.setdefault(row["category"], {s: 0 for s in STATUSES})[row["status"]] = row["n"]
     return out
+
+
+def papers_with(db: Database, status: str = "accepted", category: str | None = None) -> list[dict]:
+    """Papers of a status (or ``all``) and, when given, a category, in id order."""
+    where, params = [], []
+    if status != "all":
+        where.append("status = ?")
+        params.append(status)
+    if category is not None:
+        where.append("category = ?")
+        params.append(category)
+    sql = "SELECT * FROM papers" + (f" WHERE {' AND '.join(where)}" if where else "")
+    return list(_dicts(db, sql + " ORDER BY id", params))
+
+
+def latest_s2_answers(db: Database, paper_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Each paper's newest Semantic Scholar answer, as it came."""
+    answers: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(paper_ids))):
+        for paper_id, data in db.execute(
+            "SELECT paper_id, data FROM paper_sources WHERE source = 's2' AND "
+            + _in("paper_id", chunk)
+            + " ORDER BY fetched_at DESC, source_id",
+            list(chunk),
+        ):
+            answers.setdefault(paper_id, json.loads(data))
+    return answers
+
+
+def citation_key_inputs(db: Database) -> list[tuple[int, list[str], int | None, str]]:
+    """Every paper's id, authors, year (the venue's, else the first) and title, in id order:
+    what citation keys are made of, for all papers, so a key never depends on a filter."""
+    return [
+        (paper_id, json.loads(authors or "[]"), year, title)
+        for paper_id, authors, year, title in db.execute(
+            "SELECT id, authors, coalesce(venue_year, year), title FROM papers ORDER BY id"
+        )
+    ]
+
+
+def accepted_times(db: Database) -> dict[int, str]:
+    """When each accepted paper was accepted: its last accepting decision still in force,
+    else (seed papers, accepted by the harvest itself) when it was first stored."""
+    times = {
+        paper_id: at
+        for paper_id, at in db.execute(
+            "SELECT d.paper_id, max(d.at) FROM decisions d JOIN papers p ON p.id = d.paper_id"
+            " WHERE p.status = 'accepted' AND d.field = 'status' AND d.new = 'accepted'"
+            " AND d.undone = 0 AND d.kind != 'undo' GROUP BY d.paper_id"
+        )
+    }
+    for paper_id, first_seen in db.execute(
+        "SELECT id, first_seen FROM papers WHERE status = 'accepted'"
+    ):
+        times.setdefault(paper_id, first_seen)
+    return times
+
+
+def finished_runs(db: Database) -> list[dict[str, Any]]:
+    """Harvests that ended (whatever their status), newest first: ``id``, ``started``,
+    ``ended``."""
+    return list(
+        _dicts(
+            db,
+            "SELECT id, started, ended FROM runs WHERE ended IS NOT NULL"
+            " ORDER BY ended DESC, id DESC",
+            [],
+        )
+    )
+
+
+def first_seen_between(db: Database, start: str, end: str, status: str = "pending") -> list[int]:
+    """Papers of a status first stored between two times (a run's new candidates)."""
+    return [
+        int(paper_id)
+        for (paper_id,) in db.execute(
+            "SELECT id FROM papers WHERE status = ? AND first_seen >= ? AND first_seen <= ?"
+            " ORDER BY id",
+            [status, start, end],
+        )
+    ]
+
+
+def papers_by_id(db: Database, paper_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Rows of these papers, by id, a query per 900."""
+    return {row["id"]: row for row in _rows_where(db, "id", paper_ids)}

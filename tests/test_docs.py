@@ -50,6 +50,7 @@ def test_documented_commands_and_options_exist():
         ("review export", ["--out"]),
         ("review import", []),
         ("report", ["--out", "--year"]),
+        ("export", ["--format", "--status", "--category", "--out"]),
         ("serve", ["--host", "--port", "--open", "--token"]),
     ]:
         assert f"harvester {command}" in README
