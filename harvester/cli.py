@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import signal
 import sqlite3
 import sys
@@ -24,12 +25,17 @@ from harvester import __version__, lock, review, review_file, store
 from harvester import export as exports
 from harvester.config import Config, load_config
 from harvester.errors import EXIT_PARTIAL, HarvesterError
+from harvester.files import write_text
 from harvester.harvest import open_sources, run_harvest
 from harvester.interactive import review_loop
 from harvester.logs import setup_logging
 from harvester.progress import for_stream
-from harvester.report import write_file, write_reports
+from harvester.report import write_reports
 from harvester.seeds import Seeds, load_seeds
+from harvester.terminal import printable
+
+# What a shell reports for a program that SIGPIPE ended (128 + 13), as `seq 1000000 | head`.
+EXIT_BROKEN_PIPE = 141
 
 
 @dataclass
@@ -61,6 +67,13 @@ class HarvesterGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # Whoever read the output has gone (`harvester review list | head`): stop without
+            # a word, as Unix tools do, and point stdout at /dev/null so that the flush at
+            # exit cannot fail a second time.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except sqlite3.Error as exc:
@@ -272,11 +285,11 @@ def _open(obj: Context) -> tuple[Config, Seeds, Database]:
 
 
 def _line(item: review.QueueItem) -> str:
-    venue = f"{item.venue or '?'} {item.venue_year or ''}".strip()
+    venue = printable(f"{item.venue or '?'} {item.venue_year or ''}")
     cited = "?" if item.citation_count is None else str(item.citation_count)
     return (
         f"{item.id:>6}  {item.rank:5.2f}  {item.score:6.1f}  {item.suggested or '-':14}  "
-        f"{venue:16} {cited:>6}  {item.title}"
+        f"{venue:16} {cited:>6}  {printable(item.title)}"
     )
 
 
@@ -340,7 +353,7 @@ def review_list(
     for item in items:
         click.echo(_line(item))
         for reason in item.why[:3]:
-            click.echo(f"{'':8}why: {reason}")
+            click.echo(f"{'':8}why: {printable(reason)}")
 
 
 @review_cmd.command("show")
@@ -370,14 +383,16 @@ def review_show(obj: Context, ident: str) -> None:
         "abstract",
     ):
         if paper[key] not in (None, ""):
-            click.echo(f"{key:15} {paper[key]}")
-    click.echo(f"{'authors':15} {', '.join(json.loads(paper['authors']))}")
+            click.echo(f"{key:15} {printable(paper[key])}")
+    click.echo(f"{'authors':15} {printable(', '.join(json.loads(paper['authors'])))}")
     for reason in review.why(db, seeds, paper):
-        click.echo(f"{'why':15} {reason}")
+        click.echo(f"{'why':15} {printable(reason)}")
 
 
 def _decided(paper: dict[str, Any]) -> None:
-    click.echo(f"#{paper['id']} {paper['status']} [{paper['category']}] {paper['title']}")
+    click.echo(
+        f"#{paper['id']} {paper['status']} [{paper['category']}] {printable(paper['title'])}"
+    )
 
 
 @review_cmd.command("accept")
@@ -424,6 +439,8 @@ def review_set(
     milestone: str | None,
 ) -> None:
     """Change category, focus, note or milestone without changing the status."""
+    if category is None and focus is None and note is None and milestone is None:
+        raise review.ReviewError("nothing to set: give --category, --focus, --note or --milestone")
     config, seeds, db = _open(obj)
     paper = review.set_fields(
         db,
@@ -467,8 +484,9 @@ def review_add(obj: Context, ident: str, category: str | None) -> None:
     _decided(paper)
     if paper["award"] or paper["milestone"]:
         click.echo(
-            f"  {paper['venue']} {paper['venue_year']}, {paper['citation_count']} citations"
-            + (f", {paper['award']}" if paper["award"] else "")
+            f"  {printable(paper['venue'])} {paper['venue_year']},"
+            f" {paper['citation_count']} citations"
+            + (f", {printable(paper['award'])}" if paper["award"] else "")
             + ", milestone"
         )
 
@@ -479,23 +497,50 @@ def review_add(obj: Context, ident: str, category: str | None) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Where to write (default: REPORTS/review-queue.md).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite a checklist even when it has marks not imported yet.",
+)
 @click.pass_obj
-def review_export(obj: Context, out: Path | None) -> None:
-    """Write the pending queue as a Markdown checklist, for review in a pull request."""
+def review_export(obj: Context, out: Path | None, force: bool) -> None:
+    """Write the pending queue as a Markdown checklist, for review in a pull request.
+
+    A checklist there whose ticks, strikes or notes are not imported yet is kept (exit 2):
+    run 'harvester review import' on it first.
+    """
     config, seeds, db = _open(obj)
     path = out or config.reports / "review-queue.md"
-    count = review_file.export(db, seeds, path)
+    count = review_file.export(db, seeds, path, force=force)
     click.echo(f"wrote {path}: {count} papers")
 
 
 @review_cmd.command("import")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Apply the checklist also to papers decided on after it was exported.",
+)
 @click.pass_obj
-def review_import(obj: Context, path: Path) -> None:
-    """Apply a checklist: [x] accepts, [-] or ~~struck~~ rejects, 'key: value' lines annotate."""
+def review_import(obj: Context, path: Path, force: bool) -> None:
+    """Apply a checklist: [x] accepts, [-] or ~~struck~~ rejects, 'key: value' lines annotate.
+
+    A paper someone decided on after the export keeps that decision: it is listed as a
+    conflict and skipped (exit 1), unless --force.
+    """
     _, seeds, db = _open(obj)
-    report = review_file.import_decisions(db, seeds, path)
+    report = review_file.import_decisions(db, seeds, path, force=force)
+    for c in report.conflicts:
+        click.echo(
+            f"conflict: {path}:{c.line}: #{c.paper_id} was decided after this checklist was"
+            f" exported ({printable(c.who)}: {c.kind} at {c.at}); skipped (--force applies"
+            " the checklist)",
+            err=True,
+        )
     click.echo(f"{path}: {report.summary()}")
+    if report.conflicts:
+        sys.exit(EXIT_PARTIAL)
 
 
 # --- reports ------------------------------------------------------------------------------
@@ -508,13 +553,28 @@ def review_import(obj: Context, path: Path) -> None:
     help="Folder to write into (default: HARVESTER_REPORTS, reports/).",
 )
 @click.option("--year", type=click.IntRange(1900, 2100), help="Only this year's report.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite review-queue.md even when it has marks not imported yet.",
+)
 @click.pass_obj
-def report(obj: Context, out: Path | None, year: int | None) -> None:
+def report(obj: Context, out: Path | None, year: int | None, force: bool) -> None:
     """Write the awesome list (README.md), yearly reports, the review queue, what's new
-    (new.md), the Atom feed (feed.xml) and the list as BibTeX (papers.bib)."""
+    (new.md), the Atom feed (feed.xml) and the list as BibTeX (papers.bib).
+
+    Writes nothing (exit 1) before a harvest has completed, and nothing (exit 2) while
+    review-queue.md has ticks, strikes or notes not imported: run 'harvester review import'
+    on it first.
+    """
     config, seeds, db = _open(obj)
     paths = write_reports(
-        db, seeds, out or config.reports, year=year, milestone_citations=config.milestone_citations
+        db,
+        seeds,
+        out or config.reports,
+        year=year,
+        milestone_citations=config.milestone_citations,
+        force=force,
     )
     for path in paths:
         click.echo(f"wrote {path}")
@@ -557,7 +617,7 @@ def export(obj: Context, fmt: str, status: str, category: str | None, out: Path 
     if out is None:
         click.echo(text, nl=False)
         return
-    write_file(out, text)
+    write_text(out, text)
     click.echo(f"wrote {out}", err=True)
 
 

@@ -68,6 +68,18 @@ class QueryError(SourceError):
     """The service rejected the request itself (HTTP 400): retrying cannot help."""
 
 
+class OutputError(HarvesterError):
+    """An output file could not be written (disk full, read-only): the previous one is whole."""
+
+    exit_code = EXIT_PARTIAL
+
+
+class ReportError(HarvesterError):
+    """The reports cannot be written from this database as it is: nothing was written."""
+
+    exit_code = EXIT_PARTIAL
+
+
 class LockHeldError(HarvesterError):
     """Another harvest holds this database's lock: the message names its run, pid and host."""
 

@@ -1,11 +1,13 @@
 """The interactive review loop: one paper at a time, one key per decision.
 
 Input and output are passed in (``getchar``, ``prompt``, ``echo``), so the loop is driven by
-scripted key presses in tests exactly as by a person at a terminal.
+scripted key presses in tests exactly as by a person at a terminal. Paper data is shown
+through ``printable``: a title cannot retitle the window or clear the screen.
 """
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from harvester import review
 from harvester.rank import Ranker
 from harvester.review import ReviewError
 from harvester.seeds import Seeds
+from harvester.terminal import printable
 
 HELP = "a accept · r reject · c category · f focus · n note · s skip · u undo · q quit · ? help"
 
@@ -41,18 +44,36 @@ def _card(db: Database, seeds: Seeds, item: review.QueueItem, position: str) -> 
     suggested = seeds.categories.get(item.suggested or "")
     lines = [
         "",
-        f"[{position}] #{item.id}  {paper['title']}",
-        f"    {item.venue or '?'} {item.venue_year or ''} · "
+        f"[{position}] #{item.id}  {printable(paper['title'])}",
+        f"    {printable(item.venue or '?')} {item.venue_year or ''} · "
         f"{item.citation_count if item.citation_count is not None else '?'} citations · "
-        f"score {item.score:.1f}" + (f" · arXiv:{item.arxiv_id}" if item.arxiv_id else ""),
+        f"score {item.score:.1f}"
+        + (f" · arXiv:{printable(item.arxiv_id)}" if item.arxiv_id else ""),
         f"    suggested: {item.suggested or '(none)'}"
         + (f" ({suggested.title})" if suggested else ""),
     ]
-    summary = paper["tldr"] or (paper["abstract"] or "")[:600]
+    summary = printable(paper["tldr"] or (paper["abstract"] or "")[:600])
     if summary:
         lines += textwrap.wrap(summary, width=96, initial_indent="    ", subsequent_indent="    ")
-    lines += [f"    why: {reason}" for reason in item.why[:4]]
+    lines += [f"    why: {printable(reason)}" for reason in item.why[:4]]
     return "\n".join(lines)
+
+
+def _as_decided(db: Database, item: review.QueueItem) -> review.QueueItem:
+    """The item with the category ``a`` files it under: one a person set stands over the
+    suggestion."""
+    paper = db.table("papers").get(item.id)
+    if paper["category"] and "category" in json.loads(paper["manual_fields"]):
+        item.suggested = paper["category"]
+    return item
+
+
+def _reloaded(
+    db: Database, seeds: Seeds, item: review.QueueItem, ranker: Ranker
+) -> review.QueueItem:
+    """The item as the database has it now, e.g. after an undo."""
+    found = review.queue(db, seeds, status="all", ids={item.id}, ranker=ranker)
+    return _as_decided(db, found[0]) if found else item
 
 
 def review_loop(
@@ -67,7 +88,9 @@ def review_loop(
 ) -> Session:
     """Walk the pending queue best first until it ends or the reviewer quits."""
     ranker = Ranker.train(db, seeds)
-    items = review.queue(db, seeds, category=category, ranker=ranker)
+    items = [
+        _as_decided(db, item) for item in review.queue(db, seeds, category=category, ranker=ranker)
+    ]
     who = who or review.reviewer()
     session = Session()
     keys = list(seeds.categories)
@@ -128,6 +151,9 @@ def review_loop(
             ids = [i.id for i in items]
             if paper_id in ids:
                 index = ids.index(paper_id)
+                # What the card shows (the category ``a`` files it under) is what the undo
+                # restored, not what the undone command had put there.
+                items[index] = _reloaded(db, seeds, items[index], ranker)
         else:
             echo(f"    {HELP}")
     echo(session.summary())

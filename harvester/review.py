@@ -120,6 +120,13 @@ def paper_version(db: Database, paper_id: int) -> int:
     return int(row[0] or 0)
 
 
+def last_decision(db: Database) -> int:
+    """The id of the last decision row about any paper (0 before any): the version of the
+    whole queue, which a checklist records when it is exported."""
+    row = db.execute("SELECT max(id) FROM decisions").fetchone()
+    return int(row[0] or 0)
+
+
 @contextmanager
 def _write_lock(db: Database) -> Iterator[None]:
     """One transaction that holds SQLite's write lock from its first read.

@@ -4,30 +4,53 @@
 (accept), writes ``[-]`` or strikes the title (reject), or adds ``category:``, ``focus:``,
 ``note:`` or ``reason:`` lines under an item. ``import_decisions`` checks every line first and
 then applies all of them in one transaction, so a file with one bad line changes nothing.
+
+A checklist is a snapshot: it records the queue's version (``review.last_decision``) when it
+was written. On import, a paper someone decided on since then (at the terminal, in the
+browser) keeps its newer decision and is reported as a conflict, as the review page refuses a
+stale decision; ``force`` applies the file anyway. And a checklist whose marks the database
+does not hold yet is never overwritten by a new export or report (``check_overwrite``).
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
 from harvester import review
+from harvester.files import write_text
+from harvester.links import primary_link
 from harvester.markdown import escape, unescape
 from harvester.rank import Ranker
 from harvester.review import ReviewError
 from harvester.seeds import Seeds
 
-MARKER = "<!-- harvester:review-queue v1 -->"
-_ITEM_RE = re.compile(r"^- \[(?P<mark>[ xX\-rR])\] (?P<rest>.*?)\s*`#(?P<id>\d+)`\s*$")
+FORMAT = 2
+# v1 files (before versions) carry no decision number: every decided paper counts as newer.
+_MARKER_RE = re.compile(r"^<!-- harvester:review-queue v(\d+)(?: as of decision (\d+))? -->$", re.M)
+_ITEM_RE = re.compile(r"^- \[(?P<mark>[ xX\-rR])\] (?P<rest>.*?)\s*`#(?P<id>\d+)`(?:~~)?\s*$")
 _LOOSE_ITEM_RE = re.compile(r"^- \[(?P<mark>.)\] ")
 _NOTE_RE = re.compile(r"^\s+[-*] (?P<key>category|focus|note|reason):\s*(?P<value>.*?)\s*$", re.I)
+# A struck title: ~~**title**~~, **~~title~~** or ~~title~~.
+_STRUCK_RE = re.compile(r"^(?:\*\*|__)?~~")
+# SQLite integers are signed 64-bit: a larger id names no paper.
+_MAX_ID = 2**63 - 1
+# What an import sets from an item's notes, by paper column.
+_NOTE_FIELDS = {"category": "category", "focus": "focus", "note": "notes"}
+# How the checklist names each kind of link.
+_LINK_TEXT = {"arXiv": "arXiv:{id}", "DOI": "doi:{id}", "Semantic Scholar": "S2"}
 
 
 def render(db: Database, seeds: Seeds, *, ranker: Ranker | None = None) -> str:
     """The pending queue as a checklist, grouped by suggested category, best first."""
+    # Read before the queue: a decision made in between then shows as newer than the file
+    # (a conflict at import), never as older (which would let the file overwrite it).
+    version = review.last_decision(db)
     ranker = ranker or Ranker.train(db, seeds)
     items = review.queue(db, seeds, ranker=ranker)
     groups: dict[str | None, list[review.QueueItem]] = {}
@@ -36,7 +59,7 @@ def render(db: Database, seeds: Seeds, *, ranker: Ranker | None = None) -> str:
     lines = [
         "# Review queue",
         "",
-        MARKER,
+        f"<!-- harvester:review-queue v{FORMAT} as of decision {version} -->",
         "",
         f"{len(items)} {'paper waits' if len(items) == 1 else 'papers wait'} for a decision,"
         " best first. Tick `[x]` to accept, write `[-]`"
@@ -64,87 +87,220 @@ def _describe(item: review.QueueItem) -> str:
     if item.citation_count is not None:
         parts.append(f"{item.citation_count} citations")
     parts.append(f"score {item.score:.1f}")
-    if item.arxiv_id:
-        parts.append(f"[arXiv:{item.arxiv_id}](https://arxiv.org/abs/{item.arxiv_id})")
-    elif item.doi:
-        parts.append(f"[doi:{escape(item.doi)}](https://doi.org/{item.doi})")
-    elif item.s2_id:
-        parts.append(f"[S2](https://www.semanticscholar.org/paper/{item.s2_id})")
+    link = primary_link({"arxiv_id": item.arxiv_id, "doi": item.doi, "s2_id": item.s2_id})
+    if link:
+        parts.append(f"[{escape(_LINK_TEXT[link.label].format(id=link.id))}]({link.url})")
     return " · ".join(parts)
 
 
-def export(db: Database, seeds: Seeds, path: Path) -> int:
-    """Write the checklist; returns how many papers it lists."""
+def export(db: Database, seeds: Seeds, path: Path, *, force: bool = False) -> int:
+    """Write the checklist; returns how many papers it lists.
+
+    Refuses (``ReviewError``) to replace a checklist with marks not imported yet, unless
+    ``force``.
+    """
+    check_overwrite(db, path, force=force)
     text = render(db, seeds)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_text(path, text)
     return text.count("\n- [ ] ")
+
+
+# --- reading a checklist back -------------------------------------------------------------
 
 
 @dataclass
 class _Item:
     line: int
     paper_id: int
-    mark: str
-    struck: bool
+    decision: str | None  # "accept", "reject" or None (annotations only)
     notes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
+class _Checklist:
+    version: int
+    items: list[_Item]
+
+
+@dataclass
+class Conflict:
+    """An item skipped because its paper was decided on after the checklist was exported."""
+
+    line: int
+    paper_id: int
+    who: str
+    kind: str
+    at: str
+
+
+@dataclass
 class ImportReport:
-    """What an import did, paper ids per kind of change."""
+    """What an import did, paper ids per kind of change, and what it skipped."""
 
     accepted: list[int] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
     annotated: list[int] = field(default_factory=list)
     unchanged: list[int] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"accepted {len(self.accepted)}, rejected {len(self.rejected)}, "
             f"annotated {len(self.annotated)}, unchanged {len(self.unchanged)}"
         )
+        return text + (f", skipped {len(self.conflicts)} (conflicts)" if self.conflicts else "")
 
 
-def _parse(path: Path, text: str) -> list[_Item]:
-    items: list[_Item] = []
+def _parse(path: Path, text: str) -> _Checklist:
+    marker = _MARKER_RE.search(text)
+    if not marker:
+        raise ReviewError(f"{path}: not a review queue written by 'harvester review export'")
+    version = int(marker.group(2) or 0)
+    by_id: dict[int, _Item] = {}
+    current: _Item | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         match = _ITEM_RE.match(line)
         if match:
-            rest = match.group("rest").strip()
-            items.append(
-                _Item(
-                    number,
-                    int(match.group("id")),
-                    match.group("mark").lower(),
-                    rest.startswith("~~"),
+            paper_id = int(match.group("id"))
+            if paper_id > _MAX_ID:
+                raise ReviewError(f"{path}:{number}: no paper #{paper_id}")
+            ticked = match.group("mark").lower() == "x"
+            struck = bool(_STRUCK_RE.match(match.group("rest").strip()))
+            if ticked and struck:
+                raise ReviewError(
+                    f"{path}:{number}: #{paper_id} is both ticked and struck: nothing imported"
                 )
-            )
+            rejected = struck or match.group("mark").lower() in ("-", "r")
+            decision = "accept" if ticked else "reject" if rejected else None
+            current = _Item(number, paper_id, decision)
+            earlier = by_id.get(paper_id)
+            if earlier is None:
+                by_id[paper_id] = current
+            else:
+                _merge(path, earlier, current)
+                current = earlier
             continue
         loose = _LOOSE_ITEM_RE.match(line)
         if loose:
+            current = None
             if loose.group("mark") != " ":
                 raise ReviewError(f"{path}:{number}: ticked item without its `#id` marker")
             continue
         note = _NOTE_RE.match(line)
-        if note and items:
-            items[-1].notes[note.group("key").lower()] = unescape(note.group("value"))
-    return items
+        if note and current is not None:
+            key, value = note.group("key").lower(), unescape(note.group("value"))
+            if current.notes.get(key, value) != value:
+                raise ReviewError(
+                    f"{path}:{number}: #{current.paper_id} has two different {key} lines:"
+                    " nothing imported"
+                )
+            current.notes[key] = value
+    return _Checklist(version, list(by_id.values()))
+
+
+def _merge(path: Path, earlier: _Item, later: _Item) -> None:
+    """The same paper listed twice (two reviewers' edits merged): fine unless they disagree."""
+    said = {"accept": "accepted", "reject": "rejected"}
+    if earlier.decision and later.decision and earlier.decision != later.decision:
+        raise ReviewError(
+            f"{path}:{later.line}: #{later.paper_id} is {said[later.decision]} here but"
+            f" {said[earlier.decision]} at line {earlier.line}: nothing imported"
+        )
+    earlier.decision = earlier.decision or later.decision
+
+
+def _would_change(item: _Item, paper: dict[str, Any]) -> bool:
+    """Whether importing the item changes what the database says about its paper.
+
+    A rejection takes only its reason (kept with the decision); an acceptance or an unmarked
+    item takes category, focus and note. An acceptance without a category keeps the one the
+    paper has when it is accepted already.
+    """
+    wanted: dict[str, Any] = {}
+    if item.decision == "accept":
+        wanted["status"] = "accepted"
+    elif item.decision == "reject":
+        wanted["status"] = "rejected"
+    if item.decision != "reject":
+        wanted |= {
+            column: item.notes[key] for key, column in _NOTE_FIELDS.items() if key in item.notes
+        }
+    return any(paper[column] != value for column, value in wanted.items())
+
+
+def _paper(db: Database, paper_id: int) -> dict[str, Any] | None:
+    return next(db.query("SELECT * FROM papers WHERE id = ?", [paper_id]), None)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ReviewError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ReviewError(f"{path}: not UTF-8 text") from None
+
+
+def unimported_marks(db: Database, path: Path) -> int:
+    """How many items of the checklist at ``path`` say what the database does not.
+
+    Those are the reviewer's work that overwriting the file would lose: ticks, rejections and
+    annotations not imported yet, or not applied because of a conflict. 0 when there is no
+    checklist there. A checklist that cannot be read as one (a line the import would refuse)
+    counts as one: only a person's edit makes it so.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return 0
+    if not _MARKER_RE.search(text):
+        return 0
+    try:
+        items = _parse(path, text).items
+    except ReviewError:
+        return 1
+    count = 0
+    for item in items:
+        paper = _paper(db, item.paper_id)
+        if paper is None:
+            count += bool(item.decision or item.notes)
+        elif _would_change(item, paper):
+            count += 1
+    return count
+
+
+def check_overwrite(db: Database, path: Path, *, force: bool = False) -> None:
+    """Refuse to replace a checklist that holds a reviewer's unimported work."""
+    if force or not unimported_marks(db, path):
+        return
+    raise ReviewError(
+        f"{path} has marks not imported yet: run 'harvester review import"
+        f" {shlex.quote(str(path))}' first (or give --force to overwrite them)"
+    )
+
+
+def _conflict(db: Database, item: _Item, version: int) -> Conflict | None:
+    current = review.paper_version(db, item.paper_id)
+    if current <= version:
+        return None
+    who, kind, at = db.execute(
+        "SELECT who, kind, at FROM decisions WHERE id = ?", [current]
+    ).fetchone()
+    return Conflict(item.line, item.paper_id, who, kind, at)
 
 
 def import_decisions(
-    db: Database, seeds: Seeds, path: Path, *, who: str | None = None
+    db: Database, seeds: Seeds, path: Path, *, who: str | None = None, force: bool = False
 ) -> ImportReport:
-    """Apply what a reviewer marked in an exported checklist."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ReviewError(f"{path}: cannot read ({exc.strerror})") from None
-    if MARKER not in text:
-        raise ReviewError(f"{path}: not a review queue written by 'harvester review export'")
-    items = _parse(path, text)
-    for item in items:  # check everything before changing anything
-        if db.table("papers").count_where("id = ?", [item.paper_id]) == 0:
+    """Apply what a reviewer marked in an exported checklist.
+
+    An item whose paper was decided on after the export, and which would change it, is
+    skipped and listed in ``conflicts``; ``force`` applies it. An item that would change
+    nothing is ``unchanged``, so importing the same file twice is harmless.
+    """
+    checklist = _parse(path, _read(path))
+    for item in checklist.items:  # check everything before changing anything
+        if _paper(db, item.paper_id) is None:
             raise ReviewError(f"{path}:{item.line}: no paper #{item.paper_id}")
         category = item.notes.get("category")
         if category and category not in seeds.categories:
@@ -155,39 +311,49 @@ def import_decisions(
     report = ImportReport()
     who = who or review.reviewer()
     ranker = Ranker.train(db, seeds)
-    with db.atomic():
-        for item in items:
-            ident = str(item.paper_id)
-            before = db.table("papers").get(item.paper_id)
-            notes = item.notes
-            if item.mark == "x":
-                review.accept(
-                    db,
-                    seeds,
-                    ident,
-                    category=notes.get("category"),
-                    focus=notes.get("focus"),
-                    note=notes.get("note"),
-                    who=who,
-                    ranker=ranker,
-                )
-                bucket = report.accepted
-            elif item.mark in ("-", "r") or item.struck:
-                review.reject(db, ident, reason=notes.get("reason"), who=who)
-                bucket = report.rejected
-            elif any(k in notes for k in ("category", "focus", "note")):
-                review.set_fields(
-                    db,
-                    seeds,
-                    ident,
-                    category=notes.get("category"),
-                    focus=notes.get("focus"),
-                    note=notes.get("note"),
-                    who=who,
-                )
-                bucket = report.annotated
-            else:
+    # The write lock from the first read: a decision made elsewhere cannot slip between the
+    # version check and the write it allows.
+    with review._write_lock(db):
+        for item in checklist.items:
+            paper = _paper(db, item.paper_id)
+            assert paper is not None  # papers are never deleted
+            annotated = any(k in item.notes for k in _NOTE_FIELDS)
+            if not item.decision and not annotated:
                 continue
-            after = db.table("papers").get(item.paper_id)
-            (bucket if after != before else report.unchanged).append(item.paper_id)
+            if not _would_change(item, paper):
+                report.unchanged.append(item.paper_id)
+                continue
+            if not force and (conflict := _conflict(db, item, checklist.version)):
+                report.conflicts.append(conflict)
+                continue
+            _apply(db, seeds, item, who=who, ranker=ranker)
+            bucket = {"accept": report.accepted, "reject": report.rejected}
+            bucket.get(item.decision or "", report.annotated).append(item.paper_id)
     return report
+
+
+def _apply(db: Database, seeds: Seeds, item: _Item, *, who: str, ranker: Ranker) -> None:
+    ident, notes = str(item.paper_id), item.notes
+    if item.decision == "accept":
+        review.accept(
+            db,
+            seeds,
+            ident,
+            category=notes.get("category"),
+            focus=notes.get("focus"),
+            note=notes.get("note"),
+            who=who,
+            ranker=ranker,
+        )
+    elif item.decision == "reject":
+        review.reject(db, ident, reason=notes.get("reason"), who=who)
+    else:
+        review.set_fields(
+            db,
+            seeds,
+            ident,
+            category=notes.get("category"),
+            focus=notes.get("focus"),
+            note=notes.get("note"),
+            who=who,
+        )

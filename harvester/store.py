@@ -956,6 +956,21 @@ def last_runs(db: Database, limit: int = 5) -> list[dict[str, Any]]:
     return rows
 
 
+def has_completed_harvest(db: Database) -> bool:
+    """Whether any harvest went through all its steps and left papers behind.
+
+    That is a run that ended ``ok``, or ``failed`` (some steps failed, the others ran) having
+    stored papers. A run that failed before storing anything (services down), was
+    interrupted or is still going does not count: reports from it would publish a list
+    without the papers the next run brings, the seed's own included.
+    """
+    row = db.execute(
+        "SELECT 1 FROM runs WHERE status = 'ok' OR (status = 'failed'"
+        " AND coalesce(papers_new, 0) + coalesce(papers_updated, 0) > 0) LIMIT 1"
+    ).fetchone()
+    return row is not None
+
+
 def queue_size(db: Database) -> int:
     """Papers waiting for a person's decision."""
     return int(db.execute("SELECT count(*) FROM papers WHERE status = 'pending'").fetchone()[0])

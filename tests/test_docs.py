@@ -47,9 +47,9 @@ def test_documented_commands_and_options_exist():
         ("review set", ["--category", "--focus", "--note", "--milestone"]),
         ("review undo", []),
         ("review add", ["--category"]),
-        ("review export", ["--out"]),
-        ("review import", []),
-        ("report", ["--out", "--year"]),
+        ("review export", ["--out", "--force"]),
+        ("review import", ["--force"]),
+        ("report", ["--out", "--year", "--force"]),
         ("export", ["--format", "--status", "--category", "--out"]),
         ("serve", ["--host", "--port", "--open", "--token"]),
     ]:

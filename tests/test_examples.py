@@ -7,6 +7,7 @@ leave an example behind.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -19,7 +20,7 @@ import yaml
 from click.testing import CliRunner
 
 from harvester.cli import cli
-from tests.conftest import ROOT
+from tests.conftest import ROOT, synthetic_entries
 
 EXAMPLES = ROOT / "examples"
 SHELL_OPERATORS = {"&&", "||", ";", "|", "&"}
@@ -225,3 +226,74 @@ def test_workflow_harvests_reports_and_commits_reports_and_the_database(
     assert any("git add reports" in s and "git push" in s for s in scripts)
     [job] = workflow["jobs"].values()
     assert job["env"]["HARVESTER_DB"].startswith("data/")
+
+
+def step(workflow: dict, name: str) -> dict:
+    return next(s for s in steps(workflow) if s.get("name") == name)
+
+
+@pytest.fixture
+def harvest_step(workflow, server, tmp_path):
+    """Runs the workflow's Harvest step in bash -e, as a runner does, against the loopback
+    services; returns its exit code and what it wrote to ``$GITHUB_OUTPUT``."""
+    spec = step(workflow, "Harvest")
+    (tmp_path / "harvester.toml").write_text("backoff_max = 0\nretries = 1\n", encoding="utf-8")
+    (tmp_path / "data" / "db").mkdir(parents=True)
+    outputs = tmp_path / "github-output"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARVESTER_")}
+    env |= {k: v for k, v in spec["env"].items() if "${{" not in v}
+    env |= {
+        "FULL": "",
+        "GITHUB_OUTPUT": str(outputs),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+        "HARVESTER_DB": str(tmp_path / "data" / "db" / "harvester.db"),
+        "HARVESTER_SEEDS": str(ROOT / "seeds"),
+        "HARVESTER_ARXIV_URL": server.arxiv_url,
+        "HARVESTER_S2_URL": server.s2_url,
+        "HARVESTER_ARXIV_DELAY": "0",
+        "HARVESTER_S2_DELAY": "0",
+    }
+
+    def run(**extra: str) -> tuple[int, dict[str, str]]:
+        outputs.write_text("", encoding="utf-8")
+        proc = subprocess.run(
+            ["bash", "-e", "-c", spec["run"]],
+            cwd=tmp_path,
+            env=env | extra,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        said = dict(line.split("=", 1) for line in outputs.read_text(encoding="utf-8").splitlines())
+        return proc.returncode, said
+
+    return run
+
+
+def test_workflow_commits_nothing_when_the_harvest_failed_outright(
+    workflow, harvest_step, fake_arxiv
+):
+    # Both services down on a new database: exit 1, and nothing stored.
+    down = {"HARVESTER_ARXIV_URL": "http://127.0.0.1:9/api/query"}
+    down["HARVESTER_S2_URL"] = "http://127.0.0.1:9/graph/v1"
+    code, said = harvest_step(**down)
+    assert (code, said) == (1, {"code": "1", "stored": "false"})
+    # A bad configuration: exit 2 before anything is fetched.
+    code, said = harvest_step(HARVESTER_ARXIV_DELAY="fast")
+    assert (code, said) == (2, {"code": "2", "stored": "false"})
+    # What the step says decides every step that commits.
+    assert step(workflow, "Report")["if"] == "steps.harvest.outputs.stored == 'true'"
+    assert step(workflow, "Commit reports")["if"] == "steps.harvest.outputs.stored == 'true'"
+    keep = step(workflow, "Keep the database on the data branch")["if"]
+    assert "steps.harvest.outputs.stored != 'false'" in keep  # cancelled mid-way: keep pages
+
+
+def test_workflow_commits_what_a_partly_failed_harvest_stored(harvest_step, fake_arxiv):
+    fake_arxiv.corpus = synthetic_entries(30)  # the seed papers are not in it: exit 1
+    code, said = harvest_step()
+    assert (code, said) == (0, {"code": "1", "stored": "true"})
+    code, said = harvest_step()  # again: the same papers, nothing new but the failure
+    assert (code, said) == (1, {"code": "1", "stored": "false"})
+    fake_arxiv.corpus = synthetic_entries(31)  # one new paper
+    code, said = harvest_step()
+    assert (code, said) == (0, {"code": "1", "stored": "true"})

@@ -212,7 +212,9 @@ def test_date_cells_are_short_for_every_venue_and_never_a_bare_year(db, seeds, t
     ]
     for record, (_, _, doi) in zip(records, papers, strict=True):
         record.doi = doi
-    store.save_records(db, seeds, records)
+    run = store.start_run(db, {})
+    store.save_records(db, seeds, records, run_id=run)
+    store.finish_run(db, run, status="ok", requests={}, papers_new=3, papers_updated=0, errors=[])
     for record in records:
         review.accept(db, seeds, record.s2_id, category="accelerator", who="t")
     write_reports(db, seeds, tmp_path / "out")
@@ -227,3 +229,70 @@ def test_date_cells_are_short_for_every_venue_and_never_a_bare_year(db, seeds, t
         "Exits Nobody Placed": "2024 IEEE",
         "Exits Without Any Trace": "2024 Unknown",
     }
+
+
+def test_every_listed_paper_has_a_focused_on(written):
+    # The sample's 2015 ACL paper has no focus, no TL;DR and no abstract.
+    text = (written / "README.md").read_text(encoding="utf-8")
+    rows = [
+        re.split(r"(?<!\\)\|", line)[1:-1]
+        for line in text.split("\n# Papers\n", 1)[1].splitlines()
+        if line.startswith("| ") and not line.startswith("| **") and "---" not in line
+    ]
+    assert len(rows) == 6
+    assert all(cells[2].strip() for cells in rows), rows
+
+
+def test_a_timeline_cell_holds_a_handful_of_short_names(db, seeds, tmp_path):
+    from harvester import review, store
+    from tests.sample_db import _arxiv, _s2
+
+    run = store.start_run(db, {})
+    names = [f"Exit{chr(65 + i)}Net" for i in range(7)]
+    store.save_records(
+        db,
+        seeds,
+        [
+            _arxiv(f"2001.0000{i}", f"{name}: Early Exits Number {i}", 2020, f"We propose {name}.")
+            for i, name in enumerate(names)
+        ],
+        run_id=run,
+    )
+    store.save_records(
+        db,
+        seeds,
+        [
+            _s2(
+                f"{i}" + "b" * 39,
+                f"{name}: Early Exits Number {i}",
+                arxiv=f"2001.0000{i}",
+                venue="",
+                dblp=None,
+                year=2020,
+                cites=200 + i,
+            )
+            for i, name in enumerate(names)
+        ],
+        run_id=run,
+    )
+    store.finish_run(db, run, status="ok", requests={}, papers_new=7, papers_updated=0, errors=[])
+    for i in range(7):
+        review.accept(db, seeds, f"2001.0000{i}", category="early_exit", who="t")
+    write_reports(db, seeds, tmp_path / "out")
+    text = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    model = next(
+        line
+        for line in text.split("# Big Event Timeline", 1)[1].splitlines()
+        if line.startswith("| Model")
+    )
+    assert model == (
+        "| Model | [ExitGNet](https://arxiv.org/abs/2001.00006) (206)<br>"
+        "[ExitFNet](https://arxiv.org/abs/2001.00005) (205)<br>"
+        "[ExitENet](https://arxiv.org/abs/2001.00004) (204)<br>"
+        "[ExitDNet](https://arxiv.org/abs/2001.00003) (203)<br>"
+        "[+3 more](years/2020.md#milestones-and-awards) |"
+    )
+    # The year's report lists every milestone, those the cell counts too.
+    year = (tmp_path / "out" / "years" / "2020.md").read_text(encoding="utf-8")
+    milestones = year.split("## Milestones and awards", 1)[1].split("\n## ", 1)[0]
+    assert all(f"(https://arxiv.org/abs/2001.0000{i})" in milestones for i in range(7))

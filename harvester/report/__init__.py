@@ -2,7 +2,9 @@
 what is new, an Atom feed and the list as BibTeX.
 
 Everything here reads the database and writes text; the same database gives byte-identical
-files, so a scheduled job that commits ``reports/`` makes small, reviewable diffs.
+files, so a scheduled job that commits ``reports/`` makes small, reviewable diffs. Each file is
+replaced whole (``files.write_text``), and nothing is written from a database no harvest has
+completed, or over a review checklist whose marks are not imported yet.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from harvester import export, review_file
+from harvester import export, review_file, store
+from harvester.errors import ReportError
+from harvester.files import write_text
 from harvester.rank import Ranker
 from harvester.report.awesome import TITLE, render_readme
 from harvester.report.common import accepted_papers
@@ -24,7 +28,7 @@ from harvester.seeds import Seeds
 def _write(path: Path, text: str, written: list[Path]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
+        write_text(path, text)
     written.append(path)
 
 
@@ -35,11 +39,22 @@ def write_reports(
     *,
     year: int | None = None,
     milestone_citations: int = 100,
+    force: bool = False,
 ) -> list[Path]:
     """Write every report into ``out`` (or, with ``year``, only that year's); return the paths.
 
-    Files whose text did not change are left untouched.
+    Files whose text did not change are left untouched. Raises ``ReportError`` when no harvest
+    has completed (``store.has_completed_harvest``), and ``ReviewError`` when
+    ``review-queue.md`` holds marks not imported yet, unless ``force``; both before writing
+    anything.
     """
+    if not store.has_completed_harvest(db):
+        raise ReportError(
+            "no harvest has completed yet: nothing written (run 'harvester harvest';"
+            " 'harvester status' shows how the last runs ended)"
+        )
+    if year is None:
+        review_file.check_overwrite(db, out / "review-queue.md", force=force)
     papers = accepted_papers(db)
     written: list[Path] = []
     years = sorted({p["venue_year"] for p in papers if p["venue_year"]}, reverse=True)
@@ -59,8 +74,3 @@ def write_reports(
     _write(out / "feed.xml", render_feed(db, seeds, papers, TITLE), written)
     _write(out / "papers.bib", export.render(db, seeds, "bibtex", title=TITLE), written)
     return written
-
-
-def write_file(path: Path, text: str) -> None:
-    """Write one generated file as the reports are written (``harvester export --out``)."""
-    _write(path, text, [])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
 
 from sqlite_utils import Database
 
 from harvester.code_links import code_link
+from harvester.links import paper_url
 from harvester.markdown import escape
 from harvester.report.focus import focused_on, shorten
 
@@ -31,14 +31,8 @@ def last_harvest(db: Database) -> str | None:
 
 
 def link(paper: dict[str, Any]) -> str | None:
-    """arXiv abstract page, else DOI, else Semantic Scholar page; always https."""
-    if paper.get("arxiv_id"):
-        return f"https://arxiv.org/abs/{quote(paper['arxiv_id'], safe='/.')}"
-    if paper.get("doi"):
-        return f"https://doi.org/{quote(paper['doi'], safe='/.-_;:')}"
-    if paper.get("s2_id"):
-        return f"https://www.semanticscholar.org/paper/{quote(paper['s2_id'], safe='')}"
-    return None
+    """arXiv abstract page, else DOI, else Semantic Scholar page, from valid ids only."""
+    return paper_url(paper)
 
 
 def linked_title(paper: dict[str, Any], text: str | None = None) -> str:

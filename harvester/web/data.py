@@ -10,11 +10,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from sqlite_utils import Database
 
 from harvester import review, store
+from harvester.links import paper_links
 from harvester.rank import Ranker
 from harvester.report.common import accepted_papers
 from harvester.report.yearly import render_chart
@@ -64,22 +65,8 @@ class Filters:
 
 
 def links(paper: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The paper's own pages, built from its ids (always https, ids URL-quoted)."""
-    out = []
-    if paper.get("arxiv_id"):
-        arxiv = quote(paper["arxiv_id"], safe="/.")
-        out += [
-            {"label": "arXiv", "url": f"https://arxiv.org/abs/{arxiv}"},
-            {"label": "PDF", "url": f"https://arxiv.org/pdf/{arxiv}"},
-        ]
-    if paper.get("doi"):
-        out.append({"label": "DOI", "url": f"https://doi.org/{quote(paper['doi'], safe='/.-_;:')}"})
-    if paper.get("s2_id"):
-        s2 = quote(paper["s2_id"], safe="")
-        out.append(
-            {"label": "Semantic Scholar", "url": f"https://www.semanticscholar.org/paper/{s2}"}
-        )
-    return out
+    """The paper's own pages, built from its valid ids by ``harvester.links`` (as reports)."""
+    return [{"label": link.label, "url": link.url} for link in paper_links(paper)]
 
 
 def versions(db: Database) -> dict[int, int]:
