@@ -154,13 +154,19 @@ def split_name(name: str) -> Name:
     return Name(family, " ".join(words[:start]))
 
 
+# Letters NFKD does not decompose into an ASCII base letter.
+_FOLD = str.maketrans(
+    {"ß": "ss", "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ł": "l"}
+    | {"Ł": "l", "đ": "d", "Đ": "d", "þ": "th", "Þ": "th", "ı": "i"}
+)
+_NOT_KEY = re.compile(r"[^a-z0-9]+")
+_TITLE_WORDS = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+
+
 def ascii_fold(text: str) -> str:
     """Letters and digits of ``text`` in ASCII, lower case: ``Müller`` -> ``muller``."""
-    special = {"ß": "ss", "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "ł": "l"}
-    special |= {"Ł": "l", "đ": "d", "Đ": "d", "þ": "th", "ı": "i"}
-    text = "".join(special.get(c, c) for c in text)
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]", "", folded.lower())
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    return _NOT_KEY.sub("", decomposed.encode("ascii", "ignore").decode("ascii").lower())
 
 
 def key_base(authors: Sequence[str], year: int | None, title: str) -> str:
@@ -169,8 +175,13 @@ def key_base(authors: Sequence[str], year: int | None, title: str) -> str:
     if authors:
         # "van der Maaten" -> vandermaaten: the family name with its particles.
         surname = ascii_fold(split_name(authors[0]).family)
-    words = [ascii_fold(w) for w in re.split(r"[^\w]+", title)]
-    word = next((w for w in words if w and w not in _KEY_STOPWORDS), "")
+    word = ""
+    for match in _TITLE_WORDS.finditer(title):
+        # "Multi-Scale" -> multi: the first part of a hyphenated word, as people cite it.
+        folded = ascii_fold(re.split(r"[-'’]", match.group(0), maxsplit=1)[0])
+        if folded and folded not in _KEY_STOPWORDS:
+            word = folded
+            break
     return f"{surname or 'anon'}{year or 'nd'}{word or 'paper'}"
 
 
@@ -201,8 +212,8 @@ def citation_keys(db: Database) -> dict[int, str]:
     """Every paper's citation key."""
     return assign_keys(
         [
-            (paper_id, key_base(authors, year, title))
-            for paper_id, authors, year, title in store.citation_key_inputs(db)
+            (paper_id, key_base([first] if first else [], year, title))
+            for paper_id, first, year, title in store.citation_key_inputs(db)
         ]
     )
 
@@ -290,6 +301,8 @@ def citations(
     if category is not None:
         seeds.category(category)
     rows = store.papers_with(db, status, category)
+    if not rows:
+        return []
     keys = citation_keys(db)
     answers = store.latest_s2_answers(db, [r["id"] for r in rows])
     records = [
@@ -515,8 +528,9 @@ def render(
     if fmt == "ris":
         return ris(records)
     harvested = last_harvest(db)
+    which = "" if status == "all" else f"{status} "
     header = (
-        f"{title + ': ' if title else ''}{len(records)} {status} papers"
+        f"{title + ': ' if title else ''}{len(records)} {which}papers"
         f"{f' in {category}' if category else ''}, exported by harvester"
         + (f" from the harvest of {harvested}" if harvested else "")
         + "."

@@ -987,7 +987,9 @@ def counts_by_category(db: Database) -> dict[str, dict[str, int]]:
     return out
 
 
-def papers_with(db: Database, status: str = "accepted", category: str | None = None) -> list[dict]:
+def papers_with(
+    db: Database, status: str = "accepted", category: str | None = None
+) -> list[dict[str, Any]]:
     """Papers of a status (or ``all``) and, when given, a category, in id order."""
     where, params = [], []
     if status != "all":
@@ -1014,15 +1016,16 @@ def latest_s2_answers(db: Database, paper_ids: Sequence[int]) -> dict[int, dict[
     return answers
 
 
-def citation_key_inputs(db: Database) -> list[tuple[int, list[str], int | None, str]]:
-    """Every paper's id, authors, year (the venue's, else the first) and title, in id order:
-    what citation keys are made of, for all papers, so a key never depends on a filter."""
-    return [
-        (paper_id, json.loads(authors or "[]"), year, title)
-        for paper_id, authors, year, title in db.execute(
-            "SELECT id, authors, coalesce(venue_year, year), title FROM papers ORDER BY id"
+def citation_key_inputs(db: Database) -> list[tuple[int, str | None, int | None, str]]:
+    """Every paper's id, first author, year (the venue's, else the first) and title, in id
+    order: what citation keys are made of, for all papers, so a key never depends on a
+    filter."""
+    return list(
+        db.execute(
+            "SELECT id, json_extract(authors, '$[0]'), coalesce(venue_year, year), title"
+            " FROM papers ORDER BY id"
         )
-    ]
+    )
 
 
 def accepted_times(db: Database) -> dict[int, str]:
