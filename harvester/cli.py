@@ -13,10 +13,11 @@ import os
 import signal
 import sqlite3
 import sys
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from sqlite_utils import Database
@@ -30,6 +31,7 @@ from harvester.harvest import open_sources, run_harvest
 from harvester.interactive import review_loop
 from harvester.logs import setup_logging
 from harvester.progress import for_stream
+from harvester.redact import scrub
 from harvester.report import write_reports
 from harvester.seeds import Seeds, load_seeds
 from harvester.terminal import printable
@@ -59,11 +61,7 @@ class HarvesterGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HarvesterError as exc:
-            obj = ctx.obj
-            if isinstance(obj, Context) and obj.debug:
-                raise
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(ctx, exc, f"error: {exc}", exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -79,26 +77,34 @@ class HarvesterGroup(click.Group):
         except sqlite3.Error as exc:
             # Disk full, a read-only file or folder, a database locked by another tool: every
             # page is one transaction, so what was stored before stays whole.
-            obj = ctx.obj
-            if isinstance(obj, Context) and obj.debug:
-                raise
-            click.echo(
+            _fail(
+                ctx,
+                exc,
                 f"error: the database could not be written ({exc}); what was stored before"
                 " is intact",
-                err=True,
+                EXIT_PARTIAL,
             )
-            sys.exit(EXIT_PARTIAL)
         except Exception as exc:
             # A bug or an environment failure (disk full, database locked by another tool).
-            obj = ctx.obj
-            if isinstance(obj, Context) and obj.debug:
-                raise
             message = " ".join(str(exc).split())
-            click.echo(
+            _fail(
+                ctx,
+                exc,
                 f"error: unexpected {type(exc).__name__}: {message} (--debug shows where)",
-                err=True,
+                EXIT_PARTIAL,
             )
-            sys.exit(EXIT_PARTIAL)
+
+
+def _fail(ctx: click.Context, exc: BaseException, line: str, code: int) -> NoReturn:
+    """Print the error's one line (after its traceback with ``--debug``) and exit.
+
+    Both are scrubbed: a library's exception chained below ours may quote a secret.
+    """
+    obj = ctx.obj
+    if isinstance(obj, Context) and obj.debug:
+        click.echo(scrub("".join(traceback.format_exception(exc))), err=True, nl=False)
+    click.echo(scrub(line), err=True)
+    sys.exit(code)
 
 
 @contextlib.contextmanager
@@ -230,7 +236,7 @@ def _duration(seconds: int | None) -> str:
 def status(obj: Context, as_json: bool, runs: int) -> None:
     """Show the last runs, the lock, the review queue and the papers per category."""
     config = obj.config()
-    db = store.open_db(config.db)
+    db = store.open_db(config.db, access="read")
     try:
         recent = store.last_runs(db, runs)
         counts = store.counts_by_category(db)
@@ -278,10 +284,11 @@ def _category_option(help_text: str) -> Any:
     return click.option("--category", metavar="KEY", help=help_text)
 
 
-def _open(obj: Context) -> tuple[Config, Seeds, Database]:
+def _open(obj: Context, access: store.Access = "write") -> tuple[Config, Seeds, Database]:
+    """Config, seeds and the database; only ``harvest`` and ``review add`` create one."""
     config = obj.config()
     seeds = load_seeds(config.seeds)
-    return config, seeds, store.open_db(config.db)
+    return config, seeds, store.open_db(config.db, access=access)
 
 
 def _line(item: review.QueueItem) -> str:
@@ -310,9 +317,9 @@ def review_cmd(ctx: click.Context, interactive: bool | None, category: str | Non
     if ctx.invoked_subcommand is not None:
         return
     obj: Context = ctx.obj
-    _, seeds, db = _open(obj)
     if interactive is None:
         interactive = sys.stdin.isatty()
+    _, seeds, db = _open(obj, "write" if interactive else "read")
     if not interactive:
         for item in review.queue(db, seeds, category=category):
             click.echo(_line(item))
@@ -342,7 +349,7 @@ def review_list(
     obj: Context, status: str, category: str | None, limit: int | None, as_json: bool
 ) -> None:
     """Papers best first: id, rank, score, suggested category, venue, citations, title, why."""
-    _, seeds, db = _open(obj)
+    _, seeds, db = _open(obj, "read")
     items = review.queue(db, seeds, status=status, category=category, limit=limit)
     if as_json:
         click.echo(json.dumps([i.as_json() for i in items], indent=2, ensure_ascii=False))
@@ -361,7 +368,7 @@ def review_list(
 @click.pass_obj
 def review_show(obj: Context, ident: str) -> None:
     """Everything about one paper. ID is papers.id, an arXiv id, a DOI or an S2 id."""
-    _, seeds, db = _open(obj)
+    _, seeds, db = _open(obj, "read")
     paper = review.find(db, ident)
     for key in (
         "id",
@@ -471,7 +478,7 @@ def review_undo(obj: Context) -> None:
 @click.pass_obj
 def review_add(obj: Context, ident: str, category: str | None) -> None:
     """Fetch, enrich and accept a paper the harvest did not find."""
-    config, seeds, db = _open(obj)
+    config, seeds, db = _open(obj, "create")
     with open_sources(config) as sources:
         paper = review.add_paper(
             db,
@@ -509,7 +516,7 @@ def review_export(obj: Context, out: Path | None, force: bool) -> None:
     A checklist there whose ticks, strikes or notes are not imported yet is kept (exit 2):
     run 'harvester review import' on it first.
     """
-    config, seeds, db = _open(obj)
+    config, seeds, db = _open(obj, "read")
     path = out or config.reports / "review-queue.md"
     count = review_file.export(db, seeds, path, force=force)
     click.echo(f"wrote {path}: {count} papers")
@@ -567,7 +574,7 @@ def report(obj: Context, out: Path | None, year: int | None, force: bool) -> Non
     review-queue.md has ticks, strikes or notes not imported: run 'harvester review import'
     on it first.
     """
-    config, seeds, db = _open(obj)
+    config, seeds, db = _open(obj, "read")
     paths = write_reports(
         db,
         seeds,
@@ -609,7 +616,7 @@ def export(obj: Context, fmt: str, status: str, category: str | None, out: Path 
     Citation keys (huang2018multi) stay the same from one export to the next; the year is
     the venue's.
     """
-    _, seeds, db = _open(obj)
+    _, seeds, db = _open(obj, "read")
     try:
         text = exports.render(db, seeds, fmt, status=status, category=category)
     finally:

@@ -7,13 +7,16 @@ file because cron jobs and CI set variables more easily than they edit files.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
+from harvester import redact
 from harvester.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "harvester.toml"
@@ -60,28 +63,82 @@ class Config:
     stale_lock_after: float = 600.0
 
     def __post_init__(self) -> None:
+        self._check_key()
+        for key in _FLOAT_KEYS:
+            # inf and nan pass every comparison below or fail it for the wrong reason, and
+            # an infinite delay or timeout only fails deep inside a run (OverflowError).
+            if not math.isfinite(getattr(self, key)):
+                _refuse(key, f"{key} = {getattr(self, key)!r} must be a finite number")
+        # Upper bounds keep every value within what timers, dates and SQLite integers can
+        # hold (timedelta(days=10**9) overflows), and far above any sensible setting.
         checks: list[tuple[str, bool, str]] = [
             ("max_per_query", self.max_per_query > 0, "must be a positive integer"),
+            ("max_per_query", self.max_per_query <= 1_000_000, "must be at most 1000000"),
             ("arxiv_delay", self.arxiv_delay >= 0, "must be zero or more seconds"),
+            ("arxiv_delay", self.arxiv_delay <= 3600, "must be at most 3600 seconds"),
             ("s2_delay", self.s2_delay >= 0, "must be zero or more seconds"),
+            ("s2_delay", self.s2_delay <= 3600, "must be at most 3600 seconds"),
             ("arxiv_page_size", 1 <= self.arxiv_page_size <= 2000, "must be 1 to 2000"),
             ("timeout", self.timeout > 0, "must be more than zero seconds"),
+            ("timeout", self.timeout <= 3600, "must be at most 3600 seconds"),
             ("retries", self.retries >= 0, "must be zero or more"),
+            ("retries", self.retries <= 100, "must be at most 100"),
             ("backoff_max", self.backoff_max >= 0, "must be zero or more seconds"),
+            ("backoff_max", self.backoff_max <= 3600, "must be at most 3600 seconds"),
             ("milestone_citations", self.milestone_citations >= 0, "must be zero or more"),
+            (
+                "milestone_citations",
+                self.milestone_citations <= 1_000_000_000,
+                "must be at most 1000000000",
+            ),
             ("snowball_depth", 0 <= self.snowball_depth <= 3, "must be 0 (off) to 3"),
+            ("snowball_min_score", abs(self.snowball_min_score) <= 1e6, "must be within ±1e6"),
             ("snowball_cap", self.snowball_cap > 0, "must be a positive integer"),
+            ("snowball_cap", self.snowball_cap <= 1_000_000, "must be at most 1000000"),
             ("contact", bool(self.contact.strip()), "must not be empty"),
+            (
+                "contact",
+                all(" " <= c < "\x7f" for c in self.contact),
+                "must be printable ASCII on one line (an e-mail address): it goes into every"
+                " request's User-Agent header",
+            ),
+            ("arxiv_url", _is_http_url(self.arxiv_url), "must be an http:// or https:// URL"),
+            ("s2_url", _is_http_url(self.s2_url), "must be an http:// or https:// URL"),
             ("overlap_days", self.overlap_days >= 0, "must be zero or more days"),
+            ("overlap_days", self.overlap_days <= 3650, "must be at most 3650 days"),
             ("refresh_days", self.refresh_days >= 0, "must be zero or more days"),
+            ("refresh_days", self.refresh_days <= 3650, "must be at most 3650 days"),
             ("breaker_failures", self.breaker_failures >= 1, "must be 1 or more"),
+            ("breaker_failures", self.breaker_failures <= 1000, "must be at most 1000"),
             ("stale_lock_after", self.stale_lock_after >= 10, "must be 10 seconds or more"),
+            (
+                "stale_lock_after",
+                self.stale_lock_after <= 604_800,
+                "must be at most 604800 seconds (a week)",
+            ),
         ]
         for key, ok, why in checks:
             if not ok:
-                error = ConfigError(f"{key} = {getattr(self, key)!r} {why}")
-                error.key = key
-                raise error
+                _refuse(key, f"{key} = {getattr(self, key)!r} {why}")
+
+    def _check_key(self) -> None:
+        """Strip the key and refuse one that cannot be a header value, never showing it."""
+        key = self.s2_api_key
+        if key is None:
+            return
+        # A CRLF env file or a pasted secret brings a trailing "\r", "\n" or spaces; sent as
+        # is, the HTTP library refuses the header and quotes the key in its error.
+        key = key.strip()
+        object.__setattr__(self, "s2_api_key", key or None)
+        redact.register(key)
+        for position, char in enumerate(key, 1):
+            if not " " <= char < "\x7f":
+                kind = "non-ASCII" if char > "\x7f" else "control"
+                _refuse(
+                    "s2_api_key",
+                    f"the Semantic Scholar key has a {kind} character (at position {position});"
+                    " set it again without it (the key is not shown)",
+                )
 
     @property
     def user_agent(self) -> str:
@@ -89,6 +146,19 @@ class Config:
         from harvester import __version__
 
         return f"harvester/{__version__} (mailto:{self.contact})"
+
+
+def _refuse(key: str, message: str) -> NoReturn:
+    error = ConfigError(message)
+    error.key = key
+    raise error
+
+
+def _is_http_url(url: str) -> bool:
+    if any(c <= " " or c >= "\x7f" for c in url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 # Environment variable -> config key. DESIGN.md fixes these names; they are public.
@@ -104,6 +174,7 @@ ENV_VARS: dict[str, str] = {
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+_FLOAT_KEYS = [name for name, f in _FIELDS.items() if isinstance(f.default, float)]
 # The key is a secret: it may come from the environment only, never from a committed file.
 _FILE_KEYS = sorted(set(_FIELDS) - {"s2_api_key"})
 
@@ -139,6 +210,25 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {key} = {value!r} is not a valid {kind}") from None
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML, or one line naming the file, the line and what is wrong."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
 def load_config(
     path: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -156,13 +246,10 @@ def load_config(
     explicit = path is not None
     path = path or Path(DEFAULT_CONFIG_FILE)
     if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+        data = _read_toml(path)
         table = data.get("harvester", data)
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: harvester must be a table of settings ([harvester])")
         for key, value in table.items():
             if key not in _FILE_KEYS:
                 if key == "s2_api_key":

@@ -6,6 +6,8 @@ the CLI prints, so it names the file, the value or the service involved.
 
 from __future__ import annotations
 
+from harvester.redact import scrub
+
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
@@ -13,9 +15,16 @@ EXIT_LOCKED = 3
 
 
 class HarvesterError(Exception):
-    """Base class: a problem the user can read and act on."""
+    """Base class: a problem the user can read and act on.
+
+    Its text never holds a secret: a service's answer quoted in it may echo the API key, so
+    the message is scrubbed when the error is made, before anyone prints, logs or stores it.
+    """
 
     exit_code = EXIT_USAGE
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(scrub(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigError(HarvesterError):

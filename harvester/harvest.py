@@ -53,6 +53,7 @@ from harvester.logs import ECHOED
 from harvester.pipeline import Pending, Writer
 from harvester.progress import NoProgress, Progress
 from harvester.records import PaperRecord
+from harvester.redact import scrub
 from harvester.seeds import SeedPaper, Seeds
 from harvester.snowball import snowball
 from harvester.sources import arxiv as arxiv_source
@@ -94,6 +95,8 @@ class RunResult:
         self.papers_seen += len(saved.seen)
 
     def fail(self, message: str) -> None:
+        # Stored in ``runs.errors`` and printed: never with a secret in it, whatever raised.
+        message = scrub(message)
         self.errors.append(message)
         # The CLI prints every error as a ``failed:`` line at the end; the console handler
         # leaves echoed records out (one line each in a cron mail), the log file keeps them.
@@ -350,7 +353,7 @@ def run_harvest(
                 _harvest(run)
         except Exception as exc:
             # A bug or a database failure: the run row still says what happened.
-            result.errors.append(f"stopped by {type(exc).__name__}: {exc}")
+            result.errors.append(scrub(f"stopped by {type(exc).__name__}: {exc}"))
             raise
         except BaseException:
             result.interrupted = True  # Ctrl-C, SIGTERM

@@ -7,7 +7,8 @@ detail (or ``-vv`` with it) to a file whatever the terminal shows, so the mail s
 and the detail is kept. Failures the command prints itself as ``failed:`` lines are logged
 too, but reach the console only with ``-v``, so a mail has each once. Every record is one
 line: messages are collapsed and tracebacks are left out (``--debug`` shows them where the
-CLI prints errors).
+CLI prints errors). Every handler scrubs secrets (``harvester.redact``) from every record,
+whichever module logged it and whatever a service's answer quoted in it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from harvester.errors import ConfigError
+from harvester.redact import scrub
 
 _LOGGER = "harvester"
 # A record flagged with this ``extra`` key is also printed by the command itself (the
@@ -42,6 +44,19 @@ class OneLineFormatter(logging.Formatter):
         record.exc_text = None
         record.stack_info = None
         return super().format(record)
+
+
+def scrub_record(record: logging.LogRecord) -> bool:
+    """A handler filter: the record's message with secrets replaced, arguments folded in.
+
+    On the handler, not the logger: a logger's filters do not see records its children
+    (``harvester.http``, ``harvester.harvest``) pass up to it.
+    """
+    message = record.getMessage()
+    clean = scrub(message)
+    if clean != message:
+        record.msg, record.args = clean, None
+    return True
 
 
 def setup_logging(*, verbose: int = 0, quiet: bool = False, log_file: Path | None = None) -> None:
@@ -69,6 +84,7 @@ def setup_logging(*, verbose: int = 0, quiet: bool = False, log_file: Path | Non
         file_handler.setLevel(file_level)
         handlers.append(file_handler)
     for handler in handlers:
+        handler.addFilter(scrub_record)
         handler.setFormatter(OneLineFormatter())
         handler._harvester = True  # type: ignore[attr-defined]
         logger.addHandler(handler)

@@ -6,6 +6,8 @@ for every change; never edit one that has shipped.
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -235,3 +237,50 @@ def check_schema(db: Database) -> None:
             f"this database was written by a newer harvester (schema {unknown[-1]}); "
             "upgrade harvester to use it"
         )
+
+
+def schema_state(db: Database) -> str:
+    """``new`` (no tables yet), ``current`` or ``outdated`` (migrations pending); only reads.
+
+    Refuses, before anything is written, a database some other program made (its tables
+    would get ours beside them, and WAL mode) and one from a newer harvester.
+    """
+    tables = sorted(
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    )
+    try:
+        applied = MIGRATIONS.applied(db)
+    except sqlite3.DatabaseError:  # a migrations table of some other shape
+        applied = []
+    if not applied:
+        others = [t for t in tables if t != Migrations.migrations_table]
+        if not others:
+            return "new"
+        shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+        raise StoreError(
+            f"not a harvester database (it has tables {shown}); give another --db or HARVESTER_DB"
+        )
+    check_schema(db)
+    return "outdated" if MIGRATIONS.pending(db) else "current"
+
+
+def migrate(db: Database) -> None:
+    """Apply the pending migrations, all in one transaction that holds the write lock.
+
+    Two harvests starting together on a new database both see the schema missing; whoever
+    gets the lock creates it, the other waits (the busy timeout), looks again inside its own
+    transaction, finds nothing to do, and goes on to find the harvest lock held.
+    """
+    if not MIGRATIONS.pending(db):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        check_schema(db)
+        MIGRATIONS.apply(db)
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.execute("COMMIT")

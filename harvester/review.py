@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from harvester.errors import HarvesterError
+from harvester.paper_ids import parse_paper_id
 from harvester.rank import Ranker
-from harvester.records import PaperRecord, normalise_title, split_arxiv_id
+from harvester.records import PaperRecord, normalise_title
 from harvester.seeds import Seeds
 from harvester.store import now_iso, save_records
 
@@ -31,10 +32,6 @@ STATUSES = ("pending", "accepted", "rejected")
 MILESTONE_CHOICES = ("yes", "no", "auto")
 # The fields a person decides; each becomes manual once set.
 DECIDED_FIELDS = ("status", "category", "focus", "notes", "milestone")
-
-_ARXIV_RE = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.I)
-_DOI_RE = re.compile(r"^(?:doi:)?(10\.\d{4,9}/\S+)$", re.I)
-_S2_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
 class ReviewError(HarvesterError):
@@ -62,32 +59,19 @@ def _login() -> str | None:
         return None
 
 
-def classify_id(ident: str) -> tuple[str, str]:
-    """What kind of identifier a user typed: ``id``, ``arxiv``, ``doi``, ``s2`` or ``title``."""
-    text = ident.strip()
-    if text.isdigit():
-        return "id", text
-    if match := _ARXIV_RE.match(text):
-        return "arxiv", split_arxiv_id(match.group(1))[0]
-    if match := _DOI_RE.match(text):
-        return "doi", match.group(1).lower()
-    if _S2_RE.match(text):
-        return "s2", text
-    return "title", text
-
-
 def find(db: Database, ident: str) -> dict[str, Any]:
-    """The paper a user means: ``papers.id``, an arXiv id, a DOI or an S2 id."""
-    kind, value = classify_id(ident)
+    """The paper a user means: ``papers.id``, an arXiv id, a DOI or an S2 id, or an address
+    of one (``harvester.paper_ids``)."""
+    named = parse_paper_id(ident)
     column = {"id": "id", "arxiv": "arxiv_id", "doi": "doi", "s2": "s2_id", "title": "title_key"}[
-        kind
+        named.kind
     ]
-    if kind == "title":
-        value = normalise_title(value)
+    value = normalise_title(named.value) if named.kind == "title" else named.value
     rows = list(db.query(f"SELECT * FROM papers WHERE {column} = ?", [value]))
     if not rows:
         raise ReviewError(
-            f"no paper with id {ident!r} (give papers.id, an arXiv id, a DOI or an S2 id)"
+            f"no paper with id {ident!r} (give papers.id, an arXiv id, a DOI or an S2 id,"
+            " or the address of one)"
         )
     return rows[0]
 
@@ -420,7 +404,8 @@ def add_paper(
     ``ident`` is an arXiv id, a DOI, a Semantic Scholar id or an exact title.
     """
     _check_category(seeds, category)
-    kind, value = classify_id(ident)
+    named = parse_paper_id(ident)
+    kind, value = named.kind, named.value
     if kind == "id":
         raise ReviewError(f"{ident!r}: review add takes an arXiv id, a DOI, an S2 id or a title")
     records: list[PaperRecord] = []

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from harvester import store
+from harvester import redact, store
 from harvester.config import Config
 from harvester.seeds import Seeds, load_seeds
 from tests.loopback import Entry, FakeArxiv, FakeS2, LoopbackServer, load_corpus
@@ -48,11 +48,17 @@ def dead_pid() -> int:
 
 
 @pytest.fixture(autouse=True)
-def no_real_services(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever a test forgets to set, nothing reaches the real APIs: port 9 on loopback."""
+def no_real_services(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Whatever a test forgets to set, nothing reaches the real APIs: port 9 on loopback.
+
+    Keys a test's configurations registered as secrets are forgotten after it, so one test's
+    key (``"k"``) is not scrubbed from the next test's messages.
+    """
     monkeypatch.setenv("HARVESTER_ARXIV_URL", "http://127.0.0.1:9/api/query")
     monkeypatch.setenv("HARVESTER_S2_URL", "http://127.0.0.1:9/graph/v1")
     monkeypatch.delenv("S2_API_KEY", raising=False)
+    yield
+    redact.forget()
 
 
 @pytest.fixture(scope="session")

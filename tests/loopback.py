@@ -654,6 +654,11 @@ def _handler(arxiv: FakeArxiv, s2: FakeS2, gate: Gate) -> type[BaseHTTPRequestHa
                 )
             elif fault == "403":
                 self._send(403, b'{"message":"Forbidden"}', "application/json")
+            elif fault.startswith("echo-key:"):
+                # A server that quotes the request's key back in its error ("echo-key:403").
+                key = self.headers.get("x-api-key", "")
+                error = json.dumps({"error": f"key {key} refused", "message": f"x-api-key: {key}"})
+                self._send(int(fault[9:]), error.encode(), "application/json")
             elif fault == "200-html":
                 self._send(200, b"<html><body>Maintenance</body></html>", "text/html")
             elif fault == "truncate":

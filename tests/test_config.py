@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,77 @@ def test_bad_environment_value_names_the_variable(tmp_path):
 def test_explicit_config_file_must_exist(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml", environ={})
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("timeout = inf", r"harvester.toml: timeout = inf must be a finite number"),
+        ("arxiv_delay = nan", r"harvester.toml: arxiv_delay = nan must be a finite number"),
+        ("backoff_max = -inf", r"harvester.toml: backoff_max = -inf must be a finite number"),
+        ("timeout = 1e300", r"timeout = 1e\+300 must be at most 3600 seconds"),
+        ("refresh_days = 1000000000", r"refresh_days = 1000000000 must be at most 3650 days"),
+        ("overlap_days = 99999999999", r"overlap_days = 99999999999 must be at most 3650 days"),
+        ("retries = 100000", r"retries = 100000 must be at most 100"),
+        ("stale_lock_after = 1e12", r"stale_lock_after = 1000000000000.0 must be at most 604800"),
+        ("max_per_query = 10000000000", r"max_per_query = 10000000000 must be at most 1000000"),
+        ('arxiv_url = "ftp://example.org/api"', r"arxiv_url = 'ftp://example.org/api' must be an"),
+        ('s2_url = "https://exa mple.org"', r"s2_url = 'https://exa mple.org' must be an http"),
+    ],
+)
+def test_numbers_must_be_finite_and_in_range(tmp_path, text, message):
+    path = tmp_path / "harvester.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, environ={})
+
+
+@pytest.mark.parametrize(
+    "var, value, message",
+    [
+        (
+            "HARVESTER_ARXIV_DELAY",
+            "1e309",
+            "HARVESTER_ARXIV_DELAY: arxiv_delay = inf must be a finite",
+        ),
+        ("HARVESTER_S2_DELAY", "NaN", "HARVESTER_S2_DELAY: s2_delay = nan must be a finite"),
+        ("HARVESTER_ARXIV_DELAY", "86400", "arxiv_delay = 86400.0 must be at most 3600 seconds"),
+    ],
+)
+def test_environment_numbers_must_be_finite_and_in_range(var, value, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(environ={var: value})
+
+
+@pytest.mark.parametrize(
+    "contact",
+    ["me@example.org\r\nX-Injected: 1", "me@example.org\n", "me\x00@example.org", "mé@example.org"],
+)
+def test_a_contact_that_cannot_be_a_header_value_is_refused(tmp_path, contact):
+    path = tmp_path / "harvester.toml"
+    path.write_text(f"contact = {json.dumps(contact)}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"harvester.toml: contact = .* must be printable ASCII"):
+        load_config(path, environ={})
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b'contact = "caf\xe9@example.org"\n', r"harvester.toml:1: not UTF-8 text \(byte 0xe9\)"),
+        (b"retries = 1\n\n\xff\xfe = 2\n", r"harvester.toml:3: not UTF-8 text \(byte 0xff\)"),
+        (b"harvester = 3\n", r"harvester.toml: harvester must be a table of settings"),
+        (b"retries = 1\nretries = 2\n", r"harvester.toml: Cannot overwrite a value \(at line 2"),
+        (b"timeout = 1979-05-27\n", r"harvester.toml: timeout = .* is not a valid float"),
+        (b"[harvester]\ndb = [1]\n", r"harvester.toml: db = \[1\] is not a valid path"),
+    ],
+)
+def test_every_error_in_the_config_file_names_it(tmp_path, content, message):
+    path = tmp_path / "harvester.toml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, environ={})
+
+
+def test_the_key_is_stripped_and_a_blank_key_is_no_key():
+    assert load_config(environ={"S2_API_KEY": " abc-123\r\n"}).s2_api_key == "abc-123"
+    assert load_config(environ={"S2_API_KEY": " \r\n"}).s2_api_key is None

@@ -6,15 +6,18 @@ import logging
 import os
 import socket
 import sqlite3
+import threading
 
 import pytest
 from click.testing import CliRunner
+from sqlite_utils.migrations import Migrations
 
 from harvester import store
 from harvester.cli import cli
-from harvester.errors import LockHeldError, LockLostError
+from harvester.errors import LockHeldError, LockLostError, StoreError
 from harvester.harvest import run_harvest
 from harvester.lock import HarvestLock, current_holder, pid_running
+from harvester.migrations import MIGRATIONS
 from tests.conftest import ROOT, dead_pid, synthetic_entries
 
 
@@ -129,3 +132,56 @@ def test_the_lock_is_released_after_a_failed_run(db, seeds, config, fake_arxiv, 
 def test_pid_running():
     assert pid_running(os.getpid())
     assert not pid_running(dead_pid())
+
+
+def test_two_harvests_opening_a_new_database_at_once_the_loser_finds_the_lock_held(
+    tmp_path, monkeypatch
+):
+    """The second harvest looks at the schema while the first is still creating it: it must
+    wait for it, not create it a second time (exit 2), and then find the lock held (exit 3)."""
+    path = tmp_path / "new.db"
+    creating, second_looked = threading.Event(), threading.Event()
+    outcomes: dict[str, str] = {}
+    held: list[HarvestLock] = []
+    real_pending = Migrations.pending
+    first_migration = MIGRATIONS._migrations[0]
+    real_create = first_migration.fn
+
+    def pending(self, db):
+        found = real_pending(self, db)
+        if threading.current_thread().name == "second":
+            second_looked.set()
+        return found
+
+    def create(db):
+        if threading.current_thread().name == "first" and not creating.is_set():
+            creating.set()
+            second.start()
+            second_looked.wait(30)  # the second harvest has seen the schema missing
+        real_create(db)
+
+    def start_harvest() -> None:
+        name = threading.current_thread().name
+        try:
+            db = store.open_db(path)
+            held.append(HarvestLock.acquire(db, stale_after=600))
+            outcomes[name] = "ok"
+        except LockHeldError:
+            outcomes[name] = "lock held"
+        except StoreError as exc:
+            outcomes[name] = f"error: {exc}"
+
+    monkeypatch.setattr(Migrations, "pending", pending)
+    monkeypatch.setattr(first_migration, "fn", create)
+    first = threading.Thread(target=start_harvest, name="first")
+    second = threading.Thread(target=start_harvest, name="second")
+    first.start()
+    first.join(60)
+    second.join(60)
+    for lock in held:
+        lock.release()
+    assert creating.is_set() and second_looked.is_set()
+    assert sorted(outcomes.values()) == ["lock held", "ok"], outcomes
+    db = store.open_db(path)
+    assert [m.name for m in MIGRATIONS.applied(db)] == [m.name for m in MIGRATIONS._migrations]
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -17,6 +18,7 @@ from harvester import review, store
 from harvester.cli import cli
 from harvester.rank import Ranker
 from harvester.web import app as web_app
+from harvester.web.security import REVIEWER_COOKIE, SESSION_COOKIE, Csrf
 from tests import sample_db
 from tests.conftest import ROOT
 from tests.web_helpers import copy_db, decision_rows, live_app
@@ -435,6 +437,7 @@ def test_serve_beyond_loopback_needs_a_token(tmp_path):
     assert "error: --host 0.0.0.0: the page would be reachable from other machines" in result.output
     short = serve(["--host", "0.0.0.0", "--token", "short"])
     assert short.exit_code == 2 and "at least 16 characters" in short.output
+    store.open_db(tmp_path / "h.db").close()
     with (
         mock.patch("harvester.web.server.bind") as bind,
         mock.patch("harvester.web.server.make_server") as make,
@@ -456,6 +459,7 @@ def test_serve_beyond_loopback_needs_a_token(tmp_path):
 
 
 def test_serve_on_a_busy_port_is_one_clear_line(tmp_path):
+    store.open_db(tmp_path / "h.db").close()
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -470,6 +474,7 @@ def test_serve_on_a_busy_port_is_one_clear_line(tmp_path):
 
 
 def test_serve_open_opens_the_page_once_listening(tmp_path):
+    store.open_db(tmp_path / "h.db").close()
     with (
         mock.patch("harvester.web.server.bind"),
         mock.patch("harvester.web.server.make_server") as make,
@@ -485,3 +490,130 @@ def test_serve_open_opens_the_page_once_listening(tmp_path):
         "token": None,
         "loopback_only": True,
     }
+
+
+def test_serve_on_a_missing_database_says_so_and_creates_nothing(tmp_path):
+    with (
+        mock.patch("harvester.web.server.bind") as bind,
+        mock.patch("harvester.web.server.make_server"),
+    ):
+        result = CliRunner().invoke(
+            cli,
+            ["--db", str(tmp_path / "typo.db"), "serve"],
+            env={"HARVESTER_SEEDS": str(ROOT / "seeds")},
+        )
+    assert bind.call_count == 0
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: {tmp_path / 'typo.db'}: no database there (check --db or HARVESTER_DB;"
+        " 'harvester harvest' creates one)\n"
+    )
+    assert not (tmp_path / "typo.db").exists()
+
+
+# --- hostile numbers and bodies -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("paper_id", [2**63, 2**63 + 1, 10**30])
+def test_a_paper_id_beyond_sqlite_integers_is_404(sample, seeds, paper_id):
+    base, path = sample
+    before = decision_rows(store.open_db(path))
+    answer = httpx.get(f"{base}/api/paper/{paper_id}")
+    assert (answer.status_code, answer.json()) == (404, {"error": f"no paper #{paper_id}"})
+    ada = Reviewer(base, "ada")
+    decide = ada.post("/api/decide", {"paper_id": paper_id, "version": 0, "action": "reject"})
+    assert (decide.status_code, decide.json()) == (404, {"error": f"no paper #{paper_id}"})
+    page = httpx.get(f"{base}/", params={"paper": str(paper_id)})
+    assert page.status_code == 200 and f"no paper #{paper_id}" in page.text
+    real = pending_ids(path, seeds, 1)[0]
+    stale = ada.post("/api/decide", {"paper_id": real, "version": 2**64, "action": "reject"})
+    assert stale.status_code == 409
+    assert decision_rows(store.open_db(path)) == before
+
+
+def _asgi_post(app, path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]):
+    """Send a request straight to the app, a chunk per ``receive``; returns (status, how
+    many chunks the app asked for)."""
+    asked = 0
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        nonlocal asked
+        asked += 1
+        body = chunks[asked - 1] if asked <= len(chunks) else b""
+        return {"type": "http.request", "body": body, "more_body": asked < len(chunks)}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1:8765"), *headers],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8765),
+    }
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], asked
+
+
+ROUTES = ["/reviewer", "/api/decide", "/api/undo", "/", "/api/queue", "/nowhere"]
+CHUNK = 16 * 1024  # a 1 GiB body would be 65,536 of them; the test stops at 200
+HUGE = [b"n" * CHUNK] * 200
+SECRET = b"s" * 32
+SESSION = "a-session-of-a-reviewer-1234"
+
+
+def _signed_in() -> list[tuple[bytes, bytes]]:
+    """The headers of a reviewer with a session, a name and a CSRF token: the routes that
+    take a body read it."""
+    token = Csrf(SECRET).token(SESSION)
+    cookie = f"{SESSION_COOKIE}={SESSION}; {REVIEWER_COOKIE}=ada"
+    return [(b"cookie", cookie.encode()), (b"x-csrf-token", token.encode())]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_declared_body_over_the_limit_is_refused_before_a_byte_is_read(sample, seeds, route):
+    _, path = sample
+    app = web_app.create_app(path, seeds, csrf_secret=SECRET)
+    for length in (str(2**30), "9" * 5000):
+        headers = [(b"content-length", length.encode()), (b"content-type", b"application/json")]
+        assert _asgi_post(app, route, HUGE, headers + _signed_in()) == (413, 0)
+
+
+@pytest.mark.parametrize(
+    "route, expected",
+    [
+        # 64 KiB is allowed: the fifth chunk of 16 KiB passes the limit.
+        ("/reviewer", (413, 5)),
+        ("/api/decide", (413, 5)),
+        ("/api/undo", (413, 5)),
+        # Routes that take no body never read it.
+        ("/", (405, 0)),
+        ("/nowhere", (404, 0)),
+    ],
+)
+def test_a_streamed_body_is_cut_off_at_the_chunk_that_passes_the_limit(
+    sample, seeds, route, expected
+):
+    _, path = sample
+    app = web_app.create_app(path, seeds, csrf_secret=SECRET)
+    headers = [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]
+    assert web_app.MAX_BODY // CHUNK + 1 == 5
+    assert _asgi_post(app, route, HUGE, headers + _signed_in()) == expected
+
+
+def test_a_body_within_the_limit_still_reaches_the_route(sample, seeds):
+    base, path = sample
+    ada = Reviewer(base, "ada")
+    paper_id = pending_ids(path, seeds, 1)[0]
+    padded = {"paper_id": paper_id, "action": "reject", "reason": "x" * 1900}
+    answer = ada.post("/api/decide", padded | {"version": ada.paper(paper_id)["version"]})
+    assert answer.status_code == 200, answer.text

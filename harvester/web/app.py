@@ -38,6 +38,7 @@ from harvester.web.security import (
     CSRF_HEADER,
     REVIEWER_COOKIE,
     SESSION_COOKIE,
+    BodyLimit,
     Csrf,
     Guard,
     clean_reviewer,
@@ -148,9 +149,7 @@ class ReviewApp:
 
     async def set_reviewer(self, request: Request) -> Response:
         # A plain urlencoded form, parsed here: Starlette's form parser needs python-multipart.
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            return HTMLResponse(pages.error_page("refused: too long a form"), status_code=413)
+        raw = await request.body()  # at most MAX_BODY bytes: BodyLimit
         form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
         token = form.get(CSRF_FIELD)
         if not self.csrf.valid(session_of(request), token):
@@ -288,9 +287,7 @@ class ReviewApp:
             raise Refused(400, "who is deciding? set your name first (POST /reviewer)")
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             raise Refused(415, "send JSON (Content-Type: application/json)")
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise Refused(413, f"a request body of at most {MAX_BODY} bytes")
+        raw = await request.body()  # at most MAX_BODY bytes: BodyLimit
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -311,6 +308,8 @@ def _read_filters(params: dict[str, str], seeds: Seeds) -> data.Filters:
 
 
 def _row(db: Database, paper_id: int) -> dict[str, Any]:
+    if not 0 < paper_id < 2**63:  # beyond SQLite's integers: no such row, and no OverflowError
+        raise Refused(404, f"no paper #{paper_id}")
     rows = list(db.query("SELECT * FROM papers WHERE id = ?", [paper_id]))
     if not rows:
         raise Refused(404, f"no paper #{paper_id}")
@@ -397,6 +396,9 @@ def create_app(
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, token=token, loopback_only=loopback_only and not token)],
+        middleware=[
+            Middleware(Guard, token=token, loopback_only=loopback_only and not token),
+            Middleware(BodyLimit, max_body=MAX_BODY, respond=_error_response),
+        ],
         exception_handlers=_handlers(),
     )

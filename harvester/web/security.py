@@ -8,6 +8,8 @@
 - Every state-changing request is a POST with a CSRF token (an HMAC of the browser's session
   cookie under a secret that lives only in the server process), and a POST whose ``Origin``
   is another site is refused before that.
+- A request body larger than the app takes is refused (413) before it is read, on every
+  route: by its Content-Length, or as soon as a streamed body passes the limit.
 - Every response carries a Content Security Policy that allows only the app's own script and
   style, so even a paper title that slipped through escaping could not run code.
 """
@@ -19,6 +21,7 @@ import hmac
 import ipaddress
 import re
 import secrets
+from collections.abc import Callable
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from starlette.datastructures import MutableHeaders
@@ -216,3 +219,62 @@ class Guard:
                     f"refused: a request from {origin!r}, another site", status_code=403
                 )
         return None
+
+
+class _BodyTooLarge(Exception):
+    """Raised from ``receive`` when a streamed body passes the limit."""
+
+
+class BodyLimit:
+    """ASGI middleware: at most ``max_body`` bytes of request body, for every route.
+
+    A handler that reads the body (``await request.body()``) would hold all of it in memory
+    before it could look at its size; here a declared length over the limit is refused
+    without reading a byte, and a body without one is counted as it arrives and refused at
+    the chunk that passes the limit.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        respond: Callable[[Request, int, str], Response],
+    ) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.respond = respond
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"refused: a request body of at most {self.max_body} bytes"
+        declared = Request(scope).headers.get("content-length", "")
+        # Length first: int() refuses strings of thousands of digits.
+        if declared.isdigit() and (len(declared) > 18 or int(declared) > self.max_body):
+            await self.respond(Request(scope), 413, message)(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            chunk = await receive()
+            if chunk["type"] == "http.request":
+                received += len(chunk.get("body", b""))
+                if received > self.max_body:
+                    raise _BodyTooLarge
+            return chunk
+
+        async def watched(reply: Message) -> None:
+            nonlocal started
+            started = started or reply["type"] == "http.response.start"
+            await send(reply)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self.respond(Request(scope), 413, message)(scope, receive, send)
