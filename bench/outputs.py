@@ -1,4 +1,4 @@
-"""The list's outputs on the labelled corpus: python bench/outputs.py
+"""The list's outputs on the labelled corpus: python bench/outputs.py [--field]
 
 After one harvest of tests/data/ through the loopback server and a review round (the relevant
 papers accepted in their labelled category, the look-alikes rejected, as bench/evaluate.py
@@ -11,12 +11,17 @@ does), writes the reports and measures what a curator and a reader see:
 - papers.bib: entries bibtexparser reads, one per accepted paper, with the venue's year;
 - feed.xml: entries, and whether feedparser finds it well formed; new.md's two lists.
 
+``--field`` uses the field corpus instead (tests/field_corpus.py: the corpus above and the
+papers of tests/data/field/); its papers of categories the seeds do not have (dynamic width,
+dynamic parameters) are accepted in the category the harvester suggests.
+
 Needs the test install (bibtexparser and feedparser are test dependencies). The Markdown is
 read back from the files written, not from the library, so the figures are what is published.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -78,11 +83,24 @@ def timeline_cells(readme: str) -> list[list[str]]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--field", action="store_true", help="the field corpus")
+    args = parser.parse_args()
     seeds = load_seeds(ROOT / "seeds")
-    s2 = load_s2_corpus()
-    labels = {normalise_title(p["title"]): p["label"] for p in s2}
+    if args.field:
+        from tests import field_corpus
+
+        entries, s2, edges = (
+            field_corpus.arxiv_entries(),
+            field_corpus.s2_papers(),
+            field_corpus.edges(),
+        )
+        labels = field_corpus.labels()
+    else:
+        entries, s2, edges = load_corpus(), load_s2_corpus(), load_edges()
+        labels = {normalise_title(p["title"]): p["label"] for p in s2}
     folder = Path(tempfile.mkdtemp())
-    with LoopbackServer(FakeArxiv(load_corpus()), FakeS2(s2, edges=load_edges())) as srv:
+    with LoopbackServer(FakeArxiv(entries), FakeS2(s2, edges=edges)) as srv:
         config = Config(
             db=folder / "bench.db",
             arxiv_url=srv.arxiv_url,
@@ -100,7 +118,8 @@ def main() -> None:
             review.reject(db, str(row["id"]), who="bench")
             decided["rejected"] += 1
         else:
-            review.accept(db, seeds, str(row["id"]), category=label, who="bench")
+            category = label if label in seeds.categories else None
+            review.accept(db, seeds, str(row["id"]), category=category, who="bench")
             decided["accepted"] += 1
     out = folder / "reports"
     write_reports(db, seeds, out, milestone_citations=config.milestone_citations)
