@@ -23,8 +23,10 @@ import click
 from sqlite_utils import Database
 
 from harvester import __version__, lock, review, review_file, store
+from harvester import export as exports
 from harvester.config import Config, load_config
 from harvester.errors import EXIT_PARTIAL, HarvesterError
+from harvester.files import write_text
 from harvester.harvest import open_sources, run_harvest
 from harvester.interactive import review_loop
 from harvester.logs import setup_logging
@@ -565,7 +567,8 @@ def review_import(obj: Context, path: Path, force: bool) -> None:
 )
 @click.pass_obj
 def report(obj: Context, out: Path | None, year: int | None, force: bool) -> None:
-    """Write the awesome list (README.md), yearly reports and the review queue.
+    """Write the awesome list (README.md), yearly reports, the review queue, what's new
+    (new.md), the Atom feed (feed.xml) and the list as BibTeX (papers.bib).
 
     Writes nothing (exit 1) before a harvest has completed, and nothing (exit 2) while
     review-queue.md has ticks, strikes or notes not imported: run 'harvester review import'
@@ -582,6 +585,47 @@ def report(obj: Context, out: Path | None, year: int | None, force: bool) -> Non
     )
     for path in paths:
         click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(exports.FORMATS),
+    default="bibtex",
+    show_default=True,
+    help="bibtex (LaTeX), csl-json (Zotero, citation processors) or ris (other managers).",
+)
+@click.option(
+    "--status",
+    type=click.Choice(exports.STATUSES),
+    default="accepted",
+    show_default=True,
+    help="Which papers: the list (accepted), the queue (pending) or all.",
+)
+@_category_option("Only this category.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file (replaced whole) instead of standard output.",
+)
+@click.pass_obj
+def export(obj: Context, fmt: str, status: str, category: str | None, out: Path | None) -> None:
+    """Export papers for citation managers: BibTeX, CSL-JSON or RIS, one entry per paper.
+
+    Citation keys (huang2018multi) stay the same from one export to the next; the year is
+    the venue's.
+    """
+    _, seeds, db = _open(obj, "read")
+    try:
+        text = exports.render(db, seeds, fmt, status=status, category=category)
+    finally:
+        store.close_db(db)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    write_text(out, text)
+    click.echo(f"wrote {out}", err=True)
 
 
 # --- the review page ----------------------------------------------------------------------

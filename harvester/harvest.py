@@ -9,8 +9,9 @@ writer (``harvester.pipeline``):
   bulk search, newest publications first; then the refresh: citations, venue, ids and TL;DR
   from the batch endpoint, 500 papers a request, for papers not refreshed for
   ``refresh_days``. Batches start while arXiv pages still arrive. A paper a search has just
-  described counts as refreshed (its TL;DR comes with its next refresh), unless
-  ``refresh_days`` is 0 or the run is ``full``: those ask the batch about every paper.
+  described counts as refreshed, unless it has no TL;DR and was never in a batch (a new
+  paper: its TL;DR comes in this run), or ``refresh_days`` is 0 or the run is ``full``:
+  those ask the batch about every paper.
 
 Citation snowballing follows, once both are done.
 
@@ -164,6 +165,7 @@ class _Run:
         fresh = [r for r, _ in pairs]
         described = described and self.refresh_before is not None and bool(self.config.refresh_days)
         refresh: list[dict[str, Any]] = []
+        marked: list[int] = []
         with store.write_transaction(self.db):
             saved = store.save_records(
                 self.db,
@@ -178,7 +180,7 @@ class _Run:
             if then is not None:
                 then()
             if described:
-                store.mark_described(self.db, saved.seen)
+                marked = store.mark_described(self.db, saved.seen)
             if targets is None:
                 refresh = store.papers_to_refresh(self.db, self.refresh_before, saved.seen)
             store.update_run(
@@ -189,8 +191,7 @@ class _Run:
             )
         self.result.count(saved)
         self.result.papers_unchanged += len(records) - len(fresh)
-        if described:
-            self.pending.discard(saved.seen)
+        self.pending.discard(marked)
         self.pending.add(refresh)
         return saved
 

@@ -28,7 +28,7 @@ from harvester.migrations import migrate, schema_state
 from harvester.records import PaperRecord, normalise_title
 from harvester.seeds import SeedPaper, Seeds
 from harvester.sources.semantic_scholar import s2_venue_names, s2_year
-from harvester.venues import UNPUBLISHED, VenueEvidence
+from harvester.venues import VenueEvidence
 
 STATUSES = ("pending", "accepted", "rejected")
 
@@ -560,7 +560,7 @@ def _venue_evidence(paper: dict[str, Any], s2_data: list[dict[str, Any]]) -> Ven
         dblp = dblp or (data.get("externalIds") or {}).get("DBLP")
         year = year or s2_year(data)
     texts = tuple(t for t in (paper["comment"], paper["journal_ref"]) if t)
-    return VenueEvidence(names=tuple(names), dblp=dblp, year=year, texts=texts)
+    return VenueEvidence(names=tuple(names), dblp=dblp, year=year, texts=texts, doi=paper["doi"])
 
 
 def _derived(
@@ -573,16 +573,10 @@ def _derived(
     """Venue, award, milestone, category and score as the sources and rules give them."""
     manual = set(json.loads(paper["manual_fields"]))
     changes: dict[str, Any] = {}
-    resolved = seeds.venues.resolve(evidence)
-    if resolved is None and evidence.names:
-        resolved = (evidence.names[0], evidence.year)  # unknown venue: its own name
     first_year = int(paper["published"][:4]) if paper["published"] else paper["year"]
-    if resolved is None or resolved[0] == UNPUBLISHED:
-        venue, venue_year = (
-            (UNPUBLISHED, first_year) if paper["arxiv_id"] else (None, paper["year"])
-        )
-    else:
-        venue, venue_year = resolved[0], resolved[1] or paper["year"]
+    venue, venue_year = seeds.venues.place(
+        evidence, preprint_year=first_year if paper["arxiv_id"] else None, year=paper["year"]
+    )
     changes.update({"venue": venue, "venue_year": venue_year})
 
     award = seeds.awards.match(paper["title"], venue, venue_year)
@@ -998,22 +992,36 @@ def papers_to_refresh(
     return rows
 
 
-def mark_described(db: Database, paper_ids: Sequence[int]) -> None:
-    """Papers a search has just described count as refreshed now.
+def mark_described(db: Database, paper_ids: Sequence[int]) -> list[int]:
+    """Papers a search has just described count as refreshed now; returns those that do.
 
     A search answer carries the same citations, venue and ids as a refresh batch; asking
-    again in the same run would spend a request per 500 papers on their TL;DR alone, which
-    comes with their next refresh instead.
+    again in the same run would spend a request per 500 papers on what is already known.
+    Only the TL;DR is missing from it: a paper that has none and was never refreshed by a
+    batch (a new one, mostly) does not count, so the run's batches bring its TL;DR now
+    rather than after ``refresh_days``.
     """
     now = now_iso()
+    described: list[int] = []
     with write_transaction(db):
         for chunk in _chunks(sorted(set(paper_ids))):
+            described += [
+                paper_id
+                for (paper_id,) in db.execute(
+                    "SELECT id FROM papers WHERE "
+                    + _in("id", chunk)
+                    + " AND (tldr IS NOT NULL OR s2_refreshed IS NOT NULL)",
+                    list(chunk),
+                )
+            ]
+        for chunk in _chunks(described):
             db.execute(
                 "UPDATE papers SET s2_refreshed = ? WHERE "
                 + _in("id", chunk)
                 + " AND (s2_refreshed IS NULL OR s2_refreshed < ?)",
                 [now, *chunk, now],
             )
+    return described
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -1069,3 +1077,92 @@ def counts_by_category(db: Database) -> dict[str, dict[str, int]]:
     ):
         out.setdefault(row["category"], {s: 0 for s in STATUSES})[row["status"]] = row["n"]
     return out
+
+
+def papers_with(
+    db: Database, status: str = "accepted", category: str | None = None
+) -> list[dict[str, Any]]:
+    """Papers of a status (or ``all``) and, when given, a category, in id order."""
+    where, params = [], []
+    if status != "all":
+        where.append("status = ?")
+        params.append(status)
+    if category is not None:
+        where.append("category = ?")
+        params.append(category)
+    sql = "SELECT * FROM papers" + (f" WHERE {' AND '.join(where)}" if where else "")
+    return list(_dicts(db, sql + " ORDER BY id", params))
+
+
+def latest_s2_answers(db: Database, paper_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Each paper's newest Semantic Scholar answer, as it came."""
+    answers: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(paper_ids))):
+        for paper_id, data in db.execute(
+            "SELECT paper_id, data FROM paper_sources WHERE source = 's2' AND "
+            + _in("paper_id", chunk)
+            + " ORDER BY fetched_at DESC, source_id",
+            list(chunk),
+        ):
+            answers.setdefault(paper_id, json.loads(data))
+    return answers
+
+
+def citation_key_inputs(db: Database) -> list[tuple[int, str | None, int | None, str]]:
+    """Every paper's id, first author, year (the venue's, else the first) and title, in id
+    order: what citation keys are made of, for all papers, so a key never depends on a
+    filter."""
+    return list(
+        db.execute(
+            "SELECT id, json_extract(authors, '$[0]'), coalesce(venue_year, year), title"
+            " FROM papers ORDER BY id"
+        )
+    )
+
+
+def accepted_times(db: Database) -> dict[int, str]:
+    """When each accepted paper was accepted: its last accepting decision still in force,
+    else (seed papers, accepted by the harvest itself) when it was first stored."""
+    times = {
+        paper_id: at
+        for paper_id, at in db.execute(
+            "SELECT d.paper_id, max(d.at) FROM decisions d JOIN papers p ON p.id = d.paper_id"
+            " WHERE p.status = 'accepted' AND d.field = 'status' AND d.new = 'accepted'"
+            " AND d.undone = 0 AND d.kind != 'undo' GROUP BY d.paper_id"
+        )
+    }
+    for paper_id, first_seen in db.execute(
+        "SELECT id, first_seen FROM papers WHERE status = 'accepted'"
+    ):
+        times.setdefault(paper_id, first_seen)
+    return times
+
+
+def finished_runs(db: Database) -> list[dict[str, Any]]:
+    """Harvests that ended (whatever their status), newest first: ``id``, ``started``,
+    ``ended``."""
+    return list(
+        _dicts(
+            db,
+            "SELECT id, started, ended FROM runs WHERE ended IS NOT NULL"
+            " ORDER BY ended DESC, id DESC",
+            [],
+        )
+    )
+
+
+def first_seen_between(db: Database, start: str, end: str, status: str = "pending") -> list[int]:
+    """Papers of a status first stored between two times (a run's new candidates)."""
+    return [
+        int(paper_id)
+        for (paper_id,) in db.execute(
+            "SELECT id FROM papers WHERE status = ? AND first_seen >= ? AND first_seen <= ?"
+            " ORDER BY id",
+            [status, start, end],
+        )
+    ]
+
+
+def papers_by_id(db: Database, paper_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Rows of these papers, by id, a query per 900."""
+    return {row["id"]: row for row in _rows_where(db, "id", paper_ids)}

@@ -89,7 +89,9 @@ def build(db: Database, seeds: Seeds) -> None:
                     "1703.09844",
                     "Multi-Scale Dense Networks for Resource Efficient Image Classification",
                     2017,
-                    "Early exits with intermediate classifiers.",
+                    "We study image classification under a budget at test time. We propose"
+                    " multi-scale dense networks (MSDNets) with early exits on easy images.",
+                    comment="Code: https://github.com/gaohuang/MSDNet.",
                 ),
                 _arxiv(
                     "2004.02178",
@@ -101,7 +103,9 @@ def build(db: Database, seeds: Seeds) -> None:
                     "1711.11503",
                     "Convolutional Networks with Adaptive Inference Graphs",
                     2017,
-                    "Gates skip layers per input.",
+                    "Do networks need a fixed structure? In this work, we propose convolutional"
+                    " networks with adaptive inference graphs (ConvNet-AIG), e.g. gates that"
+                    " skip layers per input.",
                 ),
                 _arxiv(
                     "2301.00001",

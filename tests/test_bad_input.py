@@ -225,6 +225,8 @@ READING = [
     ["review", "--no-interactive"],
     ["review", "export", "--out", "OUT/queue.md"],
     ["report", "--out", "OUT"],
+    ["export", "--format", "ris"],
+    ["export", "--out", "OUT/papers.bib"],
 ]
 
 

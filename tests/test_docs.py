@@ -50,6 +50,7 @@ def test_documented_commands_and_options_exist():
         ("review export", ["--out", "--force"]),
         ("review import", ["--force"]),
         ("report", ["--out", "--year", "--force"]),
+        ("export", ["--format", "--status", "--category", "--out"]),
         ("serve", ["--host", "--port", "--open", "--token"]),
     ]:
         assert f"harvester {command}" in README

@@ -175,17 +175,39 @@ def test_run_row_records_requests_and_counts(db, seeds, config, corpus_arxiv, se
     assert len(corpus_arxiv.requests) == 1 + queries
     assert run["status"] == "ok" and run["ended"] >= run["started"]
     assert run["papers_new"] == len(papers(db)) and run["errors"] == []
-    # The batch asks only about papers no search of this run described: a search answer
-    # already has their citations, venue and ids.
-    searched = {
-        paper_id
-        for (paper_id,) in db.execute(
-            "SELECT DISTINCT paper_id FROM query_hits WHERE source = 's2'"
-        )
-    }
-    assert 0 < len(searched) < len(papers(db))
-    assert result.papers_refreshed == result.papers_enriched == len(papers(db)) - len(searched)
+    # A search answer has a paper's citations, venue and ids but not its TL;DR: the batch
+    # asks about every new paper, except Cavs, whose title match answered with its TL;DR
+    # before a search described it.
+    assert result.papers_refreshed == result.papers_enriched == len(papers(db)) - 1
     assert db.execute("SELECT count(*) FROM papers WHERE s2_refreshed IS NULL").fetchone()[0] == 0
+
+
+def test_papers_a_search_found_get_their_tldr_in_the_same_run(
+    db, seeds, config, corpus_arxiv, s2_corpus, server
+):
+    # A bulk-search answer carries no TL;DR; the "Focused On" column needs it in this run's
+    # report, not after the next refresh days later.
+    result = run_harvest(db, seeds, config)
+    by_id = {p["paperId"]: p for p in s2_corpus}
+    searched = list(
+        db.query(
+            "SELECT * FROM papers WHERE id IN (SELECT paper_id FROM query_hits WHERE source = 's2')"
+        )
+    )
+    assert len(searched) > 20
+    for row in searched:
+        answered = by_id[row["s2_id"]].get("tldr") or {}
+        assert row["tldr"] == answered.get("text"), row["title"]
+    # Still one batch request per 500 papers, the new papers a search found among them.
+    [batch] = [r for r in server.s2.requests if r["path"].endswith("/paper/batch")]
+    asked = set(batch["body"]["ids"])
+    not_asked = {
+        r["title"]
+        for r in searched
+        if r["s2_id"] not in asked and f"ARXIV:{r['arxiv_id']}" not in asked
+    }
+    assert not_asked == {CAVS}  # its title match answered with its TL;DR
+    assert result.requests["s2"] == len(server.s2.requests)
 
 
 def test_seed_queries_find_most_relevant_papers_and_few_lookalikes(

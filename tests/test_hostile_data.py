@@ -34,7 +34,8 @@ SAFE_HREF = re.compile(
     r"^(https://arxiv\.org/abs/(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})"
     r"|https://doi\.org/10\.\d{4,9}/[A-Za-z0-9%._;:/-]+"
     r"|https://www\.semanticscholar\.org/paper/[0-9a-f]{40}"
-    r"|#[\w%-]*|[\w./-]+\.(md|svg))$"
+    r"|https://git(hub|lab)\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
+    r"|#[\w%-]*|[\w./-]+\.(md|svg|xml|bib)(#[\w-]+)?)$"
 )
 
 
@@ -49,7 +50,14 @@ def sample(tmp_path, seeds):
 
 def test_hostile_ids_never_become_link_targets(sample, seeds, tmp_path):
     sample.table("papers").update(PENDING, HOSTILE_IDS)
-    sample.table("papers").update(ACCEPTED, {"s2_id": "y)](https://evil.example/t"})
+    sample.table("papers").update(
+        ACCEPTED,
+        {
+            "s2_id": "y)](https://evil.example/t",
+            # A code link is built from the owner and repository names alone.
+            "abstract": 'Code: https://github.com/a/b)](https://evil.example/c) "x" onclick',
+        },
+    )
     queue = render(sample, seeds)
     write_reports(sample, seeds, tmp_path / "reports")
     texts = [queue] + [p.read_text(encoding="utf-8") for p in (tmp_path / "reports").rglob("*.md")]

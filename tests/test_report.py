@@ -136,18 +136,21 @@ def test_rejected_and_pending_papers_appear_only_in_the_queue(written):
             continue
         text = path.read_text(encoding="utf-8")
         assert "Early Stopping Without a Validation Set" not in text  # rejected
+        if path.name == "new.md":  # the last harvest's candidates are news
+            text = text.split("## New candidates", 1)[0]
         if path.name != "review-queue.md":
             assert "Anytime Early Exits for Speech" not in text, path  # pending
-    assert "Anytime Early Exits for Speech" in (written / "review-queue.md").read_text(
-        encoding="utf-8"
-    )
+    for name in ("review-queue.md", "new.md"):
+        assert "Anytime Early Exits for Speech" in (written / name).read_text(encoding="utf-8")
 
 
 def test_a_title_full_of_markdown_and_html_renders_as_text(written):
     for path in written.rglob("*.md"):
         html = MD.render(path.read_text(encoding="utf-8"))
         assert "<script" not in html and "<b>" not in html
-        assert not re.search(r'href="(?!https://|#|[\w./-]+\.md")', html), path
+        assert not re.search(r'href="(?!https://|#|[\w./-]+\.(?:md|xml|bib)(?:#[\w-]+)?")', html), (
+            path
+        )
     html = MD.render((written / "README.md").read_text(encoding="utf-8"))
     visible = re.sub(r"<[^>]+>", "", html)
     import html as html_lib
@@ -177,6 +180,8 @@ def test_readme_sample_is_the_generated_output():
     golden = (GOLDEN / "README.md").read_text(encoding="utf-8")
     assert all(block in golden for block in blocks)
     assert "# Big Event Timeline" in blocks[0] and "## 早退" in blocks[1]
+    [entry] = re.findall(r"```bibtex\n(.*?)```", sample, re.S)
+    assert entry in (GOLDEN / "papers.bib").read_text(encoding="utf-8")
 
 
 def test_chart_is_well_formed_svg_with_a_legend(written, seeds):
@@ -186,3 +191,108 @@ def test_chart_is_well_formed_svg_with_a_legend(written, seeds):
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert all(c.title in texts for c in seeds.categories.values())
     assert {"2015", "2018", "2023"} <= set(texts)
+
+
+def test_date_cells_are_short_for_every_venue_and_never_a_bare_year(db, seeds, tmp_path):
+    from harvester import review, store
+    from tests.sample_db import _s2
+
+    papers = [
+        (
+            "Exits on Imaginary Chips",
+            "2024 IEEE International Conference on Imaginary Circuits and Systems (ICICS)",
+            None,
+        ),
+        ("Exits Nobody Placed", "", "10.1109/jssc.2099.1"),
+        ("Exits Without Any Trace", "", None),
+    ]
+    records = [
+        _s2(f"{i}" + "a" * 39, title, arxiv=None, venue=venue, dblp=None, year=2024, cites=1)
+        for i, (title, venue, _) in enumerate(papers, 1)
+    ]
+    for record, (_, _, doi) in zip(records, papers, strict=True):
+        record.doi = doi
+    run = store.start_run(db, {})
+    store.save_records(db, seeds, records, run_id=run)
+    store.finish_run(db, run, status="ok", requests={}, papers_new=3, papers_updated=0, errors=[])
+    for record in records:
+        review.accept(db, seeds, record.s2_id, category="accelerator", who="t")
+    write_reports(db, seeds, tmp_path / "out")
+    text = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    cells = {
+        line.split(" | ")[1].split("](")[0].strip("["): line.split(" | ")[0].strip("| ")
+        for line in text.splitlines()
+        if line.startswith("| 2024")
+    }
+    assert cells == {
+        "Exits on Imaginary Chips": "2024 ICICS",
+        "Exits Nobody Placed": "2024 IEEE",
+        "Exits Without Any Trace": "2024 Unknown",
+    }
+
+
+def test_every_listed_paper_has_a_focused_on(written):
+    # The sample's 2015 ACL paper has no focus, no TL;DR and no abstract.
+    text = (written / "README.md").read_text(encoding="utf-8")
+    rows = [
+        re.split(r"(?<!\\)\|", line)[1:-1]
+        for line in text.split("\n# Papers\n", 1)[1].splitlines()
+        if line.startswith("| ") and not line.startswith("| **") and "---" not in line
+    ]
+    assert len(rows) == 6
+    assert all(cells[2].strip() for cells in rows), rows
+
+
+def test_a_timeline_cell_holds_a_handful_of_short_names(db, seeds, tmp_path):
+    from harvester import review, store
+    from tests.sample_db import _arxiv, _s2
+
+    run = store.start_run(db, {})
+    names = [f"Exit{chr(65 + i)}Net" for i in range(7)]
+    store.save_records(
+        db,
+        seeds,
+        [
+            _arxiv(f"2001.0000{i}", f"{name}: Early Exits Number {i}", 2020, f"We propose {name}.")
+            for i, name in enumerate(names)
+        ],
+        run_id=run,
+    )
+    store.save_records(
+        db,
+        seeds,
+        [
+            _s2(
+                f"{i}" + "b" * 39,
+                f"{name}: Early Exits Number {i}",
+                arxiv=f"2001.0000{i}",
+                venue="",
+                dblp=None,
+                year=2020,
+                cites=200 + i,
+            )
+            for i, name in enumerate(names)
+        ],
+        run_id=run,
+    )
+    store.finish_run(db, run, status="ok", requests={}, papers_new=7, papers_updated=0, errors=[])
+    for i in range(7):
+        review.accept(db, seeds, f"2001.0000{i}", category="early_exit", who="t")
+    write_reports(db, seeds, tmp_path / "out")
+    text = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    model = next(
+        line
+        for line in text.split("# Big Event Timeline", 1)[1].splitlines()
+        if line.startswith("| Model")
+    )
+    assert model == (
+        "| Model | [ExitGNet](https://arxiv.org/abs/2001.00006) (206)<br>"
+        "[ExitFNet](https://arxiv.org/abs/2001.00005) (205)<br>"
+        "[ExitENet](https://arxiv.org/abs/2001.00004) (204)<br>"
+        "[ExitDNet](https://arxiv.org/abs/2001.00003) (203)<br>"
+        "[+3 more](years/2020.md#milestones-and-awards) |"
+    )
+    # The year's report lists every milestone, those the cell counts too.
+    year = (tmp_path / "out" / "years" / "2020.md").read_text(encoding="utf-8")
+    milestones = year.split("## Milestones and awards", 1)[1].split("\n## ", 1)[0]
+    assert all(f"(https://arxiv.org/abs/2001.0000{i})" in milestones for i in range(7))

@@ -1,4 +1,5 @@
-"""Reports: the awesome list in the seed's own format, yearly reports, the review queue.
+"""Reports: the awesome list in the seed's own format, yearly reports, the review queue,
+what is new, an Atom feed and the list as BibTeX.
 
 Everything here reads the database and writes text; the same database gives byte-identical
 files, so a scheduled job that commits ``reports/`` makes small, reviewable diffs. Each file is
@@ -12,11 +13,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from harvester import review_file, store
+from harvester import export, review_file, store
 from harvester.errors import ReportError
 from harvester.files import write_text
-from harvester.report.awesome import render_readme
+from harvester.rank import Ranker
+from harvester.report.awesome import TITLE, render_readme
 from harvester.report.common import accepted_papers
+from harvester.report.feed import render_feed
+from harvester.report.new import render_new
 from harvester.report.yearly import CHART_FILE, render_chart, render_index, render_year
 from harvester.seeds import Seeds
 
@@ -64,5 +68,9 @@ def write_reports(
         _write(out / "years" / f"{each}.md", text, written)
     _write(out / "years" / "README.md", render_index(db, seeds, papers), written)
     _write(out / "years" / CHART_FILE, render_chart(seeds, papers), written)
-    _write(out / "review-queue.md", review_file.render(db, seeds), written)
+    ranker = Ranker.train(db, seeds)
+    _write(out / "review-queue.md", review_file.render(db, seeds, ranker=ranker), written)
+    _write(out / "new.md", render_new(db, seeds, papers, ranker), written)
+    _write(out / "feed.xml", render_feed(db, seeds, papers, TITLE), written)
+    _write(out / "papers.bib", export.render(db, seeds, "bibtex", title=TITLE), written)
     return written

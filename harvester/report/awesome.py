@@ -37,9 +37,13 @@ def num_line(papers: list[dict[str, Any]]) -> str:
     return "(num) " + " ".join(f"{y or '?'} = {counts[y]}," for y in years)
 
 
-def category_table(papers: list[dict[str, Any]], focus_header: str, threshold: int) -> list[str]:
+def category_table(
+    papers: list[dict[str, Any]], focus_header: str, threshold: int, section: str = ""
+) -> list[str]:
+    """A section's table; ``section`` (its name) stands in an otherwise empty focus cell."""
     rows = [
-        [date_cell(p), linked_title(p), focus_cell(p), notes_cell(p, threshold)] for p in papers
+        [date_cell(p), linked_title(p), focus_cell(p, section), notes_cell(p, threshold)]
+        for p in papers
     ]
     return table(["Date", "Paper", focus_header, "Notes"], rows)
 
@@ -79,6 +83,6 @@ def render_readme(db: Database, seeds: Seeds, papers: list[dict[str, Any]], thre
     for key, category in seeds.categories.items():
         rows = by_category[key]
         out += [f"## {category.title}", num_line(rows)]
-        out += category_table(rows, category.focus_header, threshold)
+        out += category_table(rows, category.focus_header, threshold, category.name)
         out += ["", "----", ""]
     return "\n".join(out).rstrip() + "\n"

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from harvester.code_links import code_link
 from harvester.links import paper_url
 from harvester.markdown import escape
+from harvester.report.focus import focused_on, shorten
 
 
 def accepted_papers(db: Database) -> list[dict[str, Any]]:
@@ -45,22 +47,11 @@ def date_cell(paper: dict[str, Any]) -> str:
     return escape(f"{year} {paper.get('venue') or ''}".strip())
 
 
-def short_name(title: str) -> str:
-    """What a timeline cell calls a paper: the name before a colon, else the title's start."""
-    head = title.split(":", 1)[0].strip()
-    if ":" in title and 0 < len(head) <= 32:
-        return head
-    words = title.split()
-    return " ".join(words[:4]) + ("…" if len(words) > 4 else "")
-
-
-def focus_cell(paper: dict[str, Any], limit: int = 200) -> str:
-    """The reviewer's focus line, else Semantic Scholar's TL;DR, shortened."""
-    text = paper.get("focus") or paper.get("tldr") or ""
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
-    return escape(text)
+def focus_cell(paper: dict[str, Any], fallback: str = "", limit: int = 200) -> str:
+    """The reviewer's focus line, else Semantic Scholar's TL;DR, else a sentence of the
+    abstract, else ``fallback`` (the section's name): never empty for a listed paper."""
+    text = focused_on(paper.get("focus"), paper.get("tldr"), paper.get("abstract"), fallback)
+    return escape(shorten(text, limit))
 
 
 def notes_cell(paper: dict[str, Any], threshold: int) -> str:
@@ -73,6 +64,9 @@ def notes_cell(paper: dict[str, Any], threshold: int) -> str:
         parts.append(f"cite > {threshold}")
     if paper.get("notes"):
         parts.append(escape(paper["notes"]))
+    code = code_link(paper.get("abstract"), paper.get("comment"), paper.get("journal_ref"))
+    if code:
+        parts.append(f"[code]({code})")
     return " · ".join(parts)
 
 

@@ -106,7 +106,7 @@ def render_year(
         rows_of = [p for p in these if p["category"] == key]
         if rows_of:
             out += [f"### {category.title}", ""]
-            out += category_table(rows_of, category.focus_header, threshold)
+            out += category_table(rows_of, category.focus_header, threshold, category.name)
             out.append("")
     out += ["## Papers per category and year", "", f"![Papers per category and year]({CHART_FILE})"]
     return "\n".join(out).rstrip() + "\n"

@@ -89,6 +89,22 @@ def s2_venue_names(data: dict[str, Any]) -> list[str]:
     return [n for n in names if isinstance(n, str) and n.strip()]
 
 
+def s2_venue_kind(data: dict[str, Any]) -> str | None:
+    """``conference`` or ``journal``: what publicationVenue says, else the DBLP key's kind."""
+    pv = data.get("publicationVenue")
+    kind = pv.get("type") if isinstance(pv, dict) else None
+    if kind in ("conference", "journal"):
+        return str(kind)
+    ids = data.get("externalIds")
+    dblp = ids.get("DBLP") if isinstance(ids, dict) else None
+    if isinstance(dblp, str):
+        if dblp.startswith("conf/"):
+            return "conference"
+        if dblp.startswith("journals/") and not dblp.startswith("journals/corr/"):
+            return "journal"
+    return None
+
+
 def s2_year(data: dict[str, Any]) -> int | None:
     year = data.get("year")
     return year if isinstance(year, int) else None
