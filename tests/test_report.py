@@ -214,7 +214,7 @@ def test_date_cells_are_short_for_every_venue_and_never_a_bare_year(db, seeds, t
         record.doi = doi
     run = store.start_run(db, {})
     store.save_records(db, seeds, records, run_id=run)
-    store.finish_run(db, run, status="ok", requests={}, papers_new=3, papers_updated=0, errors=[])
+    store.finish_run(db, run, status="ok", requests={}, errors=[])
     for record in records:
         review.accept(db, seeds, record.s2_id, category="accelerator", who="t")
     write_reports(db, seeds, tmp_path / "out")
@@ -275,7 +275,7 @@ def test_a_timeline_cell_holds_a_handful_of_short_names(db, seeds, tmp_path):
         ],
         run_id=run,
     )
-    store.finish_run(db, run, status="ok", requests={}, papers_new=7, papers_updated=0, errors=[])
+    store.finish_run(db, run, status="ok", requests={}, errors=[])
     for i in range(7):
         review.accept(db, seeds, f"2001.0000{i}", category="early_exit", who="t")
     write_reports(db, seeds, tmp_path / "out")

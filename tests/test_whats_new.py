@@ -66,9 +66,7 @@ def test_new_lists_what_was_accepted_since_the_previous_harvest_and_the_last_run
         mock.patch.object(review, "now_iso", lambda: next(clock)),
     ):
         run = store.start_run(sample, {})
-        store.finish_run(
-            sample, run, status="ok", requests={}, papers_new=0, papers_updated=0, errors=[]
-        )
+        store.finish_run(sample, run, status="ok", requests={}, errors=[])
         # Decided between two harvests (on the page, or a checklist imported before the next).
         review.accept(sample, seeds, "2302.00003", category="early_exit", who="t")
         run = store.start_run(sample, {})
@@ -90,9 +88,7 @@ def test_new_lists_what_was_accepted_since_the_previous_harvest_and_the_last_run
             category="early_exit",
             query="sample",
         )
-        store.finish_run(
-            sample, run, status="ok", requests={}, papers_new=2, papers_updated=0, errors=[]
-        )
+        store.finish_run(sample, run, status="ok", requests={}, errors=[])
     papers = accepted_rows(sample)
     text = render_new(sample, seeds, papers)
     accepted = text.split("## Accepted since", 1)[1].split("## New candidates", 1)[0]
