@@ -656,9 +656,9 @@ def serve(obj: Context, host: str, port: int, open_browser: bool, token: str | N
     from harvester.web.security import check_bind, is_loopback
     from harvester.web.server import bind, make_server, url_for
 
+    check_bind(host, token)  # a usage error comes before the database is looked at
     config, seeds, db = _open(obj)
     db.close()
-    check_bind(host, token)
     app = create_app(
         config.db,
         seeds,
