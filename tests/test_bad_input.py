@@ -20,7 +20,7 @@ from harvester.errors import SourceError
 from harvester.sources.arxiv import parse_feed, to_record
 from harvester.sources.semantic_scholar import to_record as s2_to_record
 from tests import sample_db
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SEEDS
 
 FEED = (
     ROOT / "tests" / "fixtures" / "arxiv" / "axpy_013_q_testing_s10_m10_34e56e15aaac.xml"
@@ -33,7 +33,7 @@ S2_PAGE = json.loads(
 @pytest.fixture
 def cwd(tmp_path, monkeypatch, server):
     monkeypatch.chdir(tmp_path)
-    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    shutil.copytree(SEEDS, tmp_path / "seeds")
     env = {
         "HARVESTER_DB": str(tmp_path / "h.db"),
         "HARVESTER_ARXIV_URL": server.arxiv_url,
@@ -276,7 +276,7 @@ def test_reading_commands_work_on_a_read_only_database(tmp_path, monkeypatch, se
     sample_db.build_file(folder / "h.db", seeds).close()
     before = (folder / "h.db").read_bytes()
     command = [c.replace("OUT", str(tmp_path / "out")) for c in command]
-    env = {"HARVESTER_DB": str(folder / "h.db"), "HARVESTER_SEEDS": str(ROOT / "seeds")}
+    env = {"HARVESTER_DB": str(folder / "h.db"), "HARVESTER_SEEDS": str(SEEDS)}
     with read_only(folder):
         result = CliRunner().invoke(cli, command, env=env)
         listing = sorted(p.name for p in folder.iterdir())
@@ -289,7 +289,7 @@ def test_status_on_a_read_only_database_shows_its_runs(tmp_path, seeds):
     folder = tmp_path / "ro"
     folder.mkdir()
     sample_db.build_file(folder / "h.db", seeds).close()
-    env = {"HARVESTER_DB": str(folder / "h.db"), "HARVESTER_SEEDS": str(ROOT / "seeds")}
+    env = {"HARVESTER_DB": str(folder / "h.db"), "HARVESTER_SEEDS": str(SEEDS)}
     writable = CliRunner().invoke(cli, ["status", "--json"], env=env)
     with read_only(folder):
         result = CliRunner().invoke(cli, ["status", "--json"], env=env)

@@ -18,7 +18,7 @@ from harvester.cli import cli
 from harvester.harvest import run_harvest
 from harvester.logs import OneLineFormatter
 from harvester.progress import BarProgress, NoProgress, for_stream
-from tests.conftest import ROOT, dead_pid, dump, synthetic_entries
+from tests.conftest import SEEDS, dead_pid, dump, synthetic_entries
 from tests.loopback import load_s2_corpus
 
 
@@ -26,7 +26,7 @@ from tests.loopback import load_s2_corpus
 def run(server, tmp_path, monkeypatch):
     """Invoke the CLI against the loopback server with a temp database, no delays."""
     monkeypatch.chdir(tmp_path)
-    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    shutil.copytree(SEEDS, tmp_path / "seeds")
     (tmp_path / "harvester.toml").write_text("backoff_max = 0\nretries = 2\narxiv_page_size = 50\n")
     env = {
         "HARVESTER_ARXIV_URL": server.arxiv_url,

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from harvester import store
 from harvester.cli import cli
-from tests.conftest import ROOT
+from tests.conftest import SEEDS
 from tests.sample_db import build_file
 
 
@@ -22,7 +22,7 @@ def sample_env(tmp_path, seeds):
     build_file(tmp_path / "sample.db", seeds).close()
     return {
         "HARVESTER_DB": str(tmp_path / "sample.db"),
-        "HARVESTER_SEEDS": str(ROOT / "seeds"),
+        "HARVESTER_SEEDS": str(SEEDS),
         "USER": "tester",
     }
 
@@ -62,7 +62,7 @@ def corpus_env(corpus_db, tmp_path, monkeypatch):
     shutil.copy(corpus_db, tmp_path / "harvester.db")
     return {
         "HARVESTER_DB": str(tmp_path / "harvester.db"),
-        "HARVESTER_SEEDS": str(ROOT / "seeds"),
+        "HARVESTER_SEEDS": str(SEEDS),
         "USER": "tester",
     }
 

@@ -20,7 +20,7 @@ import yaml
 from click.testing import CliRunner
 
 from harvester.cli import cli
-from tests.conftest import ROOT, synthetic_entries
+from tests.conftest import ROOT, SEEDS, synthetic_entries
 
 EXAMPLES = ROOT / "examples"
 SHELL_OPERATORS = {"&&", "||", ";", "|", "&"}
@@ -247,7 +247,7 @@ def harvest_step(workflow, server, tmp_path):
         "GITHUB_OUTPUT": str(outputs),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
         "HARVESTER_DB": str(tmp_path / "data" / "db" / "harvester.db"),
-        "HARVESTER_SEEDS": str(ROOT / "seeds"),
+        "HARVESTER_SEEDS": str(SEEDS),
         "HARVESTER_ARXIV_URL": server.arxiv_url,
         "HARVESTER_S2_URL": server.s2_url,
         "HARVESTER_ARXIV_DELAY": "0",

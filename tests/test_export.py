@@ -16,7 +16,7 @@ from harvester import export
 from harvester.cli import cli
 from harvester.export import Name, assign_keys, key_base, split_name, to_citation
 from harvester.venues import Venue, Venues
-from tests.conftest import ROOT
+from tests.conftest import SEEDS
 from tests.sample_db import NASTY_TITLE, build_file
 
 
@@ -322,7 +322,7 @@ def test_ris_reads_back_one_record_per_paper(sample, seeds):
 def test_export_command_writes_stdout_or_a_file_and_filters(tmp_path, monkeypatch, seeds):
     monkeypatch.chdir(tmp_path)
     build_file(tmp_path / "sample.db", seeds).close()
-    (tmp_path / "seeds").symlink_to(ROOT / "seeds")
+    (tmp_path / "seeds").symlink_to(SEEDS)
     env = {"HARVESTER_DB": str(tmp_path / "sample.db")}
     runner = CliRunner()
     result = runner.invoke(cli, ["export"], env=env)

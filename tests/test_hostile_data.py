@@ -18,7 +18,7 @@ from harvester import review, store
 from harvester.cli import cli
 from harvester.report import write_reports
 from harvester.review_file import render
-from tests.conftest import ROOT
+from tests.conftest import SEEDS
 from tests.sample_db import build_file
 
 MD = MarkdownIt("commonmark").enable("table").enable("strikethrough")
@@ -112,7 +112,7 @@ def env(sample, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return {
         "HARVESTER_DB": str(tmp_path / "sample.db"),
-        "HARVESTER_SEEDS": str(ROOT / "seeds"),
+        "HARVESTER_SEEDS": str(SEEDS),
         "USER": "tester",
     }
 

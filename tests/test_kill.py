@@ -26,7 +26,7 @@ from harvester import store
 from harvester.config import Config
 from harvester.harvest import run_harvest
 from harvester.seeds import load_seeds
-from tests.conftest import ROOT, snapshot
+from tests.conftest import SEEDS, snapshot
 from tests.loopback import FakeArxiv, FakeS2, LoopbackServer, load_corpus, load_s2_corpus
 
 S2_PAGE = 20
@@ -55,7 +55,7 @@ def clean(tmp_path_factory) -> dict:
             arxiv_page_size=10,
         )
         db = store.open_db(path)
-        result = run_harvest(db, load_seeds(ROOT / "seeds"), config)
+        result = run_harvest(db, load_seeds(SEEDS), config)
         assert result.status == "ok", result.errors
         # The numbering below: 27 arXiv requests; S2's 12 (searches, refresh batch), then 8
         # snowball reads (citations and references of the four accepted seed papers).

@@ -19,7 +19,7 @@ from harvester.errors import LockHeldError, LockLostError, StoreError
 from harvester.harvest import run_harvest
 from harvester.lock import HarvestLock, current_holder, pid_running
 from harvester.migrations import MIGRATIONS
-from tests.conftest import ROOT, dead_pid, synthetic_entries
+from tests.conftest import SEEDS, dead_pid, synthetic_entries
 
 
 def plant_lock(db, *, pid: int, host: str, heartbeat: str) -> int:
@@ -50,7 +50,7 @@ def test_second_harvest_exits_3_at_once_naming_the_holder(
         env={
             "HARVESTER_ARXIV_URL": server.arxiv_url,
             "HARVESTER_S2_URL": server.s2_url,
-            "HARVESTER_SEEDS": str(ROOT / "seeds"),
+            "HARVESTER_SEEDS": str(SEEDS),
         },
     )
 

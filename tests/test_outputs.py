@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from harvester import review, store
 from harvester.cli import cli
-from tests.conftest import ROOT
+from tests.conftest import SEEDS
 from tests.sample_db import build_file
 
 PENDING = "2302.00003"  # the sample database's one pending paper, #6
@@ -32,7 +32,7 @@ def work(tmp_path, monkeypatch, seeds):
     return {
         "HARVESTER_DB": str(tmp_path / "sample.db"),
         "HARVESTER_REPORTS": str(tmp_path / "reports"),
-        "HARVESTER_SEEDS": str(ROOT / "seeds"),
+        "HARVESTER_SEEDS": str(SEEDS),
         "USER": "tester",
     }
 
@@ -161,7 +161,7 @@ def test_report_after_a_failed_first_harvest_writes_nothing(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     env = {
         "HARVESTER_DB": str(tmp_path / "db" / "h.db"),
-        "HARVESTER_SEEDS": str(ROOT / "seeds"),
+        "HARVESTER_SEEDS": str(SEEDS),
         "HARVESTER_REPORTS": str(tmp_path / "reports"),
         "HARVESTER_ARXIV_DELAY": "0",
         "HARVESTER_S2_DELAY": "0",

@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 
 from harvester.cli import cli
 from harvester.report import write_reports
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SEEDS
 from tests.sample_db import NASTY_TITLE, build_file
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -161,7 +161,7 @@ def test_a_title_full_of_markdown_and_html_renders_as_text(written):
 def test_report_command_writes_into_reports_and_one_year_on_request(tmp_path, monkeypatch, seeds):
     monkeypatch.chdir(tmp_path)
     build_file(tmp_path / "sample.db", seeds).close()
-    (tmp_path / "seeds").symlink_to(ROOT / "seeds")
+    (tmp_path / "seeds").symlink_to(SEEDS)
     env = {"HARVESTER_DB": str(tmp_path / "sample.db"), "HARVESTER_REPORTS": str(tmp_path / "out")}
     result = CliRunner().invoke(cli, ["report"], env=env)
     assert result.exit_code == 0, result.output

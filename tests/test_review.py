@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from harvester import review, store
 from harvester.cli import cli
 from harvester.rank import roc_auc
-from tests.conftest import ROOT
+from tests.conftest import SEEDS
 from tests.loopback import load_corpus, load_s2_corpus
 
 LABELS = {e.arxiv_id: e.label for e in load_corpus()}
@@ -22,7 +22,7 @@ def env(corpus_db, tmp_path, monkeypatch, server, corpus, fake_arxiv, fake_s2):
     """A working directory with seeds and a copy of the harvested database; CLI env to match."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("USER", "tester")
-    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    shutil.copytree(SEEDS, tmp_path / "seeds")
     (tmp_path / "db").mkdir()
     shutil.copy(corpus_db, tmp_path / "db" / "harvester.db")
     fake_arxiv.corpus = corpus

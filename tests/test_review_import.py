@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from harvester import review, store
 from harvester.cli import cli
-from tests.conftest import ROOT
+from tests.conftest import SEEDS
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def env(corpus_db, tmp_path, monkeypatch):
     shutil.copy(corpus_db, tmp_path / "db" / "harvester.db")
     return {
         "HARVESTER_DB": str(tmp_path / "db" / "harvester.db"),
-        "HARVESTER_SEEDS": str(ROOT / "seeds"),
+        "HARVESTER_SEEDS": str(SEEDS),
         "HARVESTER_REPORTS": str(tmp_path / "reports"),
         "USER": "tester",
     }

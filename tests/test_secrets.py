@@ -14,7 +14,7 @@ from harvester import redact
 from harvester.cli import cli
 from harvester.config import Config
 from harvester.logs import setup_logging
-from tests.conftest import ROOT, synthetic_entries
+from tests.conftest import SEEDS, synthetic_entries
 from tests.loopback import load_edges, load_s2_corpus
 
 KEY = "sk-TEST-3f9a1c7e5b2d4068a1f0"
@@ -24,7 +24,7 @@ def test_the_key_never_leaves_the_request(
     tmp_path, monkeypatch, server, fake_arxiv, fake_s2, corpus
 ):
     monkeypatch.chdir(tmp_path)
-    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    shutil.copytree(SEEDS, tmp_path / "seeds")
     fake_arxiv.corpus = corpus
     fake_s2.corpus = load_s2_corpus()
     fake_s2.edges = load_edges()
@@ -94,7 +94,7 @@ def test_a_key_with_a_trailing_newline_or_spaces_is_sent_stripped_and_never_show
     tmp_path, monkeypatch, server, fake_arxiv, fake_s2, padding
 ):
     monkeypatch.chdir(tmp_path)
-    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    shutil.copytree(SEEDS, tmp_path / "seeds")
     fake_arxiv.corpus = synthetic_entries(3)
     fake_s2.faults = ["502"] * 20  # every S2 step fails: its errors are printed and stored
     (tmp_path / "harvester.toml").write_text("backoff_max = 0\nretries = 1\nsnowball_depth = 0\n")
@@ -123,7 +123,7 @@ def test_a_key_with_control_or_non_ascii_characters_is_refused_without_showing_i
     tmp_path, monkeypatch, server, fake_s2, key, kind
 ):
     monkeypatch.chdir(tmp_path)
-    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    shutil.copytree(SEEDS, tmp_path / "seeds")
     env = _env(tmp_path, server, key)
     outputs = [
         CliRunner().invoke(cli, ["--log-file", str(tmp_path / "h.log"), "harvest"], env=env),
@@ -144,7 +144,7 @@ def test_a_key_the_server_echoes_back_is_scrubbed_from_every_output(
     tmp_path, monkeypatch, server, fake_arxiv, fake_s2, status
 ):
     monkeypatch.chdir(tmp_path)
-    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    shutil.copytree(SEEDS, tmp_path / "seeds")
     fake_arxiv.corpus = synthetic_entries(3)
     fake_s2.faults = [f"echo-key:{status}"] * 20
     (tmp_path / "harvester.toml").write_text("backoff_max = 0\nretries = 1\nsnowball_depth = 0\n")

@@ -20,7 +20,7 @@ from harvester.rank import Ranker
 from harvester.web import app as web_app
 from harvester.web.security import REVIEWER_COOKIE, SESSION_COOKIE, Csrf
 from tests import sample_db
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SEEDS
 from tests.web_helpers import copy_db, decision_rows, live_app
 
 TOKEN = "correct-horse-battery-staple-42"
@@ -156,7 +156,7 @@ def test_decisions_write_the_same_audit_rows_as_the_cli(served, corpus_db, tmp_p
 
     # The same decisions through the command line, by a user called ada.
     twin = copy_db(corpus_db, tmp_path / "twin" / "harvester.db")
-    env = {"HARVESTER_DB": str(twin), "HARVESTER_SEEDS": str(ROOT / "seeds"), "USER": "ada"}
+    env = {"HARVESTER_DB": str(twin), "HARVESTER_SEEDS": str(SEEDS), "USER": "ada"}
     for args in (
         ["accept", str(x), "--category", "early_exit", "--focus", "exits"],
         ["reject", str(y), "--reason", "look-alike"],
@@ -427,7 +427,7 @@ def test_page_shows_the_dashboard_and_the_yearly_chart(sample, seeds):
 
 
 def serve(args: list[str], env: dict[str, str] | None = None):
-    base_env = {"HARVESTER_SEEDS": str(ROOT / "seeds"), "HARVESTER_TOKEN": ""}
+    base_env = {"HARVESTER_SEEDS": str(SEEDS), "HARVESTER_TOKEN": ""}
     return CliRunner().invoke(cli, ["serve", *args], env=base_env | (env or {}))
 
 
@@ -445,7 +445,7 @@ def test_serve_beyond_loopback_needs_a_token(tmp_path):
         ok = CliRunner().invoke(
             cli,
             ["--db", str(tmp_path / "h.db"), "serve", "--host", "0.0.0.0", "--port", "8766"],
-            env={"HARVESTER_SEEDS": str(ROOT / "seeds"), "HARVESTER_TOKEN": TOKEN},
+            env={"HARVESTER_SEEDS": str(SEEDS), "HARVESTER_TOKEN": TOKEN},
         )
     assert ok.exit_code == 0, ok.output
     assert "http://127.0.0.1:8766/" in ok.output and TOKEN not in ok.output
@@ -467,7 +467,7 @@ def test_serve_on_a_busy_port_is_one_clear_line(tmp_path):
         result = CliRunner().invoke(
             cli,
             ["--db", str(tmp_path / "h.db"), "serve", "--port", str(port)],
-            env={"HARVESTER_SEEDS": str(ROOT / "seeds")},
+            env={"HARVESTER_SEEDS": str(SEEDS)},
         )
     assert result.exit_code == 2
     assert f"error: --host 127.0.0.1 --port {port}: cannot listen there" in result.output
@@ -482,7 +482,7 @@ def test_serve_open_opens_the_page_once_listening(tmp_path):
         result = CliRunner().invoke(
             cli,
             ["--db", str(tmp_path / "h.db"), "serve", "--port", "8767", "--open"],
-            env={"HARVESTER_SEEDS": str(ROOT / "seeds")},
+            env={"HARVESTER_SEEDS": str(SEEDS)},
         )
     assert result.exit_code == 0, result.output
     assert make.call_args.kwargs["open_url"] == "http://127.0.0.1:8767/"
@@ -500,7 +500,7 @@ def test_serve_on_a_missing_database_says_so_and_creates_nothing(tmp_path):
         result = CliRunner().invoke(
             cli,
             ["--db", str(tmp_path / "typo.db"), "serve"],
-            env={"HARVESTER_SEEDS": str(ROOT / "seeds")},
+            env={"HARVESTER_SEEDS": str(SEEDS)},
         )
     assert bind.call_count == 0
     assert result.exit_code == 2
