@@ -18,7 +18,8 @@ run made per source. Queries and keywords may be tuned looking at the ``dev`` sp
 (the corpus's README says how it is split): ``test`` is what tells whether they generalise.
 
 ``--seeds DIR`` measures another seeds folder (an older version of ``seeds/``, say:
-``git archive main seeds | tar -x -C /tmp/before``); ``--depth`` sets ``snowball_depth``.
+``mkdir before && git archive main seeds | tar -x -C before``, then
+``--seeds before/seeds``); ``--depth`` sets ``snowball_depth``.
 """
 
 from __future__ import annotations
