@@ -213,8 +213,6 @@ def harvest(obj: Context, categories: tuple[str, ...], full: bool) -> None:
         f"{result.papers_updated} updated, {result.papers_unchanged} unchanged, "
         f"{result.papers_refreshed} refreshed; requests: {requests}"
     )
-    for line in result.skipped:
-        click.echo(f"skipped: {line}", err=True)
     for line in result.errors:
         click.echo(f"failed: {line}", err=True)
     if result.errors:

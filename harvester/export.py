@@ -142,7 +142,7 @@ def split_name(name: str) -> Name:
         family, given = (part.strip() for part in text.split(",", 1))
         return Name(family, given)
     words = text.split(" ")
-    suffix = []
+    suffix: list[str] = []
     while len(words) > 2 and words[-1].lower() in _SUFFIXES:
         suffix.insert(0, words.pop())
     if len(words) == 1:

@@ -80,7 +80,6 @@ class RunResult:
     papers_refreshed: int = 0
     requests: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
     interrupted: bool = False
 
     @property

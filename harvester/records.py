@@ -29,8 +29,6 @@ class PaperRecord:
     published: str | None = None
     updated: str | None = None
     year: int | None = None
-    venue: str | None = None
-    venue_year: int | None = None
     citation_count: int | None = None
     primary_category: str | None = None
     categories: list[str] = field(default_factory=list)

@@ -221,20 +221,6 @@ def finish_run(
 
 # --- papers -----------------------------------------------------------------------------
 
-# arXiv's own fields: the newest version's values win.
-_ARXIV_FIELDS = (
-    "title",
-    "abstract",
-    "arxiv_version",
-    "published",
-    "updated",
-    "primary_category",
-    "arxiv_categories",
-    "comment",
-    "journal_ref",
-)
-# Semantic Scholar's measurements: its latest answer wins.
-_S2_FIELDS = ("citation_count", "influential_citation_count", "tldr", "publication_date")
 # arXiv mints DOIs for preprints; they are not the publication's DOI.
 _ARXIV_DOI_PREFIX = "10.48550/"
 

@@ -228,7 +228,8 @@ class SemanticScholarSource:
             records, skipped = _records(items[: max_results - seen])
             seen += len(records) + skipped
             token = body.get("token") or None
-            total = body.get("total") if isinstance(body.get("total"), int) else seen
+            reported = body.get("total")
+            total = reported if isinstance(reported, int) else seen
             last = not token or not items or seen >= max_results
             yield SearchPage(
                 records=records, total=total, token=token, skipped=skipped, seen=seen, last=last
