@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
+from harvester import store
+
 LOOKALIKE = "lookalike"
 
 
@@ -50,7 +52,7 @@ class HarvestQuality:
 
 def measure_harvest(db: Database, labels: dict[str, str], categories: list[str]) -> HarvestQuality:
     """Compare what ``db`` holds with the labels (keyed by normalised title)."""
-    rows = {r["title_key"]: r for r in db.query("SELECT title_key, category, status FROM papers")}
+    rows = {r["title_key"]: r for r in store.papers.labels(db)}
     quality = HarvestQuality(per_category={k: CategoryQuality() for k in categories})
     filed: Counter[str] = Counter()
     for key, label in labels.items():

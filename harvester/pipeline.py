@@ -38,14 +38,14 @@ class Writer:
     """Runs database work on the calling thread while fetchers run on their own."""
 
     def __init__(self, maxsize: int = QUEUE_PAGES) -> None:
-        self._jobs: queue.Queue[Callable[[], None] | _Done] = queue.Queue(maxsize)
+        self._jobs: queue.Queue[Callable[[], object] | _Done] = queue.Queue(maxsize)
         self._stopped = threading.Event()
 
-    def submit(self, job: Callable[[], None]) -> None:
+    def submit(self, job: Callable[[], object]) -> None:
         """Queue ``job`` for the writer, waiting while the queue is full."""
         self._put(job)
 
-    def _put(self, item: Callable[[], None] | _Done) -> None:
+    def _put(self, item: Callable[[], object] | _Done) -> None:
         while True:
             if self._stopped.is_set():
                 raise WriterStopped
