@@ -52,11 +52,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harvester import store
+from harvester import ingest, store
 from harvester.config import Config
-from harvester.harvest import open_sources, run_harvest
+from harvester.harvest import run_harvest
 from harvester.report import write_reports
+from harvester.rules import Rules
 from harvester.seeds import Seeds, load_seeds
+from harvester.sources import open_sources
 from harvester.sources import semantic_scholar as s2_source
 from tests.loopback import Entry, FakeArxiv, FakeS2, LoopbackServer
 
@@ -733,7 +735,7 @@ def report_run(db_path: Path, out: Path) -> dict:
     seeds = load_seeds(SEEDS)
     db = store.open_db(db_path)
     started = time.perf_counter()
-    write_reports(db, seeds, out)
+    write_reports(db, Rules(seeds), out)
     return {"wall": time.perf_counter() - started, "rss": _peak_rss_mb()}
 
 
@@ -749,23 +751,24 @@ def naive_run(urls: Urls, db_path: Path, papers: int) -> dict:
     config = _config(urls, db_path, arxiv_delay=0, s2_delay=0, arxiv_page_size=100)
     db = store.open_db(db_path)
     run_id = store.start_run(db, {"naive": True})
+    rules = Rules(seeds)
     started = time.perf_counter()
     with open_sources(config) as sources:
         for key, category in seeds.categories.items():
             for query in category.arxiv_search_queries():
                 for page in sources.arxiv.search_pages(query, max_results=config.max_per_query):
-                    store.save_records(
-                        db, seeds, page.records, run_id=run_id, category=key, query=query
+                    ingest.save_records(
+                        db, rules, page.records, run_id=run_id, category=key, query=query
                     )
             for query in category.s2_queries:
                 for s2_page in sources.s2.search_pages(query, max_results=config.max_per_query):
-                    store.save_records(
-                        db, seeds, s2_page.records, run_id=run_id, category=key, query=query
+                    ingest.save_records(
+                        db, rules, s2_page.records, run_id=run_id, category=key, query=query
                     )
         for row in store.papers_to_refresh(db):
             [record] = sources.s2.batch([s2_source.batch_id(row)])
             if record is not None:
-                store.save_records(db, seeds, [record], run_id=run_id, targets=[row["id"]])
+                ingest.save_records(db, rules, [record], run_id=run_id, targets=[row["id"]])
         requests = sources.requests.as_dict()
     wall = time.perf_counter() - started
     store.finish_run(db, run_id, status="ok", requests=requests, errors=[])

@@ -43,6 +43,7 @@ from harvester.harvest import run_harvest
 from harvester.records import normalise_title
 from harvester.report import write_reports
 from harvester.report.focus import abstract_sentence
+from harvester.rules import Rules
 from harvester.seeds import load_seeds
 from tests.loopback import (
     FakeArxiv,
@@ -123,7 +124,7 @@ def main() -> None:
             review.accept(db, seeds, str(row["id"]), category=category, who="bench")
             decided["accepted"] += 1
     out = folder / "reports"
-    write_reports(db, seeds, out, milestone_citations=config.milestone_citations)
+    write_reports(db, Rules(seeds), out, milestone_citations=config.milestone_citations)
     accepted = list(db.query("SELECT * FROM papers WHERE status = 'accepted'"))
     readme = (out / "README.md").read_text(encoding="utf-8")
 

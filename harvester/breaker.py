@@ -49,9 +49,6 @@ class CircuitBreaker:
         """Count a step not tried because the source's breaker is open."""
         self._skipped.setdefault(source, Counter())[kind] += 1
 
-    def skipped(self, source: str) -> int:
-        return sum(self._skipped.get(source, Counter()).values())
-
     def report(self) -> list[str]:
         """One line per source given up on, saying what was skipped."""
         lines = []

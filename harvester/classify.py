@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from harvester.seeds import Seeds
+if TYPE_CHECKING:
+    from harvester.rules import Rules
 
 
 @dataclass
@@ -28,6 +29,9 @@ class CategoryScore:
         self.reasons.append(f"{points:+g} {reason}")
 
 
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
 def stem(word: str) -> str:
     """A light plural stemmer: exits -> exit, branches -> branch; enough for keyword rules."""
     if len(word) > 4 and word.endswith("es") and word[-3] in "sxhz":
@@ -37,13 +41,9 @@ def stem(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=8192)
 def phrase_key(phrase: str) -> tuple[str, ...]:
     """A phrase as stemmed words: case, hyphens and plurals do not matter (early-exits)."""
-    return tuple(stem(w) for w in re.findall(r"[a-z0-9]+", phrase.lower()))
-
-
-_WORD_RE = re.compile(r"[a-z0-9]+")
+    return tuple(stem(w) for w in _WORD_RE.findall(phrase.lower()))
 
 
 class _Stems(dict[str, str]):
@@ -73,8 +73,9 @@ class PhraseMatcher:
                 entries.append((key, f" {' '.join(key)} "))
         self._first = frozenset(self._by_first)
         self._stems = _Stems()
-        # A harvest classifies a paper once per page that finds it (its arXiv page, then the
-        # Semantic Scholar page): the same texts come back, so their phrases are kept.
+        # A harvest scores a paper again when another source's page finds it (its arXiv
+        # page, then its Semantic Scholar page): the same texts come back, so their phrases
+        # are kept, for the life of this matcher (one command).
         self._seen: dict[str, frozenset[tuple[str, ...]]] = {}
 
     def found(self, text: str) -> frozenset[tuple[str, ...]]:
@@ -101,41 +102,8 @@ class PhraseMatcher:
         )
 
 
-@dataclass
-class _Rules:
-    """The seeds' phrases as keys, built once per Seeds: (phrase, key, weight) in seed order."""
-
-    matcher: PhraseMatcher
-    keywords: dict[str, list[tuple[str, tuple[str, ...], float]]]
-    negative: list[tuple[str, tuple[str, ...], float]]
-    # Each category's phrase keys: a paper that has none of them skips its keyword loop.
-    keys: dict[str, frozenset[tuple[str, ...]]]
-
-
-# Seeds are frozen but hold dicts, so they cannot be hashed: keyed by id, checked by identity.
-_COMPILED: dict[int, tuple[Seeds, _Rules]] = {}
-
-
-def _rules(seeds: Seeds) -> _Rules:
-    cached = _COMPILED.get(id(seeds))
-    if cached is not None and cached[0] is seeds:
-        return cached[1]
-    keywords = {
-        key: [(p, phrase_key(p), w) for p, w in c.keywords.items()]
-        for key, c in seeds.categories.items()
-    }
-    negative = [(p, phrase_key(p), w) for p, w in seeds.rules.negative.items()]
-    phrases = [p for entries in keywords.values() for p, _, _ in entries]
-    keys = {key: frozenset(k for _, k, _ in entries) for key, entries in keywords.items()}
-    built = _Rules(PhraseMatcher([*phrases, *seeds.rules.negative]), keywords, negative, keys)
-    if len(_COMPILED) > 64:
-        _COMPILED.clear()
-    _COMPILED[id(seeds)] = (seeds, built)
-    return built
-
-
 def score_paper(
-    seeds: Seeds,
+    rules: Rules,
     title: str,
     abstract: str | None,
     hits: Mapping[str, int],
@@ -149,38 +117,37 @@ def score_paper(
     counts once per field (title weighs more than abstract); the curator's negative phrases
     (look-alikes such as "early stopping") subtract from every category.
     """
-    rules = seeds.rules
-    compiled = _rules(seeds)
-    in_title = compiled.matcher.found(title)
-    in_abstract = compiled.matcher.found(abstract or "")
+    weights = rules.seeds.rules
+    in_title = rules.matcher.found(title)
+    in_abstract = rules.matcher.found(abstract or "")
     penalties: list[tuple[float, str]] = []
-    for phrase, key, weight in compiled.negative:
-        if key in in_title:
-            penalties.append((weight * rules.title_weight, f"title says {phrase!r}"))
-        elif key in in_abstract:
-            penalties.append((weight * rules.abstract_weight, f"abstract says {phrase!r}"))
+    for phrase, phrase_id, weight in rules.negative:
+        if phrase_id in in_title:
+            penalties.append((weight * weights.title_weight, f"title says {phrase!r}"))
+        elif phrase_id in in_abstract:
+            penalties.append((weight * weights.abstract_weight, f"abstract says {phrase!r}"))
 
     scores: dict[str, CategoryScore] = {}
-    for key, category in seeds.categories.items():
+    for key, category in rules.seeds.categories.items():
         result = CategoryScore(key)
         n_hits = hits.get(key, 0)
         if n_hits:
             plural = "query" if n_hits == 1 else "queries"
-            result.add(rules.query_hit * n_hits, f"found by {n_hits} {category.name} {plural}")
-        n_links = min((links or {}).get(key, 0), rules.link_cap)
+            result.add(weights.query_hit * n_hits, f"found by {n_hits} {category.name} {plural}")
+        n_links = min((links or {}).get(key, 0), weights.link_cap)
         if n_links:
             plural = "paper" if n_links == 1 else "papers"
             result.add(
-                rules.link * n_links,
+                weights.link * n_links,
                 f"cites or cited by {n_links} accepted {category.name} {plural}",
             )
-        own = compiled.keys[key]
+        own = rules.phrase_ids[key]
         matched = not (own.isdisjoint(in_title) and own.isdisjoint(in_abstract))
-        for phrase, phrase_id, weight in compiled.keywords[key] if matched else ():
+        for phrase, phrase_id, weight in rules.keywords[key] if matched else ():
             if phrase_id in in_title:
-                result.add(weight * rules.title_weight, f"title: {phrase!r}")
+                result.add(weight * weights.title_weight, f"title: {phrase!r}")
             elif phrase_id in in_abstract:
-                result.add(weight * rules.abstract_weight, f"abstract: {phrase!r}")
+                result.add(weight * weights.abstract_weight, f"abstract: {phrase!r}")
         if not result.reasons:
             continue
         for points, reason in penalties:
@@ -190,7 +157,7 @@ def score_paper(
 
 
 def best_category(
-    scores: Mapping[str, CategoryScore], order: list[str], seeds: Seeds | None = None
+    scores: Mapping[str, CategoryScore], order: list[str], rules: Rules | None = None
 ) -> CategoryScore | None:
     """The winning category: the highest score, unless a more specific category (higher
     ``priority`` in the seeds) comes within ``priority_margin`` of it; ties go to the
@@ -198,8 +165,9 @@ def best_category(
     if not scores:
         return None
     best = max(scores.values(), key=lambda s: (s.score, -order.index(s.category)))
-    if seeds is None or best.score <= 0:
+    if rules is None or best.score <= 0:
         return best
+    seeds = rules.seeds
     margin = seeds.rules.priority_margin * best.score
     close = [s for s in scores.values() if s.score >= margin]
     return max(

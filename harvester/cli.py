@@ -27,13 +27,15 @@ from harvester import export as exports
 from harvester.config import Config, load_config
 from harvester.errors import EXIT_PARTIAL, HarvesterError
 from harvester.files import write_text
-from harvester.harvest import open_sources, run_harvest
+from harvester.harvest import run_harvest
 from harvester.interactive import review_loop
 from harvester.logs import setup_logging
 from harvester.progress import for_stream
 from harvester.redact import scrub
 from harvester.report import write_reports
+from harvester.rules import Rules
 from harvester.seeds import Seeds, load_seeds
+from harvester.sources import open_sources
 from harvester.terminal import printable
 
 # What a shell reports for a program that SIGPIPE ended (128 + 13), as `seq 1000000 | head`.
@@ -213,8 +215,6 @@ def harvest(obj: Context, categories: tuple[str, ...], full: bool) -> None:
         f"{result.papers_updated} updated, {result.papers_unchanged} unchanged, "
         f"{result.papers_refreshed} refreshed; requests: {requests}"
     )
-    for line in result.skipped:
-        click.echo(f"skipped: {line}", err=True)
     for line in result.errors:
         click.echo(f"failed: {line}", err=True)
     if result.errors:
@@ -319,14 +319,14 @@ def review_cmd(ctx: click.Context, interactive: bool | None, category: str | Non
     obj: Context = ctx.obj
     if interactive is None:
         interactive = sys.stdin.isatty()
-    _, seeds, db = _open(obj, "write" if interactive else "read")
+    config, seeds, db = _open(obj, "write" if interactive else "read")
     if not interactive:
         for item in review.queue(db, seeds, category=category):
             click.echo(_line(item))
         return
     review_loop(
         db,
-        seeds,
+        Rules.from_config(seeds, config),
         getchar=lambda: click.getchar(echo=False),
         prompt=lambda text: click.prompt(text, default="", show_default=False),
         echo=click.echo,
@@ -451,13 +451,12 @@ def review_set(
     config, seeds, db = _open(obj)
     paper = review.set_fields(
         db,
-        seeds,
+        Rules.from_config(seeds, config),
         ident,
         category=category,
         focus=focus,
         note=note,
         milestone=milestone,
-        milestone_citations=config.milestone_citations,
     )
     _decided(paper)
 
@@ -481,12 +480,7 @@ def review_add(obj: Context, ident: str, category: str | None) -> None:
     config, seeds, db = _open(obj, "create")
     with open_sources(config) as sources:
         paper = review.add_paper(
-            db,
-            seeds,
-            sources,
-            ident,
-            category=category,
-            milestone_citations=config.milestone_citations,
+            db, Rules.from_config(seeds, config), sources, ident, category=category
         )
     _decided(paper)
     if paper["award"] or paper["milestone"]:
@@ -536,8 +530,8 @@ def review_import(obj: Context, path: Path, force: bool) -> None:
     A paper someone decided on after the export keeps that decision: it is listed as a
     conflict and skipped (exit 1), unless --force.
     """
-    _, seeds, db = _open(obj)
-    report = review_file.import_decisions(db, seeds, path, force=force)
+    config, seeds, db = _open(obj)
+    report = review_file.import_decisions(db, Rules.from_config(seeds, config), path, force=force)
     for c in report.conflicts:
         click.echo(
             f"conflict: {path}:{c.line}: #{c.paper_id} was decided after this checklist was"
@@ -576,12 +570,7 @@ def report(obj: Context, out: Path | None, year: int | None, force: bool) -> Non
     """
     config, seeds, db = _open(obj, "read")
     paths = write_reports(
-        db,
-        seeds,
-        out or config.reports,
-        year=year,
-        milestone_citations=config.milestone_citations,
-        force=force,
+        db, Rules.from_config(seeds, config), out or config.reports, year=year, force=force
     )
     for path in paths:
         click.echo(f"wrote {path}")
@@ -661,10 +650,9 @@ def serve(obj: Context, host: str, port: int, open_browser: bool, token: str | N
     db.close()
     app = create_app(
         config.db,
-        seeds,
+        Rules.from_config(seeds, config),
         token=token,
         loopback_only=is_loopback(host),
-        milestone_citations=config.milestone_citations,
     )
     sock = bind(host, port)
     url = url_for(host, port)

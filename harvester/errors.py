@@ -47,19 +47,13 @@ class StoreError(HarvesterError):
 class SourceError(HarvesterError):
     """A service failed past its retries, or answered something unusable.
 
-    ``source`` names the service (``arxiv``, ``s2``) so a run can report failures per source.
+    Callers branch on its attributes, never on its text: ``source`` names the service
+    (``arxiv``, ``s2``) so a run reports failures per source; ``status`` is the HTTP status
+    of the last answer (None when none came: a timeout, a dropped connection); ``attempts``
+    how many requests were made for it; ``url`` where they went.
     """
 
     exit_code = EXIT_PARTIAL
-
-    def __init__(self, source: str, message: str, *, url: str | None = None) -> None:
-        super().__init__(f"{source}: {message}")
-        self.source = source
-        self.url = url
-
-
-class RetryableSourceError(SourceError):
-    """A failure worth another try: rate limit, 5xx, dropped connection, cut-off body."""
 
     def __init__(
         self,
@@ -67,9 +61,33 @@ class RetryableSourceError(SourceError):
         message: str,
         *,
         url: str | None = None,
+        status: int | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.url = url
+        self.status = status
+        self.attempts = attempts
+
+
+class RetryableSourceError(SourceError):
+    """A failure worth another try: rate limit, 5xx, dropped connection, cut-off body.
+
+    ``retry_after`` is what the service asked us to wait, in seconds, when it said.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+        attempts: int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(source, message, url=url)
+        super().__init__(source, message, url=url, status=status, attempts=attempts)
         self.retry_after = retry_after
 
 

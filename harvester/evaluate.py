@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from harvester import review, store
+from harvester import ingest, review, store
 from harvester.rank import Ranker, roc_auc
 from harvester.records import PaperRecord
+from harvester.rules import Rules
 from harvester.seeds import Seeds
 
 LOOKALIKE = "lookalike"
@@ -39,13 +40,15 @@ def _half(record: PaperRecord) -> int:
 def measure(db: Database, seeds: Seeds, labelled: list[tuple[PaperRecord, str]]) -> RankingQuality:
     """Load the papers, decide the training half as a reviewer would, score the other half."""
     ids: list[tuple[int, str, int]] = []
+    rules = Rules(seeds)
     for record, label in labelled:
-        saved = store.save_records(db, seeds, [record])
+        saved = ingest.save_records(db, rules, [record])
         ids.append((saved.seen[0], label, _half(record)))
     test = [(pid, label) for pid, label, half in ids if half == 1]
 
     def scores(ranker: Ranker) -> tuple[float, float]:
-        papers = [db.table("papers").get(pid) for pid, _ in test]
+        rows = store.papers_by_id(db, [pid for pid, _ in test])
+        papers = [rows[pid] for pid, _ in test]
         auc = roc_auc(
             [ranker.relevance(p) for p in papers], [int(label != LOOKALIKE) for _, label in test]
         )

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
+from harvester import store
+
 LOOKALIKE = "lookalike"
 
 
@@ -65,7 +67,7 @@ def measure_harvest(
     ``only`` restricts the count to those title keys (a split of the corpus); categories
     come in the order of ``categories``, then any other label in order of appearance.
     """
-    rows = {r["title_key"]: r for r in db.query("SELECT title_key, category, status FROM papers")}
+    rows = {r["title_key"]: r for r in store.papers.labels(db)}
     order = list(categories) + [
         label for label in dict.fromkeys(labels.values()) if label not in (*categories, LOOKALIKE)
     ]

@@ -28,9 +28,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from harvester import store
+from harvester.records import VenueClaim
 from harvester.report.common import last_harvest, link
 from harvester.seeds import Seeds
-from harvester.sources.semantic_scholar import s2_venue_kind, s2_venue_names
 from harvester.venues import (
     CONFERENCE,
     JOURNAL,
@@ -142,7 +142,7 @@ def split_name(name: str) -> Name:
         family, given = (part.strip() for part in text.split(",", 1))
         return Name(family, given)
     words = text.split(" ")
-    suffix = []
+    suffix: list[str] = []
     while len(words) > 2 and words[-1].lower() in _SUFFIXES:
         suffix.insert(0, words.pop())
     if len(words) == 1:
@@ -221,7 +221,7 @@ def citation_keys(db: Database) -> dict[int, str]:
 # --- the record ---------------------------------------------------------------------------
 
 
-def venue_kind(venue: str | None, venues: Venues, s2: dict[str, Any] | None) -> str:
+def venue_kind(venue: str | None, venues: Venues, claim: VenueClaim | None) -> str:
     """Conference, journal, preprint, thesis or misc, for a paper's (short) venue."""
     if venue in (None, UNKNOWN):
         return MISC
@@ -234,10 +234,9 @@ def venue_kind(venue: str | None, venues: Venues, s2: dict[str, Any] | None) -> 
         return entry.venue_kind
     if entry is None and venue in venues.publishers.values():
         return MISC  # only the DOI's publisher is known
-    kind = s2_venue_kind(s2) if s2 else None
-    if kind:
-        return kind
-    names = " ".join(s2_venue_names(s2)) if s2 else ""
+    if claim is not None and claim.kind:
+        return claim.kind
+    names = " ".join(claim.names) if claim else ""
     if _JOURNAL_WORDS.search(names):
         return JOURNAL
     if _CONFERENCE_WORDS.search(names):
@@ -245,12 +244,12 @@ def venue_kind(venue: str | None, venues: Venues, s2: dict[str, Any] | None) -> 
     return MISC
 
 
-def _container(venue: str | None, venues: Venues, s2: dict[str, Any] | None) -> str | None:
-    """The venue's full name: the table's, else the first name Semantic Scholar gives."""
+def _container(venue: str | None, venues: Venues, claim: VenueClaim | None) -> str | None:
+    """The venue's full name: the table's, else the first name the newest claim gives."""
     entry = venues.get(venue or "")
     if entry is not None:
         return entry.full_name
-    for name in s2_venue_names(s2) if s2 else []:
+    for name in claim.names if claim else ():
         if venues.by_name(name) != UNPUBLISHED:
             return name
     return venue
@@ -260,14 +259,14 @@ def to_citation(
     paper: dict[str, Any],
     key: str,
     venues: Venues,
-    s2: dict[str, Any] | None = None,
+    claim: VenueClaim | None = None,
     category: str | None = None,
 ) -> Citation:
-    """One stored paper (a ``papers`` row and its newest Semantic Scholar answer) as the
-    record every export writes."""
+    """One stored paper (a ``papers`` row and its newest venue claim) as the record every
+    export writes."""
     venue = paper.get("venue")
-    kind = venue_kind(venue, venues, s2)
-    container = _container(venue, venues, s2) if kind in (CONFERENCE, JOURNAL) else None
+    kind = venue_kind(venue, venues, claim)
+    container = _container(venue, venues, claim) if kind in (CONFERENCE, JOURNAL) else None
     publisher = None
     if kind == PREPRINT:
         publisher = "arXiv"
@@ -304,13 +303,13 @@ def citations(
     if not rows:
         return []
     keys = citation_keys(db)
-    answers = store.latest_s2_answers(db, [r["id"] for r in rows])
+    claims = store.latest_claims(db, [r["id"] for r in rows])
     records = [
         to_citation(
             row,
             keys[row["id"]],
             seeds.venues,
-            answers.get(row["id"]),
+            claims.get(row["id"]),
             seeds.categories[row["category"]].name if row["category"] in seeds.categories else None,
         )
         for row in rows

@@ -33,30 +33,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 import httpx
 from sqlite_utils import Database
 
-from harvester import store, watermarks
+from harvester import clock, ingest, store, watermarks
 from harvester.breaker import CircuitBreaker
 from harvester.config import Config
 from harvester.errors import QueryError, SourceError
-from harvester.http import RequestLog, Service, make_client
+from harvester.http import RequestLog
 from harvester.lock import HarvestLock
 from harvester.logs import ECHOED
 from harvester.pipeline import Pending, Writer
 from harvester.progress import NoProgress, Progress
 from harvester.records import PaperRecord
 from harvester.redact import scrub
+from harvester.rules import Rules
 from harvester.seeds import SeedPaper, Seeds
 from harvester.snowball import snowball
 from harvester.sources import arxiv as arxiv_source
+from harvester.sources import open_sources
 from harvester.sources import semantic_scholar as s2_source
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,6 @@ class RunResult:
     papers_refreshed: int = 0
     requests: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
     interrupted: bool = False
 
     @property
@@ -89,7 +88,7 @@ class RunResult:
             return "interrupted"
         return "failed" if self.errors else "ok"
 
-    def count(self, saved: store.SaveResult) -> None:
+    def count(self, saved: ingest.SaveResult) -> None:
         self.papers_new += len(saved.new)
         self.papers_updated += len(saved.updated)
         self.papers_seen += len(saved.seen)
@@ -116,7 +115,7 @@ class _Run:
     """What every step of a run needs."""
 
     db: Database
-    seeds: Seeds
+    rules: Rules
     config: Config
     keys: list[str]
     full: bool
@@ -134,7 +133,7 @@ class _Run:
     searches_done: set[str] = field(default_factory=set)
     _progress_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def store(self, records: Sequence[PaperRecord], **kwargs: Any) -> None:
+    def hand_over(self, records: Sequence[PaperRecord], **kwargs: Any) -> None:
         """Hand a page to the writer (see ``write``); from a fetcher's thread."""
         self.writer.submit(partial(self.write, records, **kwargs))
 
@@ -147,7 +146,7 @@ class _Run:
         targets: Sequence[int] | None = None,
         then: Callable[[], None] | None = None,
         described: bool = False,
-    ) -> store.SaveResult:
+    ) -> ingest.SaveResult:
         """Write one page in one transaction: its new records, ``then`` (the query's resume
         state), and the run's counters; on the writer's thread. The papers stored join the
         refresh queue; ``described`` says a search's answer has just described them.
@@ -156,26 +155,19 @@ class _Run:
         near a watermark are read again on purpose and must not rewrite rows.
         """
         self.lock.check()
-        pairs = list(zip(records, targets or [None] * len(records), strict=True))
-        if not self.full:
-            known = store.known_records(
-                self.db, records, category=category, query=query, targets=targets
-            )
-            pairs = [pair for pair, skip in zip(pairs, known, strict=True) if not skip]
-        fresh = [r for r, _ in pairs]
         described = described and self.refresh_before is not None and bool(self.config.refresh_days)
         refresh: list[dict[str, Any]] = []
         marked: list[int] = []
         with store.write_transaction(self.db):
-            saved = store.save_records(
+            saved = ingest.save_records(
                 self.db,
-                self.seeds,
-                fresh,
+                self.rules,
+                records,
                 run_id=self.result.run_id,
                 category=category,
                 query=query,
-                targets=[t for _, t in pairs if t is not None] if targets else None,
-                milestone_citations=self.config.milestone_citations,
+                targets=targets,
+                skip_known=not self.full,
             )
             if then is not None:
                 then()
@@ -190,7 +182,7 @@ class _Run:
                 errors=self.result.errors,
             )
         self.result.count(saved)
-        self.result.papers_unchanged += len(records) - len(fresh)
+        self.result.papers_unchanged += saved.unchanged
         self.pending.discard(marked)
         self.pending.add(refresh)
         return saved
@@ -239,71 +231,6 @@ class _Run:
             self.pending.finish()
 
 
-def _services(
-    config: Config,
-    client: httpx.Client,
-    requests: RequestLog,
-    sleep: Callable[[float], None],
-) -> tuple[arxiv_source.ArxivSource, s2_source.SemanticScholarSource]:
-    arxiv = arxiv_source.ArxivSource(
-        Service(
-            arxiv_source.SOURCE,
-            client,
-            delay=config.arxiv_delay,
-            retries=config.retries,
-            backoff_max=config.backoff_max,
-            # arXiv answers 429 even below its documented rate: wait longer than 3 s.
-            backoff_initial=max(4.0, config.arxiv_delay),
-            requests=requests,
-            sleep=sleep,
-            describe_error=arxiv_source.describe_error,
-        ),
-        config.arxiv_url,
-        config.arxiv_page_size,
-    )
-    s2 = s2_source.SemanticScholarSource(
-        Service(
-            s2_source.SOURCE,
-            client,
-            delay=config.s2_delay,
-            retries=config.retries,
-            backoff_max=config.backoff_max,
-            backoff_initial=max(2.0, config.s2_delay),
-            requests=requests,
-            # Sent on every endpoint; never logged (headers are not).
-            headers={"x-api-key": config.s2_api_key} if config.s2_api_key else None,
-            sleep=sleep,
-            describe_error=s2_source.describe_error,
-        ),
-        config.s2_url,
-        recommendations_url=config.s2_recommendations_url,
-    )
-    return arxiv, s2
-
-
-@dataclass
-class Sources:
-    """The run's two services over one HTTP client, and the requests they made."""
-
-    arxiv: arxiv_source.ArxivSource
-    s2: s2_source.SemanticScholarSource
-    requests: RequestLog
-
-
-@contextmanager
-def open_sources(
-    config: Config,
-    *,
-    transport: httpx.BaseTransport | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Iterator[Sources]:
-    """Both sources, sharing one HTTP client and one request log, closed on exit."""
-    requests = RequestLog()
-    with make_client(config, transport) as client:
-        arxiv, s2 = _services(config, client, requests, sleep)
-        yield Sources(arxiv, s2, requests)
-
-
 def run_harvest(
     db: Database,
     seeds: Seeds,
@@ -328,20 +255,16 @@ def run_harvest(
         run_id = store.start_run(db, {"categories": keys, "full": full})
         lock.attach(run_id)
         result = RunResult(run_id=run_id)
-        requests = RequestLog()
-        started = datetime.now(UTC)
-        refresh_before = None
-        if not full:
-            refresh_before = (started - timedelta(days=config.refresh_days)).strftime(
-                "%Y-%m-%dT%H:%M:%SZ"
-            )
+        requests: RequestLog | None = None
+        started = clock.now()
+        refresh_before = None if full else clock.days_ago(config.refresh_days, since=started)
         breaker = CircuitBreaker(config.breaker_failures)
         try:
-            with make_client(config, transport) as client:
-                arxiv, s2 = _services(config, client, requests, sleep)
+            with open_sources(config, transport=transport, sleep=sleep) as sources:
+                arxiv, s2, requests = sources.arxiv, sources.s2, sources.requests
                 run = _Run(
                     db,
-                    seeds,
+                    Rules.from_config(seeds, config),
                     config,
                     keys,
                     full,
@@ -369,7 +292,7 @@ def run_harvest(
             result.errors.sort(key=lambda line: line.split(":", 1)[0])
             for line in breaker.report():
                 result.fail(line)
-            result.requests = requests.as_dict()
+            result.requests = requests.as_dict() if requests is not None else {}
             store.abandon_transaction(db)
             store.finish_run(
                 db,
@@ -385,10 +308,10 @@ def _harvest(run: _Run) -> None:
     arxiv_queries = [
         (key, query)
         for key in run.keys
-        for query in run.seeds.categories[key].arxiv_search_queries()
+        for query in run.rules.seeds.categories[key].arxiv_search_queries()
     ]
     s2_queries = [
-        (key, query) for key in run.keys for query in run.seeds.categories[key].s2_queries
+        (key, query) for key in run.keys for query in run.rules.seeds.categories[key].s2_queries
     ]
     missing = _seeds_to_fetch(run)
     arxiv_seeds = [s for s in missing if s.arxiv_id]
@@ -431,12 +354,11 @@ def _snowball(run: _Run) -> None:
     """Neighbours of accepted papers in the citation graph, queued when promising."""
     found = snowball(
         run.db,
-        run.seeds,
+        run.rules,
         run.s2,
         depth=run.config.snowball_depth,
         min_score=run.config.snowball_min_score,
         cap_per_paper=run.config.snowball_cap,
-        milestone_citations=run.config.milestone_citations,
         run_id=run.result.run_id,
         stop=lambda: run.breaker.is_open(s2_source.SOURCE),
         on_failure=lambda exc: (
@@ -456,23 +378,16 @@ def _snowball(run: _Run) -> None:
 
 def _seeds_to_fetch(run: _Run) -> list[SeedPaper]:
     """Seed papers of the run's categories that need a request; those stored are marked now."""
-    wanted = [s for s in run.seeds.papers if s.category in run.keys]
+    wanted = [s for s in run.rules.seeds.papers if s.category in run.keys]
     if run.full:
         return wanted
     missing = []
     for seed in wanted:
-        paper_id = store.find_seed(run.db, seed)
+        paper_id = ingest.find_seed(run.db, seed)
         if paper_id is None:
             missing.append(seed)
         else:
-            store.keep_seed(
-                run.db,
-                run.seeds,
-                paper_id,
-                seed,
-                run_id=run.result.run_id,
-                milestone_citations=run.config.milestone_citations,
-            )
+            ingest.keep_seed(run.db, run.rules, paper_id, seed, run_id=run.result.run_id)
     return missing
 
 
@@ -509,9 +424,9 @@ def _write_seed(run: _Run, record: PaperRecord, seed: SeedPaper) -> None:
     with store.write_transaction(run.db):
         saved = run.write([record], category=seed.category, query="seed")
         # A known seed is skipped by write(); mark_seed still needs its id.
-        paper_id = saved.seen[0] if saved.seen else store.find_seed(run.db, seed)
+        paper_id = saved.seen[0] if saved.seen else ingest.find_seed(run.db, seed)
         if paper_id is not None:
-            store.mark_seed(run.db, paper_id, seed.category, seed.focus, seed.notes)
+            ingest.mark_seed(run.db, paper_id, seed.category, seed.focus, seed.notes)
 
 
 def _page_dates(records: Sequence[PaperRecord], attribute: str) -> list[str]:
@@ -534,7 +449,7 @@ def _arxiv_query(run: _Run, key: str, query: str) -> None:
             dates = _page_dates(page.records, "published")
             newest = watermarks.newer(newest, max(dates, default=None))
             done = page.last or (stop_at is not None and bool(dates) and min(dates) < stop_at)
-            run.store(
+            run.hand_over(
                 page.records,
                 category=key,
                 query=query,
@@ -547,7 +462,7 @@ def _arxiv_query(run: _Run, key: str, query: str) -> None:
     except SourceError as exc:
         raise _StepFailed(exc, f"[{key}] query {query!r} stopped at result {start}") from exc
     # No page at all: nothing (more) to read.
-    run.store([], then=_bookmark(run, wm, done=True, offset=start, token=None, newest=newest))
+    run.hand_over([], then=_bookmark(run, wm, done=True, offset=start, token=None, newest=newest))
 
 
 def _s2_query(run: _Run, key: str, query: str) -> None:
@@ -585,7 +500,7 @@ def _s2_query(run: _Run, key: str, query: str) -> None:
             # A page without any date is the undated tail: an incremental read ends there.
             reached = stop_at is not None and (not dates or min(dates) < stop_at)
             done = page.last or reached
-            run.store(
+            run.hand_over(
                 page.records,
                 category=key,
                 query=query,
@@ -601,7 +516,7 @@ def _s2_query(run: _Run, key: str, query: str) -> None:
             page = next(pages, None)
     except SourceError as exc:
         raise _StepFailed(exc, f"[{key}] query {query!r} stopped after {seen} results") from exc
-    run.store([], then=_bookmark(run, wm, done=True, offset=seen, token=None, newest=newest))
+    run.hand_over([], then=_bookmark(run, wm, done=True, offset=seen, token=None, newest=newest))
 
 
 def _bookmark(
@@ -633,7 +548,7 @@ def _refresh(run: _Run, chunk: list[dict[str, Any]], done: int) -> None:
     except SourceError as exc:
         raise _StepFailed(exc, f"(refreshing papers {done + 1}–{done + len(chunk)})") from exc
     known = [(row["id"], r) for row, r in zip(chunk, records, strict=True) if r is not None]
-    run.store(
+    run.hand_over(
         [r for _, r in known],
         targets=[paper_id for paper_id, _ in known],
         then=partial(store.mark_refreshed, run.db, [row["id"] for row in chunk]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import random
 import threading
 import time
 from collections import Counter
@@ -18,13 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exception
 
 from harvester.config import Config
 from harvester.errors import QueryError, RetryableSourceError, SourceError
@@ -141,16 +136,18 @@ class Service:
         self._sleep = sleep
         self._describe_error = describe_error or _snippet
 
-    def _wait(self, state: RetryCallState) -> float:
-        if self.backoff_max <= 0:
+    def _pause(self, exc: BaseException) -> float:
+        """Seconds to wait after a failed attempt (tenacity's ``wait_exception``): what the
+        service's Retry-After asked, up to ``backoff_max``; else exponential backoff from
+        ``backoff_initial`` with as much jitter, so clients that failed together do not
+        come back together."""
+        if self.backoff_max <= 0 or not isinstance(exc, RetryableSourceError):
             return 0.0
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RetryableSourceError) and exc.retry_after is not None:
+        if exc.retry_after is not None:
             return min(exc.retry_after, self.backoff_max)
-        backoff = wait_exponential_jitter(
-            multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
-        )
-        return float(backoff(state))
+        retry = (exc.attempts or 1) - 1
+        backoff = self.backoff_initial * 2**retry + random.uniform(0, self.backoff_initial)
+        return min(backoff, self.backoff_max)
 
     def request(
         self,
@@ -171,45 +168,24 @@ class Service:
         a run reports on its own), still paced and retried as this service.
         """
 
+        attempts = 0
+
         def attempt() -> T:
-            self.throttle.wait()
-            self.requests.count(count_as or self.name)
-            log.debug("%s %s %s", self.name, method, url)
+            nonlocal attempts
+            attempts += 1
             try:
-                response = self.client.request(
-                    method, url, params=params, json=json, headers=self.headers
+                return self._attempt(
+                    method, url, parse, params=params, json=json, accept=accept, count_as=count_as
                 )
-            except httpx.TimeoutException as exc:
-                raise RetryableSourceError(
-                    self.name, f"timed out ({type(exc).__name__})", url=url
-                ) from exc
-            except httpx.TransportError as exc:
-                raise RetryableSourceError(
-                    self.name, f"connection failed ({type(exc).__name__}: {exc})", url=url
-                ) from exc
-            status = response.status_code
-            if status in accept:
-                return parse(response)
-            if status == 429 or status >= 500:
-                raise RetryableSourceError(
-                    self.name,
-                    f"HTTP {status}: {_snippet(response)}",
-                    url=url,
-                    retry_after=_retry_after(response),
-                )
-            if status in (401, 403):
-                raise SourceError(
-                    self.name,
-                    f"HTTP {status}: access refused ({self._describe_error(response)}); "
-                    "check the API key",
-                    url=url,
-                )
-            raise QueryError(self.name, f"HTTP {status}: {self._describe_error(response)}", url=url)
+            except SourceError as exc:
+                # What a caller (and the wait) branches on: how many requests it took.
+                exc.attempts = attempts
+                raise
 
         retrying = Retrying(
             retry=retry_if_exception_type(RetryableSourceError),
             stop=stop_after_attempt(self.retries + 1),
-            wait=self._wait,
+            wait=wait_exception(self._pause),
             sleep=self._sleep,
             reraise=True,
             before_sleep=lambda s: log.info(
@@ -224,7 +200,62 @@ class Service:
         except RetryableSourceError as exc:
             raise SourceError(
                 self.name,
-                f"gave up after {self.retries + 1} attempts: "
-                + str(exc).removeprefix(f"{self.name}: "),
+                f"gave up after {attempts} attempts: " + str(exc).removeprefix(f"{self.name}: "),
                 url=exc.url,
+                status=exc.status,
+                attempts=attempts,
             ) from exc
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        parse: Callable[[httpx.Response], T],
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        accept: frozenset[int],
+        count_as: str | None = None,
+    ) -> T:
+        """One request: a parsed answer, or the error it is (retryable or not)."""
+        self.throttle.wait()
+        self.requests.count(count_as or self.name)
+        log.debug("%s %s %s", self.name, method, url)
+        try:
+            response = self.client.request(
+                method, url, params=params, json=json, headers=self.headers
+            )
+        except httpx.TimeoutException as exc:
+            raise RetryableSourceError(
+                self.name, f"timed out ({type(exc).__name__})", url=url
+            ) from exc
+        except httpx.TransportError as exc:
+            raise RetryableSourceError(
+                self.name, f"connection failed ({type(exc).__name__}: {exc})", url=url
+            ) from exc
+        status = response.status_code
+        if status in accept:
+            try:
+                return parse(response)
+            except SourceError as exc:
+                exc.status = status
+                raise
+        if status == 429 or status >= 500:
+            raise RetryableSourceError(
+                self.name,
+                f"HTTP {status}: {_snippet(response)}",
+                url=url,
+                status=status,
+                retry_after=_retry_after(response),
+            )
+        if status in (401, 403):
+            raise SourceError(
+                self.name,
+                f"HTTP {status}: access refused ({self._describe_error(response)}); "
+                "check the API key",
+                url=url,
+                status=status,
+            )
+        raise QueryError(
+            self.name, f"HTTP {status}: {self._describe_error(response)}", url=url, status=status
+        )

@@ -11,12 +11,14 @@ import json
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlite_utils import Database
 
-from harvester import review
+from harvester import review, store
 from harvester.rank import Ranker
 from harvester.review import ReviewError
+from harvester.rules import Rules
 from harvester.seeds import Seeds
 from harvester.terminal import printable
 
@@ -40,7 +42,7 @@ class Session:
 
 
 def _card(db: Database, seeds: Seeds, item: review.QueueItem, position: str) -> str:
-    paper = db.table("papers").get(item.id)
+    paper = _paper(db, item.id)
     suggested = seeds.categories.get(item.suggested or "")
     lines = [
         "",
@@ -59,10 +61,17 @@ def _card(db: Database, seeds: Seeds, item: review.QueueItem, position: str) -> 
     return "\n".join(lines)
 
 
+def _paper(db: Database, paper_id: int) -> dict[str, Any]:
+    row = store.papers.get_paper(db, paper_id)
+    if row is None:
+        raise review.ReviewError(f"no paper #{paper_id}")
+    return row
+
+
 def _as_decided(db: Database, item: review.QueueItem) -> review.QueueItem:
     """The item with the category ``a`` files it under: one a person set stands over the
     suggestion."""
-    paper = db.table("papers").get(item.id)
+    paper = _paper(db, item.id)
     if paper["category"] and "category" in json.loads(paper["manual_fields"]):
         item.suggested = paper["category"]
     return item
@@ -78,7 +87,7 @@ def _reloaded(
 
 def review_loop(
     db: Database,
-    seeds: Seeds,
+    rules: Rules,
     *,
     getchar: Callable[[], str],
     prompt: Callable[[str], str],
@@ -87,6 +96,7 @@ def review_loop(
     category: str | None = None,
 ) -> Session:
     """Walk the pending queue best first until it ends or the reviewer quits."""
+    seeds = rules.seeds
     ranker = Ranker.train(db, seeds)
     items = [
         _as_decided(db, item) for item in review.queue(db, seeds, category=category, ranker=ranker)
@@ -126,16 +136,16 @@ def review_loop(
             choice = getchar()
             if choice.isdigit() and 1 <= int(choice) <= len(keys):
                 item.suggested = keys[int(choice) - 1]
-                review.set_fields(db, seeds, str(item.id), category=item.suggested, who=who)
+                review.set_fields(db, rules, str(item.id), category=item.suggested, who=who)
                 echo(f"    category: {item.suggested}")
         elif key == "f":
             text = prompt("    focus").strip()
             if text:
-                review.set_fields(db, seeds, str(item.id), focus=text, who=who)
+                review.set_fields(db, rules, str(item.id), focus=text, who=who)
         elif key == "n":
             text = prompt("    note").strip()
             if text:
-                review.set_fields(db, seeds, str(item.id), note=text, who=who)
+                review.set_fields(db, rules, str(item.id), note=text, who=who)
         elif key == "u":
             try:
                 reverted = review.undo(db, who=who)

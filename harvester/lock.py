@@ -22,29 +22,17 @@ import socket
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
 from sqlite_utils import Database
 
-from harvester import store
+from harvester import clock, store
 from harvester.errors import LockHeldError, LockLostError
+from harvester.store import lock as rows
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _age(stamp: str, now: datetime) -> float:
-    """Seconds since an ISO timestamp we wrote; unreadable counts as very old."""
-    try:
-        then = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except (TypeError, ValueError):
-        return float("inf")
-    return (now - then).total_seconds()
 
 
 def pid_running(pid: int) -> bool:
@@ -85,10 +73,9 @@ class Holder:
 
     def gone(self, stale_after: float, *, now: datetime | None = None) -> str | None:
         """Why this holder is dead, or None while it may be alive."""
-        now = now or datetime.now(UTC)
         if self.host == socket.gethostname() and not pid_running(self.pid):
             return "that process is gone"
-        age = _age(self.heartbeat, now)
+        age = clock.age(self.heartbeat, at=now)
         if age > stale_after:
             return f"its heartbeat is {age:.0f} s old (limit {stale_after:.0f} s)"
         return None
@@ -96,18 +83,8 @@ class Holder:
 
 def current_holder(db: Database) -> Holder | None:
     """The lock's holder as recorded, alive or not (for ``status``)."""
-    row = db.execute(
-        "SELECT run_id, pid, host, acquired, heartbeat FROM harvest_lock WHERE id = 1"
-    ).fetchone()
+    row = rows.holder(db)
     return Holder(*row) if row else None
-
-
-def _db_path(db: Database) -> str:
-    """The database file, or "" for an in-memory database (which no other process can see)."""
-    for row in db.execute("PRAGMA database_list").fetchall():
-        if row[1] == "main":
-            return str(row[2] or "")
-    return ""
 
 
 class HarvestLock:
@@ -124,7 +101,7 @@ class HarvestLock:
         self._stop = threading.Event()
         self._lost = threading.Event()
         self._interval = max(1.0, min(60.0, stale_after / 5))
-        self._path = _db_path(db)
+        self._path = rows.database_file(db)
         self._thread: threading.Thread | None = None
 
     @classmethod
@@ -134,7 +111,8 @@ class HarvestLock:
         A stale lock is taken over with a warning, and runs still marked ``running`` are
         closed as ``interrupted``: holding the lock, we know no harvest is running them.
         """
-        me = Holder(None, os.getpid(), socket.gethostname(), _now(), _now())
+        stamp = clock.now_iso()
+        me = Holder(None, os.getpid(), socket.gethostname(), stamp, stamp)
         # The write lock is taken before reading, so the check and the insert are one step:
         # of two harvests starting together, exactly one sees the table empty.
         with store.write_transaction(db):
@@ -146,15 +124,8 @@ class HarvestLock:
                         f"another harvest holds the lock on this database: {previous.describe()}"
                     )
                 log.warning("taking over a stale harvest lock (%s): %s", previous.describe(), why)
-            db.execute(
-                "INSERT OR REPLACE INTO harvest_lock (id, run_id, pid, host, acquired, heartbeat)"
-                " VALUES (1, NULL, ?, ?, ?, ?)",
-                [me.pid, me.host, me.acquired, me.heartbeat],
-            )
-            interrupted = db.execute(
-                "UPDATE runs SET status = 'interrupted', ended = coalesce(heartbeat, started)"
-                " WHERE status = 'running'"
-            ).rowcount
+            rows.take(db, me.pid, me.host, me.acquired, me.heartbeat)
+            interrupted = store.runs.close_running(db)
         if interrupted:
             log.warning(
                 "%d earlier run(s) were killed before they ended: now 'interrupted'", interrupted
@@ -167,10 +138,7 @@ class HarvestLock:
         """Name the run holding the lock, for the messages of those who find it held."""
         self.run_id = run_id
         with store.write_transaction(self.db):
-            self.db.execute(
-                "UPDATE harvest_lock SET run_id = ? WHERE id = 1 AND pid = ? AND acquired = ?",
-                [run_id, self.holder.pid, self.holder.acquired],
-            )
+            rows.name_run(self.db, run_id, self.holder.pid, self.holder.acquired)
 
     def check(self) -> None:
         """Raise ``LockLostError`` if another harvest took the lock over; call before writes."""
@@ -182,14 +150,11 @@ class HarvestLock:
 
     def beat(self, db: Database) -> bool:
         """Record a sign of life on the heartbeat's own connection; False if no longer ours."""
-        now = _now()
+        now = clock.now_iso()
         with store.write_transaction(db):
-            owned = db.execute(
-                "UPDATE harvest_lock SET heartbeat = ? WHERE id = 1 AND pid = ? AND acquired = ?",
-                [now, self.holder.pid, self.holder.acquired],
-            ).rowcount
+            owned = rows.beat(db, self.holder.pid, self.holder.acquired, now)
             if owned and self.run_id is not None:
-                db.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", [now, self.run_id])
+                store.runs.heartbeat(db, self.run_id, now)
         if not owned:
             self._lost.set()
         return bool(owned)
@@ -199,7 +164,7 @@ class HarvestLock:
             return  # an in-memory database: no other process can take it
 
         def loop() -> None:
-            db = Database(sqlite3.connect(self._path, timeout=30))
+            db = store.connect(self._path)
             try:
                 while not self._stop.wait(self._interval):
                     try:
@@ -219,10 +184,7 @@ class HarvestLock:
         if self._thread is not None:
             self._thread.join()
         with store.write_transaction(self.db):
-            self.db.execute(
-                "DELETE FROM harvest_lock WHERE id = 1 AND pid = ? AND acquired = ?",
-                [self.holder.pid, self.holder.acquired],
-            )
+            rows.release(self.db, self.holder.pid, self.holder.acquired)
 
     def __enter__(self) -> HarvestLock:
         return self

@@ -31,7 +31,8 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 class OneLineFormatter(logging.Formatter):
     """UTC ISO timestamps, the message on one line, no traceback."""
 
-    converter = time.gmtime
+    # Log times are UTC, as every timestamp the harvester writes.
+    converter = staticmethod(time.gmtime)
 
     def __init__(self) -> None:
         super().__init__(_FORMAT, datefmt="%Y-%m-%dT%H:%M:%SZ")

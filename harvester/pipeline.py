@@ -38,18 +38,14 @@ class Writer:
     """Runs database work on the calling thread while fetchers run on their own."""
 
     def __init__(self, maxsize: int = QUEUE_PAGES) -> None:
-        self._jobs: queue.Queue[Callable[[], None] | _Done] = queue.Queue(maxsize)
+        self._jobs: queue.Queue[Callable[[], object] | _Done] = queue.Queue(maxsize)
         self._stopped = threading.Event()
 
-    @property
-    def stopped(self) -> bool:
-        return self._stopped.is_set()
-
-    def submit(self, job: Callable[[], None]) -> None:
+    def submit(self, job: Callable[[], object]) -> None:
         """Queue ``job`` for the writer, waiting while the queue is full."""
         self._put(job)
 
-    def _put(self, item: Callable[[], None] | _Done) -> None:
+    def _put(self, item: Callable[[], object] | _Done) -> None:
         while True:
             if self._stopped.is_set():
                 raise WriterStopped
@@ -159,8 +155,19 @@ class Pending:
         """The next ``n`` papers, waiting until the queue is open and that many are queued,
         or no more will come; an empty list at the end."""
         with self._cond:
-            self._cond.wait_for(lambda: (self._open and len(self._rows) >= n) or self._finished)
-            if self._closed:
-                return []
-            ids = list(self._rows)[:n]
-            return [self._rows.pop(i) for i in ids]
+            self._cond.wait_for(lambda: self._ready(n))
+            return self._hand_out(n)
+
+    def poll(self, n: int) -> list[dict[str, Any]] | None:
+        """``take`` without waiting: None where ``take`` would wait."""
+        with self._cond:
+            return self._hand_out(n) if self._ready(n) else None
+
+    def _ready(self, n: int) -> bool:
+        return (self._open and len(self._rows) >= n) or self._finished
+
+    def _hand_out(self, n: int) -> list[dict[str, Any]]:
+        if self._closed:
+            return []
+        ids = list(self._rows)[:n]
+        return [self._rows.pop(i) for i in ids]

@@ -9,7 +9,7 @@ so nothing is drawn; ``-v`` log records say the same thing one line per step.
 from __future__ import annotations
 
 import contextlib
-from typing import IO, Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import click
 
@@ -40,7 +40,7 @@ class NoProgress:
 class BarProgress:
     """One click progress bar per phase, on ``file`` (a terminal)."""
 
-    def __init__(self, file: IO[str]) -> None:
+    def __init__(self, file: TextIO) -> None:
         self.file = file
         self._stack = contextlib.ExitStack()
         self._bar: Any = None
@@ -63,7 +63,7 @@ class BarProgress:
         self._bar = None
 
 
-def for_stream(stream: IO[str], *, quiet: bool, verbose: int) -> Progress:
+def for_stream(stream: TextIO, *, quiet: bool, verbose: int) -> Progress:
     """A bar when a person watches ``stream`` and no log lines would cut through it."""
     try:
         interactive = stream.isatty()

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from harvester import store
 from harvester.classify import stem
 from harvester.seeds import Seeds
 
@@ -149,21 +150,15 @@ class Ranker:
     @classmethod
     def train(cls, db: Database, seeds: Seeds) -> Ranker:
         """Learn from accepted (seed papers included) and rejected papers in ``db``."""
-        labelled = list(
-            db.query(
-                "SELECT id, title, abstract, tldr, score, category, status FROM papers"
-                " WHERE status IN ('accepted', 'rejected')"
-            )
-        )
+        labelled = store.papers.decided_papers(db)
         accepted = [p for p in labelled if p["status"] == "accepted"]
         rejected = [p for p in labelled if p["status"] == "rejected"]
         if len(accepted) < 1:
             return cls()
-        docs = [tokens(_text(p)) for p in db.query("SELECT title, abstract, tldr FROM papers")]
+        docs = [tokens(_text(p)) for p in store.papers.texts(db)]
         vectorizer = Vectorizer.fit(docs)
         ranker = cls(vectorizer=vectorizer)
-        for row in db.query("SELECT paper_id, category, score FROM paper_categories"):
-            ranker.keyword.setdefault(row["paper_id"], {})[row["category"]] = row["score"]
+        ranker.keyword = store.papers.category_scores(db)
         by_category: dict[str, list[dict[str, float]]] = {}
         for paper in accepted:
             if paper["category"] in seeds.categories:

@@ -11,6 +11,22 @@ from typing import Any
 _VERSION_RE = re.compile(r"v(\d+)$")
 
 
+@dataclass(frozen=True)
+class VenueClaim:
+    """Where one source says a paper appeared, in the source's own words, before any rule.
+
+    ``names`` as the source gives them (most specific first), ``dblp`` the DBLP key (it
+    carries the venue's year: ``conf/iclr/HuangCLWMW18``), ``year`` the year the source gives
+    (often the preprint's), ``kind`` ``conference`` or ``journal`` when the source says.
+    Converters in ``sources/`` fill it; ``derive`` and ``export`` read it, never a payload.
+    """
+
+    names: tuple[str, ...] = ()
+    dblp: str | None = None
+    year: int | None = None
+    kind: str | None = None
+
+
 @dataclass
 class PaperRecord:
     """What one source said about one paper, before merging.
@@ -29,17 +45,15 @@ class PaperRecord:
     published: str | None = None
     updated: str | None = None
     year: int | None = None
-    venue: str | None = None
-    venue_year: int | None = None
     citation_count: int | None = None
     primary_category: str | None = None
     categories: list[str] = field(default_factory=list)
     comment: str | None = None
     journal_ref: str | None = None
-    # Semantic Scholar's view: venue names (publicationVenue, its alternates, venue, journal),
-    # the DBLP key, and the payload as received, kept in ``paper_sources``.
-    venue_names: list[str] = field(default_factory=list)
-    dblp: str | None = None
+    # Where the source says it appeared (Semantic Scholar; arXiv's comment and journal
+    # reference are the paper's own text), and the payload as received, kept in
+    # ``paper_sources``.
+    venue_claim: VenueClaim | None = None
     publication_date: str | None = None
     influential_citation_count: int | None = None
     tldr: str | None = None

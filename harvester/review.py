@@ -17,15 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from harvester import clock, ingest, store
 from harvester.errors import HarvesterError
 from harvester.paper_ids import parse_paper_id
 from harvester.rank import Ranker
 from harvester.records import PaperRecord, normalise_title
+from harvester.rules import Rules
 from harvester.seeds import Seeds
-from harvester.store import now_iso, save_records, write_transaction
+from harvester.store import write_transaction
+from harvester.store.decisions import Decision
 
 if TYPE_CHECKING:
-    from harvester.harvest import Sources
+    from harvester.sources import Sources
 
 STATUSES = ("pending", "accepted", "rejected")
 MILESTONE_CHOICES = ("yes", "no", "auto")
@@ -66,7 +69,7 @@ def find(db: Database, ident: str) -> dict[str, Any]:
         named.kind
     ]
     value = normalise_title(named.value) if named.kind == "title" else named.value
-    rows = list(db.query(f"SELECT * FROM papers WHERE {column} = ?", [value]))
+    rows = store.papers.papers_where(db, column, value)
     if not rows:
         raise ReviewError(
             f"no paper with id {ident!r} (give papers.id, an arXiv id, a DOI or an S2 id,"
@@ -85,12 +88,7 @@ def search(db: Database, text: str) -> list[int]:
     if not words:
         return []
     match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-    return [
-        int(row[0])
-        for row in db.execute(
-            "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rank", [match]
-        )
-    ]
+    return store.papers.search(db, match)
 
 
 def paper_version(db: Database, paper_id: int) -> int:
@@ -99,15 +97,13 @@ def paper_version(db: Database, paper_id: int) -> int:
     Every decision and every undo adds rows, so a caller that remembers this number can tell
     whether anyone decided on the paper since it looked; a harvest never changes it.
     """
-    row = db.execute("SELECT max(id) FROM decisions WHERE paper_id = ?", [paper_id]).fetchone()
-    return int(row[0] or 0)
+    return store.decisions.paper_version(db, paper_id)
 
 
 def last_decision(db: Database) -> int:
     """The id of the last decision row about any paper (0 before any): the version of the
     whole queue, which a checklist records when it is exported."""
-    row = db.execute("SELECT max(id) FROM decisions").fetchone()
-    return int(row[0] or 0)
+    return store.decisions.last_decision(db)
 
 
 def _check_version(db: Database, paper: dict[str, Any], expected: int | None) -> None:
@@ -121,10 +117,10 @@ def _check_version(db: Database, paper: dict[str, Any], expected: int | None) ->
     current = paper_version(db, paper["id"])
     if current == expected:
         return
-    last = db.execute("SELECT who, at, kind FROM decisions WHERE id = ?", [current]).fetchone()
+    last = store.decisions.who_kind_at(db, current)
     what = "its decisions were removed"
     if last:
-        who, at, kind = last
+        who, kind, at = last
         what = f"{who}: {kind} at {at}"
     raise StaleDecision(
         f"paper #{paper['id']} changed since you loaded it ({what}); "
@@ -181,23 +177,7 @@ def _explain(
     db: Database, papers: list[dict[str, Any]], extra: dict[int, list[str]]
 ) -> dict[int, list[str]]:
     """``why`` for many papers, in a few queries: the queue file lists every pending paper."""
-    reasons: dict[tuple[int, str], list[str]] = {}
-    queries: dict[int, list[str]] = {}
-    ids = [p["id"] for p in papers]
-    for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
-        marks = ",".join("?" * len(chunk))
-        for paper_id, category, text in db.execute(
-            f"SELECT paper_id, category, reasons FROM paper_categories WHERE paper_id IN ({marks})",
-            chunk,
-        ):
-            reasons[(paper_id, category)] = json.loads(text)
-        for paper_id, source, query in db.execute(
-            "SELECT DISTINCT paper_id, source, query FROM query_hits"
-            f" WHERE paper_id IN ({marks}) ORDER BY paper_id, source, query",
-            chunk,
-        ):
-            queries.setdefault(paper_id, []).append(f"{source} query: {query}")
+    reasons, queries = store.papers.explanations(db, [p["id"] for p in papers])
     out: dict[int, list[str]] = {}
     for paper in papers:
         lines = list(extra.get(paper["id"], []))
@@ -237,14 +217,9 @@ def queue(
     if category is not None:
         seeds.category(category)
     ranker = ranker or Ranker.train(db, seeds)
-    where, params = [], []
-    if status != "all":
-        where.append("status = ?")
-        params.append(status)
-    sql = "SELECT * FROM papers" + (f" WHERE {' AND '.join(where)}" if where else "")
     items: list[QueueItem] = []
     rows: dict[int, dict[str, Any]] = {}
-    for paper in db.query(sql, params):
+    for paper in store.papers_with(db, status):
         if ids is not None and paper["id"] not in ids:
             continue
         suggested = ranker.suggest_category(paper)
@@ -287,10 +262,6 @@ def queue(
 # --- decisions ----------------------------------------------------------------------------
 
 
-def _next_action(db: Database) -> int:
-    return int(db.execute("SELECT coalesce(max(action), 0) + 1 FROM decisions").fetchone()[0])
-
-
 def _as_text(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -315,19 +286,24 @@ def _apply(
     changes = {k: v for k, v in changes.items() if paper[k] != v}
     if not changes and new_manual == manual:
         return None
-    at = now_iso()
+    at = clock.now_iso()
     with write_transaction(db):
-        action = action or _next_action(db)
+        action = action or store.decisions.next_action(db)
         rows = [(f, paper[f], v) for f, v in changes.items()]
         if new_manual != manual:
             rows.append(("manual_fields", paper["manual_fields"], json.dumps(new_manual)))
-        for name, old, new in rows:
-            db.execute(
-                "INSERT INTO decisions (action, paper_id, who, at, kind, field, old, new, reason)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [action, paper["id"], who, at, kind, name, _as_text(old), _as_text(new), reason],
-            )
-        db.table("papers").update(paper["id"], changes | {"manual_fields": json.dumps(new_manual)})
+        store.decisions.record(
+            db,
+            [
+                Decision(
+                    action, paper["id"], who, at, kind, name, _as_text(old), _as_text(new), reason
+                )
+                for name, old, new in rows
+            ],
+        )
+        store.papers.update_paper(
+            db, paper["id"], changes | {"manual_fields": json.dumps(new_manual)}
+        )
     return action
 
 
@@ -375,24 +351,30 @@ def accept(
         if note is not None:
             changes["notes"] = note
         _apply(db, paper, changes, kind=kind, who=who or reviewer())
-    return db.table("papers").get(paper["id"])
+    return _row(db, paper["id"])
+
+
+def _row(db: Database, paper_id: int) -> dict[str, Any]:
+    row = store.papers.get_paper(db, paper_id)
+    if row is None:
+        raise ReviewError(f"no paper #{paper_id}")
+    return row
 
 
 def add_paper(
     db: Database,
-    seeds: Seeds,
+    rules: Rules,
     sources: Sources,
     ident: str,
     *,
     category: str | None = None,
     who: str | None = None,
-    milestone_citations: int = 100,
 ) -> dict[str, Any]:
     """Fetch, enrich and accept a paper the harvest did not find.
 
     ``ident`` is an arXiv id, a DOI, a Semantic Scholar id or an exact title.
     """
-    _check_category(seeds, category)
+    _check_category(rules.seeds, category)
     named = parse_paper_id(ident)
     kind, value = named.kind, named.value
     if kind == "id":
@@ -415,8 +397,8 @@ def add_paper(
     records += found
     if not records:
         raise ReviewError(f"no paper found for {ident!r}")
-    saved = save_records(db, seeds, records, milestone_citations=milestone_citations)
-    return accept(db, seeds, str(saved.seen[-1]), category=category, who=who, kind="add")
+    saved = ingest.save_records(db, rules, records)
+    return accept(db, rules.seeds, str(saved.seen[-1]), category=category, who=who, kind="add")
 
 
 def reject(
@@ -434,12 +416,12 @@ def reject(
         _apply(
             db, paper, {"status": "rejected"}, kind="reject", who=who or reviewer(), reason=reason
         )
-    return db.table("papers").get(paper["id"])
+    return _row(db, paper["id"])
 
 
 def set_fields(
     db: Database,
-    seeds: Seeds,
+    rules: Rules,
     ident: str,
     *,
     category: str | None = None,
@@ -447,7 +429,6 @@ def set_fields(
     note: str | None = None,
     milestone: str | None = None,
     who: str | None = None,
-    milestone_citations: int = 100,
     expected_version: int | None = None,
 ) -> dict[str, Any]:
     """Change what a person decides about a paper without changing its status.
@@ -455,7 +436,7 @@ def set_fields(
     ``milestone`` is ``yes`` or ``no`` (an override the harvest keeps) or ``auto`` (back to
     citations and awards). ``expected_version`` as for ``accept``.
     """
-    _check_category(seeds, category)
+    _check_category(rules.seeds, category)
     if milestone is not None and milestone not in MILESTONE_CHOICES:
         raise ReviewError(f"milestone must be one of {', '.join(MILESTONE_CHOICES)}")
     with write_transaction(db):
@@ -473,34 +454,34 @@ def set_fields(
         who = who or reviewer()
         action = _apply(db, paper, changes, kind="set", who=who)
         if milestone == "auto":
-            _milestone_auto(db, seeds, paper["id"], who, action, milestone_citations)
-    return db.table("papers").get(paper["id"])
+            _milestone_auto(db, rules, paper["id"], who, action)
+    return _row(db, paper["id"])
 
 
 def _milestone_auto(
-    db: Database, seeds: Seeds, paper_id: int, who: str, action: int | None, threshold: int
+    db: Database, rules: Rules, paper_id: int, who: str, action: int | None
 ) -> None:
-    from harvester.store import refresh_paper
-
-    paper = db.table("papers").get(paper_id)
+    paper = _row(db, paper_id)
     manual = json.loads(paper["manual_fields"])
     if "milestone" not in manual:
         return
     new_manual = [f for f in manual if f != "milestone"]
     with write_transaction(db):
-        action = action or _next_action(db)
-        db.table("papers").update(paper_id, {"manual_fields": json.dumps(new_manual)})
-        refresh_paper(db, seeds, paper_id, milestone_citations=threshold)
-        after = db.table("papers").get(paper_id)
-        for name, old, new in (
-            ("milestone", paper["milestone"], after["milestone"]),
-            ("manual_fields", paper["manual_fields"], after["manual_fields"]),
-        ):
-            db.execute(
-                "INSERT INTO decisions (action, paper_id, who, at, kind, field, old, new)"
-                " VALUES (?, ?, ?, ?, 'set', ?, ?, ?)",
-                [action, paper_id, who, now_iso(), name, _as_text(old), _as_text(new)],
-            )
+        action = action or store.decisions.next_action(db)
+        store.papers.update_paper(db, paper_id, {"manual_fields": json.dumps(new_manual)})
+        ingest.refresh_paper(db, rules, paper_id)
+        after = _row(db, paper_id)
+        at = clock.now_iso()
+        store.decisions.record(
+            db,
+            [
+                Decision(action, paper_id, who, at, "set", name, _as_text(old), _as_text(new))
+                for name, old, new in (
+                    ("milestone", paper["milestone"], after["milestone"]),
+                    ("manual_fields", paper["manual_fields"], after["manual_fields"]),
+                )
+            ],
+        )
 
 
 _INT_FIELDS = {"milestone"}
@@ -526,53 +507,40 @@ def undo(db: Database, *, who: str | None = None, by: str | None = None) -> list
 
 
 def _undo(db: Database, *, who: str, by: str | None) -> list[dict[str, Any]]:
-    sql = "SELECT max(action) FROM decisions WHERE undone = 0 AND kind != 'undo'"
-    row = db.execute(
-        sql + (" AND who = ?" if by is not None else ""), [by] if by is not None else []
-    ).fetchone()
-    if row[0] is None:
+    action = store.decisions.last_undoable(db, by)
+    if action is None:
         raise ReviewError("nothing to undo" + (f" by {by}" if by is not None else ""))
-    action = int(row[0])
-    rows = list(db.query("SELECT * FROM decisions WHERE action = ? ORDER BY id", [action]))
-    later = db.execute(
-        "SELECT who, kind, paper_id FROM decisions WHERE action > ? AND undone = 0"
-        " AND kind != 'undo' AND paper_id IN (SELECT paper_id FROM decisions WHERE action = ?)"
-        " ORDER BY id DESC LIMIT 1",
-        [action, action],
-    ).fetchone()
+    rows = store.decisions.action_rows(db, action)
+    later = store.decisions.later_decision(db, action)
     if later:
         raise StaleDecision(
             f"cannot undo {rows[0]['kind']} of #{rows[0]['paper_id']}: {later[0]} has since made"
             f" a {later[1]} decision on #{later[2]}; nothing was changed"
         )
-    at = now_iso()
+    at = clock.now_iso()
     with write_transaction(db):
-        new_action = _next_action(db)
+        new_action = store.decisions.next_action(db)
+        undone: list[Decision] = []
         for decision in reversed(rows):
             value = _from_text(decision["field"], decision["old"])
-            db.table("papers").update(decision["paper_id"], {decision["field"]: value})
-            db.execute(
-                "INSERT INTO decisions (action, paper_id, who, at, kind, field, old, new, reason)"
-                " VALUES (?, ?, ?, ?, 'undo', ?, ?, ?, ?)",
-                [
+            store.papers.update_paper(db, decision["paper_id"], {decision["field"]: value})
+            undone.append(
+                Decision(
                     new_action,
                     decision["paper_id"],
                     who,
                     at,
+                    "undo",
                     decision["field"],
                     decision["new"],
                     decision["old"],
                     f"undo of {decision['kind']} #{action}",
-                ],
+                )
             )
-        db.execute("UPDATE decisions SET undone = 1 WHERE action = ?", [action])
+        store.decisions.record(db, undone)
+        store.decisions.mark_undone(db, action)
     return rows
 
 
 def decisions_today(db: Database) -> int:
-    today = now_iso()[:10]
-    return int(
-        db.execute(
-            "SELECT count(DISTINCT action) FROM decisions WHERE substr(at, 1, 10) = ?", [today]
-        ).fetchone()[0]
-    )
+    return store.decisions.actions_on(db, clock.now_iso()[:10])

@@ -22,12 +22,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from harvester import review
+from harvester import review, store
 from harvester.files import write_text
 from harvester.links import primary_link
 from harvester.markdown import escape, unescape
 from harvester.rank import Ranker
 from harvester.review import ReviewError
+from harvester.rules import Rules
 from harvester.seeds import Seeds
 from harvester.store import write_transaction
 
@@ -230,7 +231,7 @@ def _would_change(item: _Item, paper: dict[str, Any]) -> bool:
 
 
 def _paper(db: Database, paper_id: int) -> dict[str, Any] | None:
-    return next(db.query("SELECT * FROM papers WHERE id = ?", [paper_id]), None)
+    return store.papers.get_paper(db, paper_id)
 
 
 def _read(path: Path) -> str:
@@ -284,14 +285,14 @@ def _conflict(db: Database, item: _Item, version: int) -> Conflict | None:
     current = review.paper_version(db, item.paper_id)
     if current <= version:
         return None
-    who, kind, at = db.execute(
-        "SELECT who, kind, at FROM decisions WHERE id = ?", [current]
-    ).fetchone()
+    row = store.decisions.who_kind_at(db, current)
+    assert row is not None  # the paper's version is the id of one of its decisions
+    who, kind, at = row
     return Conflict(item.line, item.paper_id, who, kind, at)
 
 
 def import_decisions(
-    db: Database, seeds: Seeds, path: Path, *, who: str | None = None, force: bool = False
+    db: Database, rules: Rules, path: Path, *, who: str | None = None, force: bool = False
 ) -> ImportReport:
     """Apply what a reviewer marked in an exported checklist.
 
@@ -299,6 +300,7 @@ def import_decisions(
     skipped and listed in ``conflicts``; ``force`` applies it. An item that would change
     nothing is ``unchanged``, so importing the same file twice is harmless.
     """
+    seeds = rules.seeds
     checklist = _parse(path, _read(path))
     for item in checklist.items:  # check everything before changing anything
         if _paper(db, item.paper_id) is None:
@@ -327,18 +329,18 @@ def import_decisions(
             if not force and (conflict := _conflict(db, item, checklist.version)):
                 report.conflicts.append(conflict)
                 continue
-            _apply(db, seeds, item, who=who, ranker=ranker)
+            _apply(db, rules, item, who=who, ranker=ranker)
             bucket = {"accept": report.accepted, "reject": report.rejected}
             bucket.get(item.decision or "", report.annotated).append(item.paper_id)
     return report
 
 
-def _apply(db: Database, seeds: Seeds, item: _Item, *, who: str, ranker: Ranker) -> None:
+def _apply(db: Database, rules: Rules, item: _Item, *, who: str, ranker: Ranker) -> None:
     ident, notes = str(item.paper_id), item.notes
     if item.decision == "accept":
         review.accept(
             db,
-            seeds,
+            rules.seeds,
             ident,
             category=notes.get("category"),
             focus=notes.get("focus"),
@@ -351,7 +353,7 @@ def _apply(db: Database, seeds: Seeds, item: _Item, *, who: str, ranker: Ranker)
     else:
         review.set_fields(
             db,
-            seeds,
+            rules,
             ident,
             category=notes.get("category"),
             focus=notes.get("focus"),

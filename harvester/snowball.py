@@ -21,11 +21,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from harvester import store
+from harvester import clock, ingest, store
 from harvester.classify import best_category, score_paper
 from harvester.errors import SourceError
 from harvester.records import PaperRecord
-from harvester.seeds import Seeds
+from harvester.rules import Rules
 from harvester.sources.semantic_scholar import SemanticScholarSource
 
 log = logging.getLogger(__name__)
@@ -48,62 +48,36 @@ class _Candidate:
     linked: set[int] = field(default_factory=set)  # accepted paper ids it connects to
 
 
-def _sources(db: Database, exclude: set[int]) -> list[dict[str, Any]]:
-    """Accepted papers with an S2 id, seed papers first, then the most cited."""
-    return [
-        row
-        for row in db.query(
-            "SELECT * FROM papers WHERE status = 'accepted' AND s2_id IS NOT NULL"
-            " ORDER BY is_seed DESC, coalesce(citation_count, 0) DESC, id"
-        )
-        if row["id"] not in exclude
-    ]
-
-
-def _queued_by_snowball(db: Database, exclude: set[int]) -> list[dict[str, Any]]:
-    """Candidates snowballing queued (in this run or before), for the next level."""
-    return [
-        row
-        for row in db.query(
-            "SELECT * FROM papers WHERE s2_id IS NOT NULL AND status != 'rejected' AND id IN"
-            " (SELECT paper_id FROM query_hits WHERE query = 'snowball') ORDER BY id"
-        )
-        if row["id"] not in exclude
-    ]
-
-
 def _due(db: Database, paper: dict[str, Any], direction: str) -> bool:
     """Citations are re-read when the count grew; references once."""
-    row = db.execute(
-        "SELECT citation_count FROM snowball_state WHERE paper_id = ? AND direction = ?",
-        [paper["id"], direction],
-    ).fetchone()
-    if row is None:
+    before = store.graph.read_before(db, paper["id"], direction)
+    if before is None:
         return True
-    return direction == "citations" and (paper["citation_count"] or 0) > (row[0] or 0)
+    return direction == "citations" and (paper["citation_count"] or 0) > (before[0] or 0)
 
 
-def _link_scores(db: Database, seeds: Seeds, candidate: _Candidate) -> tuple[float, str | None]:
+def _link_scores(
+    rules: Rules, categories: dict[int, str | None], candidate: _Candidate
+) -> tuple[float, str | None]:
     """The candidate's score: its links to accepted papers, by category, and its words."""
     links: dict[str, int] = {}
     for paper_id in candidate.linked:
-        category = db.table("papers").get(paper_id)["category"]
+        category = categories.get(paper_id)
         if category:
             links[category] = links.get(category, 0) + 1
-    scores = score_paper(seeds, candidate.record.title, candidate.record.abstract, {}, links)
-    best = best_category(scores, list(seeds.categories), seeds)
+    scores = score_paper(rules, candidate.record.title, candidate.record.abstract, {}, links)
+    best = best_category(scores, rules.order, rules)
     return (best.score if best else 0.0), (best.category if best else None)
 
 
 def snowball(
     db: Database,
-    seeds: Seeds,
+    rules: Rules,
     s2: SemanticScholarSource,
     *,
     depth: int = 1,
     min_score: float = 8.0,
     cap_per_paper: int = 1000,
-    milestone_citations: int = 100,
     run_id: int | None = None,
     stop: Callable[[], bool] = lambda: False,
     on_failure: Callable[[SourceError], None] | None = None,
@@ -116,7 +90,7 @@ def snowball(
     """
     result = SnowballResult()
     done: set[int] = set()
-    frontier = _sources(db, done)
+    frontier = store.graph.snowball_sources(db)
     for level in range(depth):
         candidates: dict[str, _Candidate] = {}
         for paper in frontier:
@@ -138,23 +112,17 @@ def snowball(
                         on_failure(exc)
                     continue
                 with store.write_transaction(db):
-                    for citing, cited in edges:
-                        db.execute(
-                            "INSERT OR IGNORE INTO citations (citing_id, cited_id) VALUES (?, ?)",
-                            [citing, cited],
-                        )
-                    db.execute(
-                        "INSERT OR REPLACE INTO snowball_state"
-                        " (paper_id, direction, citation_count, read_at) VALUES (?, ?, ?, ?)",
-                        [paper["id"], direction, paper["citation_count"], store.now_iso()],
+                    store.graph.add_edges(db, edges)
+                    store.graph.record_read(
+                        db, paper["id"], direction, paper["citation_count"], clock.now_iso()
                     )
                 result.edges += len(edges)
             result.sources_read += read_any
         result.candidates += len(candidates)
-        queued = _queue(db, seeds, candidates, min_score, milestone_citations, run_id)
+        queued = _queue(db, rules, candidates, min_score, run_id)
         result.queued += queued
         if level + 1 < depth:
-            frontier = _queued_by_snowball(db, done)
+            frontier = [r for r in store.graph.queued_by_snowball(db) if r["id"] not in done]
     return result
 
 
@@ -177,31 +145,26 @@ def _read(
 
 def _queue(
     db: Database,
-    seeds: Seeds,
+    rules: Rules,
     candidates: dict[str, _Candidate],
     min_score: float,
-    milestone_citations: int,
     run_id: int | None,
 ) -> list[int]:
     """Store candidates above the threshold as pending; refresh the ones already known."""
     queued: list[int] = []
+    linked = {paper_id for c in candidates.values() for paper_id in c.linked}
+    categories = {i: row["category"] for i, row in store.papers_by_id(db, linked).items()}
     for _, candidate in sorted(candidates.items()):
-        known = store.find_paper(db, candidate.record)
+        known = ingest.find_paper(db, candidate.record)
         if known is not None:
             # Already in the database: its new links may change its category and score.
-            store.refresh_paper(db, seeds, known["id"], milestone_citations=milestone_citations)
+            ingest.refresh_paper(db, rules, int(known["id"]))
             continue
-        score, category = _link_scores(db, seeds, candidate)
+        score, category = _link_scores(rules, categories, candidate)
         if score < min_score or category is None:
             continue
-        saved = store.save_records(
-            db,
-            seeds,
-            [candidate.record],
-            run_id=run_id,
-            category=category,
-            query="snowball",
-            milestone_citations=milestone_citations,
+        saved = ingest.save_records(
+            db, rules, [candidate.record], run_id=run_id, category=category, query="snowball"
         )
         queued += saved.new
         log.info("snowball: queued %s (%s, %.1f)", candidate.record.title, category, score)

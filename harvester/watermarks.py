@@ -12,14 +12,12 @@ stopping at the top: the older pages it missed are still read.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from harvester.store import watermarks as rows
 
 
 def newer(a: str | None, b: str | None) -> str | None:
@@ -55,36 +53,15 @@ class Watermark:
 
 
 def load(db: Database, source: str, category: str, query: str) -> Watermark:
-    row = db.execute(
-        "SELECT newest, resume_offset, resume_token, resume_newest FROM watermarks"
-        " WHERE source = ? AND category = ? AND query = ?",
-        [source, category, query],
-    ).fetchone()
-    if row is None:
+    state = rows.read(db, source, category, query)
+    if state is None:
         return Watermark(source, category, query)
-    return Watermark(source, category, query, *row)
+    return Watermark(source, category, query, *state)
 
 
 def _write(db: Database, wm: Watermark, run_id: int) -> None:
-    db.execute(
-        "INSERT INTO watermarks (source, category, query, newest, resume_offset, resume_token,"
-        " resume_newest, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (source, category, query) DO UPDATE SET newest = excluded.newest,"
-        " resume_offset = excluded.resume_offset, resume_token = excluded.resume_token,"
-        " resume_newest = excluded.resume_newest, run_id = excluded.run_id,"
-        " updated_at = excluded.updated_at",
-        [
-            wm.source,
-            wm.category,
-            wm.query,
-            wm.newest,
-            wm.resume_offset,
-            wm.resume_token,
-            wm.resume_newest,
-            run_id,
-            _now(),
-        ],
-    )
+    state = (wm.newest, wm.resume_offset, wm.resume_token, wm.resume_newest)
+    rows.write(db, wm.source, wm.category, wm.query, state, run_id)
 
 
 def progress(
@@ -111,4 +88,4 @@ def complete(db: Database, wm: Watermark, *, newest: str | None, run_id: int) ->
 
 def all_watermarks(db: Database) -> list[dict[str, Any]]:
     """Every query's state, for ``status``."""
-    return list(db.query("SELECT * FROM watermarks ORDER BY source, category, query"))
+    return rows.all_rows(db)

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from harvester import redact, store
 from harvester.config import Config
+from harvester.rules import Rules
 from harvester.seeds import Seeds, load_seeds
 from tests.loopback import Entry, FakeArxiv, FakeS2, LoopbackServer, load_corpus
 
@@ -87,6 +88,12 @@ def no_real_services(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def seeds() -> Seeds:
     return load_seeds(SEEDS)
+
+
+@pytest.fixture(scope="session")
+def rules(seeds: Seeds) -> Rules:
+    """The tests' seeds with the default thresholds (milestones above 100 citations)."""
+    return Rules(seeds)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,10 @@ from unittest import mock
 
 from sqlite_utils import Database
 
-from harvester import review, store
+import harvester.clock as harvester_clock
+from harvester import ingest, review, store
 from harvester.records import PaperRecord
+from harvester.rules import Rules
 from harvester.seeds import Seeds
 from harvester.sources.semantic_scholar import to_record
 
@@ -76,14 +78,13 @@ def build(db: Database, seeds: Seeds) -> None:
     """Fill ``db`` with eight papers: six accepted, one rejected, one pending."""
     clock = (f"2026-11-{day:02d}T06:00:00Z" for day in itertools.count(1))
     with (
-        mock.patch.object(store, "now_iso", lambda: next(clock)),
-        mock.patch.object(review, "now_iso", lambda: next(clock)),
+        mock.patch.object(harvester_clock, "now_iso", lambda: next(clock)),
     ):
         run = store.start_run(db, {"categories": list(seeds.categories)})
         hit = {"run_id": run, "category": "early_exit", "query": "sample"}
-        store.save_records(
+        ingest.save_records(
             db,
-            seeds,
+            Rules(seeds),
             [
                 _arxiv(
                     "1703.09844",
@@ -128,9 +129,9 @@ def build(db: Database, seeds: Seeds) -> None:
             ],
             **hit,
         )
-        store.save_records(
+        ingest.save_records(
             db,
-            seeds,
+            Rules(seeds),
             [
                 _s2(
                     "a" * 40,
@@ -193,9 +194,9 @@ def build(db: Database, seeds: Seeds) -> None:
             run_id=run,
         )
         # A later observation: MSDNet's citations rose.
-        store.save_records(
+        ingest.save_records(
             db,
-            seeds,
+            Rules(seeds),
             [
                 _s2(
                     "a" * 40,

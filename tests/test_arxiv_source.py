@@ -119,6 +119,17 @@ def test_fault_past_the_retries_is_reported_after_the_pages_it_got(source, fake_
     assert [r["start"] for r in server.search_requests()][-2:] == ["100", "200"]
 
 
+def test_a_failure_carries_its_status_and_attempts(source, fake_arxiv, server):
+    fake_arxiv.corpus = synthetic_entries(5)
+    fake_arxiv.faults = ["503"] * 4
+    with pytest.raises(SourceError) as failed:
+        list(source.search_pages(QUERY, max_results=10))
+    assert (failed.value.status, failed.value.attempts, failed.value.source) == (503, 4, "arxiv")
+    with pytest.raises(QueryError) as rejected:
+        source.fetch_ids(["abc"])
+    assert (rejected.value.status, rejected.value.attempts) == (400, 1)
+
+
 def test_seed_ids_are_fetched_in_one_request(source, fake_arxiv, server):
     fake_arxiv.corpus = synthetic_entries(10)
     records = source.fetch_ids(["2301.00001", "2301.00004", "2301.09999"])

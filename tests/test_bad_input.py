@@ -14,11 +14,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harvester import migrations, store
+from harvester import ingest, store
 from harvester.cli import cli
 from harvester.errors import SourceError
 from harvester.sources.arxiv import parse_feed, to_record
 from harvester.sources.semantic_scholar import to_record as s2_to_record
+from harvester.store import migrations
 from tests import sample_db
 from tests.conftest import ROOT, SEEDS
 
@@ -81,19 +82,19 @@ def test_a_write_error_is_one_line_and_keeps_what_was_stored(
 ):
     tmp, env = cwd
     fake_arxiv.corpus = corpus
-    real = store.save_records
+    real = ingest.save_records
     calls = []
 
-    def failing(db, seeds, records, **kwargs):
+    def failing(db, rules, records, **kwargs):
         records = list(records)
         # Pages with papers only: the two services' empty pages come in any order.
         if records:
             calls.append(1)
         if len(calls) == 3:
             raise sqlite3.OperationalError(message)
-        return real(db, seeds, records, **kwargs)
+        return real(db, rules, records, **kwargs)
 
-    monkeypatch.setattr(store, "save_records", failing)
+    monkeypatch.setattr(ingest, "save_records", failing)
     result = CliRunner().invoke(cli, ["harvest"], env=env)
     assert result.exit_code == 1
     line = one_error_line(result)

@@ -27,9 +27,11 @@ from sqlite_utils import Database
 
 from bench.harvest import synthetic_corpus
 from harvester import review, review_file, store
-from harvester.harvest import open_sources, run_harvest
+from harvester.harvest import run_harvest
 from harvester.lock import HarvestLock
+from harvester.rules import Rules
 from harvester.seeds import Seeds
+from harvester.sources import open_sources
 from tests.conftest import synthetic_entries
 from tests.loopback import load_edges, load_s2_corpus
 from tests.test_web_api import Reviewer
@@ -80,7 +82,7 @@ class Interloper:
         try:
             review.set_fields(
                 self.other,
-                self.seeds,
+                Rules(self.seeds),
                 str(first),
                 note=f"note {self.landed + self.refused}",
                 who="interloper",
@@ -139,21 +141,21 @@ REVIEW_WRITES: dict[str, Callable[..., object]] = {
     "accept": lambda db, seeds, pid, **_: review.accept(db, seeds, str(pid), who="ada"),
     "reject": lambda db, seeds, pid, **_: review.reject(db, str(pid), who="ada"),
     "set": lambda db, seeds, pid, **_: review.set_fields(
-        db, seeds, str(pid), category="system", focus="serving", who="ada"
+        db, Rules(seeds), str(pid), category="system", focus="serving", who="ada"
     ),
     "milestone auto": lambda db, seeds, pid, **_: (
-        review.set_fields(db, seeds, str(pid), milestone="yes", who="ada"),
-        review.set_fields(db, seeds, str(pid), milestone="auto", who="ada"),
+        review.set_fields(db, Rules(seeds), str(pid), milestone="yes", who="ada"),
+        review.set_fields(db, Rules(seeds), str(pid), milestone="auto", who="ada"),
     ),
     "undo": lambda db, seeds, pid, **_: (
         review.reject(db, str(pid), who="ada"),
         review.undo(db, who="ada"),
     ),
     "import": lambda db, seeds, pid, tmp_path, **_: review_file.import_decisions(
-        db, seeds, tmp_path / "queue.md", who="ada"
+        db, Rules(seeds), tmp_path / "queue.md", who="ada"
     ),
     "add": lambda db, seeds, pid, sources, **_: review.add_paper(
-        db, seeds, sources, "2301.00000", category="early_exit", who="ada"
+        db, Rules(seeds), sources, "2301.00000", category="early_exit", who="ada"
     ),
 }
 

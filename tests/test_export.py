@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from harvester import export
 from harvester.cli import cli
 from harvester.export import Name, assign_keys, key_base, split_name, to_citation
+from harvester.sources.semantic_scholar import venue_claim
 from harvester.venues import Venue, Venues
 from tests.conftest import SEEDS
 from tests.sample_db import NASTY_TITLE, build_file
@@ -195,7 +196,10 @@ def test_bibtex_entry_kinds_and_escaping():
             }
         }
     }
-    text = export.bibtex([to_citation(row, key, venues, s2.get(key)) for key, row in rows.items()])
+    claims = {key: venue_claim(answer) for key, answer in s2.items()}
+    text = export.bibtex(
+        [to_citation(row, key, venues, claims.get(key)) for key, row in rows.items()]
+    )
     entries = parse(text)
     assert {k: e.entry_type for k, e in entries.items()} == {
         "journal": "article",

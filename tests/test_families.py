@@ -16,9 +16,11 @@ from unittest import mock
 import pytest
 from sqlite_utils import Database
 
-from harvester import review, store
+import harvester.clock as harvester_clock
+from harvester import ingest, review, store
 from harvester.report import write_reports
 from harvester.report.common import anchor
+from harvester.rules import Rules
 from harvester.seeds import Seeds, load_seeds
 from tests.conftest import ROOT
 from tests.sample_db import _s2, build
@@ -92,10 +94,9 @@ def build_with_families(db: Database, seeds: Seeds) -> None:
         ),
     ]
     with (
-        mock.patch.object(store, "now_iso", lambda: next(clock)),
-        mock.patch.object(review, "now_iso", lambda: next(clock)),
+        mock.patch.object(harvester_clock, "now_iso", lambda: next(clock)),
     ):
-        store.save_records(db, seeds, [record for record, _ in papers])
+        ingest.save_records(db, Rules(seeds), [record for record, _ in papers])
         for record, category in papers:
             review.accept(db, seeds, str(record.arxiv_id), category=category, who="sample")
 
@@ -106,7 +107,7 @@ def written(tmp_path_factory: pytest.TempPathFactory, family_seeds: Seeds) -> Pa
     db = store.open_db(folder / "sample.db")
     build_with_families(db, family_seeds)
     out = folder / "reports"
-    write_reports(db, family_seeds, out)
+    write_reports(db, Rules(family_seeds), out)
     return out
 
 
@@ -159,7 +160,7 @@ def test_the_seeds_six_sections_are_unchanged_by_the_families(written, tmp_path,
     db = store.open_db(tmp_path / "six.db")
     build(db, seeds)
     out = tmp_path / "six"
-    write_reports(db, seeds, out)
+    write_reports(db, Rules(seeds), out)
 
     def six_sections(text: str) -> str:
         papers = text.split("\n# Papers\n", 1)[1]

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from harvester import store
+from harvester import clock, review, store
 from harvester.harvest import run_harvest
 from harvester.records import normalise_title
 from tests.conftest import synthetic_entries
@@ -104,6 +104,14 @@ def test_no_paper_is_stored_twice(db, seeds, config, corpus_arxiv, server):
             f"SELECT {column}, count(*) FROM papers WHERE {column} IS NOT NULL GROUP BY 1 HAVING count(*) > 1"
         ).fetchall()
         assert dupes == [], column
+
+
+def test_search_finds_every_harvested_paper_by_its_title(db, seeds, config, corpus_arxiv, server):
+    run_harvest(db, seeds, config)
+    run_harvest(db, seeds, dataclasses.replace(config, refresh_days=0), full=True)
+    db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('integrity-check')")
+    for paper_id, title in db.execute("SELECT id, title FROM papers"):
+        assert paper_id in review.search(db, title), title
 
 
 def test_milestones_follow_citations_and_awards(db, seeds, config, corpus_arxiv, server):
@@ -244,7 +252,7 @@ def test_full_harvest_twice_stores_each_paper_once_and_sees_it_again(
     # refresh_days = 0: the batch describes every paper, as a full run's does.
     run_harvest(db, seeds, dataclasses.replace(config, refresh_days=0))
     before = papers(db)
-    monkeypatch.setattr(store, "now_iso", lambda: "2099-01-01T00:00:00Z")
+    monkeypatch.setattr(clock, "now_iso", lambda: "2099-01-01T00:00:00Z")
     second = run_harvest(db, seeds, config, full=True)
     after = papers(db)
     assert second.papers_new == 0 and second.papers_updated == 0

@@ -18,6 +18,7 @@ from harvester import review, store
 from harvester.cli import cli
 from harvester.report import write_reports
 from harvester.review_file import render
+from harvester.rules import Rules
 from tests.conftest import SEEDS
 from tests.sample_db import build_file
 
@@ -59,7 +60,7 @@ def test_hostile_ids_never_become_link_targets(sample, seeds, tmp_path):
         },
     )
     queue = render(sample, seeds)
-    write_reports(sample, seeds, tmp_path / "reports")
+    write_reports(sample, Rules(seeds), tmp_path / "reports")
     texts = [queue] + [p.read_text(encoding="utf-8") for p in (tmp_path / "reports").rglob("*.md")]
     for text in texts:
         for href in hrefs(text):

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from harvester import store
+from harvester import clock, store
 from harvester.cli import cli
 from harvester.errors import LockHeldError, LockLostError, StoreError
 from harvester.harvest import run_harvest
 from harvester.lock import HarvestLock, current_holder, pid_running
-from harvester.migrations import MIGRATIONS
+from harvester.store.migrations import MIGRATIONS
 from tests.conftest import SEEDS, dead_pid, synthetic_entries
 
 
@@ -71,7 +71,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over_and_said_so(
 ):
     fake_arxiv.corpus = synthetic_entries(3)
     pid = dead_pid()
-    killed = plant_lock(db, pid=pid, host=socket.gethostname(), heartbeat=store.now_iso())
+    killed = plant_lock(db, pid=pid, host=socket.gethostname(), heartbeat=clock.now_iso())
     caplog.set_level(logging.WARNING, logger="harvester")
 
     result = run_harvest(db, seeds, config, categories=["early_exit"])
@@ -86,7 +86,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over_and_said_so(
 
 
 def test_lock_from_another_host_holds_while_its_heartbeat_is_fresh(db):
-    plant_lock(db, pid=os.getpid(), host="elsewhere.example", heartbeat=store.now_iso())
+    plant_lock(db, pid=os.getpid(), host="elsewhere.example", heartbeat=clock.now_iso())
     with pytest.raises(LockHeldError, match=r"pid \d+ on elsewhere\.example"):
         HarvestLock.acquire(db, stale_after=600)
 
@@ -105,7 +105,7 @@ def test_a_live_process_on_this_host_holds_the_lock(db):
     # Alive, but its heartbeat is old: a reused pid, or a process stopped for long.
     with HarvestLock.acquire(db, stale_after=600):
         pass
-    plant_lock(db, pid=os.getppid(), host=socket.gethostname(), heartbeat=store.now_iso())
+    plant_lock(db, pid=os.getppid(), host=socket.gethostname(), heartbeat=clock.now_iso())
     with pytest.raises(LockHeldError):
         HarvestLock.acquire(db, stale_after=600)
 

@@ -65,6 +65,7 @@ def test_a_writers_error_stops_the_fetchers_at_their_next_hand_over():
 def test_refresh_batches_wait_until_open_and_full_or_finished():
     pending = Pending()
     pending.add({"id": i} for i in range(3))
+    assert pending.poll(2) is None  # not open yet: the searches are not written
     taken: list[list[int]] = []
     first = threading.Event()
 
@@ -75,7 +76,6 @@ def test_refresh_batches_wait_until_open_and_full_or_finished():
 
     thread = threading.Thread(target=take)
     thread.start()
-    assert taken == []  # not open yet: the searches are not written
     pending.open()
     assert first.wait(5)
     pending.add([{"id": 1}, {"id": 3}])  # 1 was queued before: taken once

@@ -111,8 +111,9 @@ def test_a_recorded_shaped_answer_becomes_records_best_first(config, fake_s2, se
     first = records[0]
     assert isinstance(first, PaperRecord) and first.source == "s2"
     assert first.authors == ["Surat Teerapittayanon"]
-    assert first.dblp == "journals/corr/abs-1709-01686"
-    assert first.venue_names == [
+    assert first.venue_claim is not None
+    assert first.venue_claim.dblp == "journals/corr/abs-1709-01686"
+    assert list(first.venue_claim.names) == [
         "International Conference on Pattern Recognition",
         "2016 23rd International Conference on Pattern Recognition",
     ]

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from harvester import store
+from harvester import ingest, store
 from harvester.harvest import run_harvest
 from tests.conftest import snapshot
 from tests.loopback import (
@@ -177,25 +177,25 @@ def test_a_write_error_mid_harvest_loses_nothing_already_stored(
     seeds, config, full_corpus, server, tmp_path, monkeypatch
 ):
     db = store.open_db(tmp_path / "full.db")
-    real = store.save_records
+    real = ingest.save_records
     calls = []
 
-    def disk_full(db, seeds, records, **kwargs):
+    def disk_full(db, rules, records, **kwargs):
         records = list(records)
         # Pages with papers only: the two services' empty pages come in any order.
         if records:
             calls.append(1)
         if len(calls) == 5:
             raise sqlite3.OperationalError("database or disk is full")
-        return real(db, seeds, records, **kwargs)
+        return real(db, rules, records, **kwargs)
 
-    monkeypatch.setattr(store, "save_records", disk_full)
+    monkeypatch.setattr(ingest, "save_records", disk_full)
     with pytest.raises(sqlite3.OperationalError):
         run_harvest(db, seeds, config)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     stored = db.table("papers").count
     assert stored > 0
     assert store.last_runs(db)[0]["status"] == "failed"
-    monkeypatch.setattr(store, "save_records", real)
+    monkeypatch.setattr(ingest, "save_records", real)
     assert run_harvest(db, seeds, config).status == "ok"
     assert db.table("papers").count >= stored

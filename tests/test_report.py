@@ -9,8 +9,10 @@ import pytest
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
+from harvester import ingest
 from harvester.cli import cli
 from harvester.report import write_reports
+from harvester.rules import Rules
 from tests.conftest import ROOT, SEEDS
 from tests.sample_db import NASTY_TITLE, build_file
 
@@ -26,7 +28,7 @@ def sample(tmp_path, seeds):
 @pytest.fixture
 def written(sample, seeds, tmp_path) -> Path:
     out = tmp_path / "reports"
-    write_reports(sample, seeds, out)
+    write_reports(sample, Rules(seeds), out)
     return out
 
 
@@ -42,7 +44,7 @@ def test_reports_match_the_golden_files(written):
 
 def test_running_report_twice_changes_nothing(sample, seeds, written):
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in written.rglob("*") if p.is_file()}
-    write_reports(sample, seeds, written)
+    write_reports(sample, Rules(seeds), written)
     after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in written.rglob("*") if p.is_file()}
     assert after == before
 
@@ -213,11 +215,11 @@ def test_date_cells_are_short_for_every_venue_and_never_a_bare_year(db, seeds, t
     for record, (_, _, doi) in zip(records, papers, strict=True):
         record.doi = doi
     run = store.start_run(db, {})
-    store.save_records(db, seeds, records, run_id=run)
+    ingest.save_records(db, Rules(seeds), records, run_id=run)
     store.finish_run(db, run, status="ok", requests={}, errors=[])
     for record in records:
         review.accept(db, seeds, record.s2_id, category="accelerator", who="t")
-    write_reports(db, seeds, tmp_path / "out")
+    write_reports(db, Rules(seeds), tmp_path / "out")
     text = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     cells = {
         line.split(" | ")[1].split("](")[0].strip("["): line.split(" | ")[0].strip("| ")
@@ -249,18 +251,18 @@ def test_a_timeline_cell_holds_a_handful_of_short_names(db, seeds, tmp_path):
 
     run = store.start_run(db, {})
     names = [f"Exit{chr(65 + i)}Net" for i in range(7)]
-    store.save_records(
+    ingest.save_records(
         db,
-        seeds,
+        Rules(seeds),
         [
             _arxiv(f"2001.0000{i}", f"{name}: Early Exits Number {i}", 2020, f"We propose {name}.")
             for i, name in enumerate(names)
         ],
         run_id=run,
     )
-    store.save_records(
+    ingest.save_records(
         db,
-        seeds,
+        Rules(seeds),
         [
             _s2(
                 f"{i}" + "b" * 39,
@@ -278,7 +280,7 @@ def test_a_timeline_cell_holds_a_handful_of_short_names(db, seeds, tmp_path):
     store.finish_run(db, run, status="ok", requests={}, errors=[])
     for i in range(7):
         review.accept(db, seeds, f"2001.0000{i}", category="early_exit", who="t")
-    write_reports(db, seeds, tmp_path / "out")
+    write_reports(db, Rules(seeds), tmp_path / "out")
     text = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     model = next(
         line

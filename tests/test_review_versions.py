@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harvester import review, store
+from harvester.rules import Rules
 from tests import sample_db
 
 PENDING = "2302.00003"  # the sample database's one pending paper
@@ -24,7 +25,7 @@ def test_version_is_the_last_decision_row_and_every_decision_moves_it(path, seed
     db = store.open_db(path)
     paper = review.find(db, PENDING)
     assert review.paper_version(db, paper["id"]) == 0
-    review.set_fields(db, seeds, PENDING, focus="speech", who="ada", expected_version=0)
+    review.set_fields(db, Rules(seeds), PENDING, focus="speech", who="ada", expected_version=0)
     after_set = review.paper_version(db, paper["id"])
     assert after_set == db.execute("SELECT max(id) FROM decisions").fetchone()[0]
     review.undo(db, who="ada")
@@ -39,7 +40,7 @@ def test_a_stale_version_changes_nothing(path, seeds):
     with pytest.raises(review.StaleDecision, match=r"bob: reject at .*nothing was changed"):
         review.accept(db, seeds, PENDING, category="early_exit", who="ada", expected_version=0)
     with pytest.raises(review.StaleDecision):
-        review.set_fields(db, seeds, PENDING, note="x", who="ada", expected_version=0)
+        review.set_fields(db, Rules(seeds), PENDING, note="x", who="ada", expected_version=0)
     assert list(db.query("SELECT * FROM decisions")) == before
     assert db.table("papers").get(paper_id)["status"] == "rejected"
 
@@ -84,14 +85,14 @@ def test_two_reviewers_deciding_at_once_one_wins_one_is_refused(path, seeds):
 
 def test_undo_by_a_reviewer_skips_the_others_and_refuses_to_overwrite(path, seeds):
     db = store.open_db(path)
-    review.set_fields(db, seeds, PENDING, focus="mine", who="ada")
-    review.set_fields(db, seeds, "1703.09844", note="bob's", who="bob")
+    review.set_fields(db, Rules(seeds), PENDING, focus="mine", who="ada")
+    review.set_fields(db, Rules(seeds), "1703.09844", note="bob's", who="bob")
     undone = review.undo(db, who="ada", by="ada")
     assert {r["paper_id"] for r in undone} == {review.find(db, PENDING)["id"]}
     assert review.find(db, "1703.09844")["notes"] == "bob's"
 
-    review.set_fields(db, seeds, PENDING, focus="mine again", who="ada")
-    review.set_fields(db, seeds, PENDING, focus="bob's now", who="bob")
+    review.set_fields(db, Rules(seeds), PENDING, focus="mine again", who="ada")
+    review.set_fields(db, Rules(seeds), PENDING, focus="bob's now", who="bob")
     with pytest.raises(review.StaleDecision, match="bob has since made a set decision"):
         review.undo(db, who="ada", by="ada")
     assert review.find(db, PENDING)["focus"] == "bob's now"

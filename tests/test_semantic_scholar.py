@@ -70,7 +70,7 @@ def test_batch_keeps_unknown_ids_as_none_in_place(s2, fake_s2, server):
     assert paper.citation_count == 10670 and paper.influential_citation_count == 578
     assert paper.year == 2001 and paper.publication_date == "2001-10-01"
     assert paper.authors == ["Marianne Bertrand", "E. Duflo", "S. Mullainathan"]
-    assert "Experimental & Empirical Studies eJournal" in paper.venue_names
+    assert "Experimental & Empirical Studies eJournal" in paper.venue_claim.names
     [request] = fake_s2.requests
     assert request["method"] == "POST" and request["body"] == {"ids": ids}
     assert "tldr" in request["params"]["fields"].split(",")
@@ -115,8 +115,8 @@ def test_search_page_objects_parse_into_records():
         records = [to_record(item) for item in data]
         assert len(records) == 100 and all(r.s2_id and r.title for r in records)
     full = to_record(json.loads(recorded("ss_093_graph_paper_search_200.json"))["data"][0])
-    assert full.arxiv_id == "2503.23674" and "arXiv.org" in full.venue_names
-    assert full.dblp == "journals/corr/abs-2503-23674"
+    assert full.arxiv_id == "2503.23674" and "arXiv.org" in full.venue_claim.names
+    assert full.venue_claim.dblp == "journals/corr/abs-2503-23674"
 
 
 def test_empty_search_answer_is_no_results(s2, fake_s2, server):
@@ -129,7 +129,10 @@ def test_title_match_hit(s2, fake_s2, server):
     replay(fake_s2, (200, "pqa_094_graph_paper_search_match_200.json"))
     paper = s2.match_title("Attention is all you need")
     assert paper.s2_id == "204e3073870fae3d05bcbc2f6a8e263d9b72e776"
-    assert paper.arxiv_id == "1706.03762" and paper.dblp == "journals/corr/VaswaniSPUJGKP17"
+    assert (
+        paper.arxiv_id == "1706.03762"
+        and paper.venue_claim.dblp == "journals/corr/VaswaniSPUJGKP17"
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harvester import review, store
+from harvester import ingest, review, store
 from harvester.config import Config
 from harvester.http import RequestLog, Service, make_client
+from harvester.rules import Rules
 from harvester.snowball import snowball
 from harvester.sources.semantic_scholar import SemanticScholarSource, describe_error, to_record
 
@@ -56,7 +57,7 @@ def accepted_seed(db, seeds, fake_s2):
         cites=500,
     )
     fake_s2.corpus.append(seed)
-    saved = store.save_records(db, seeds, [to_record(seed)])
+    saved = ingest.save_records(db, Rules(seeds), [to_record(seed)])
     review.accept(db, seeds, str(saved.seen[0]), category="early_exit", who="t")
     return saved.seen[0]
 
@@ -79,7 +80,7 @@ def requests_to(fake_s2, direction: str) -> list[dict]:
 
 def test_citations_are_read_in_pages_of_1000(db, seeds, s2, fake_s2, server, accepted_seed):
     citing(fake_s2, 2500)
-    found = snowball(db, seeds, s2, min_score=1000, cap_per_paper=10_000)
+    found = snowball(db, Rules(seeds), s2, min_score=1000, cap_per_paper=10_000)
     pages = requests_to(fake_s2, "/citations")
     assert [(r["params"]["offset"], r["params"]["limit"]) for r in pages] == [
         ("0", "1000"),
@@ -95,7 +96,7 @@ def test_citations_are_read_in_pages_of_1000(db, seeds, s2, fake_s2, server, acc
 
 def test_per_paper_cap_limits_what_is_read(db, seeds, s2, fake_s2, server, accepted_seed):
     citing(fake_s2, 2500)
-    found = snowball(db, seeds, s2, min_score=1000, cap_per_paper=1200)
+    found = snowball(db, Rules(seeds), s2, min_score=1000, cap_per_paper=1200)
     assert [r["params"]["limit"] for r in requests_to(fake_s2, "/citations")] == ["1000", "200"]
     assert found.edges == 1200
 
@@ -119,7 +120,7 @@ def test_only_candidates_above_the_threshold_enter_the_queue_as_pending(
     fake_s2.edges.append(
         (SEED, "f" * 40)
     )  # the seed cites ResNet: a link, but no words of the field
-    found = snowball(db, seeds, s2, min_score=8.0)
+    found = snowball(db, Rules(seeds), s2, min_score=8.0)
     rows = {r["s2_id"]: r for r in db.query("SELECT * FROM papers")}
     assert good in rows and "f" * 40 not in rows
     assert rows[good]["status"] == "pending" and rows[good]["category"] == "early_exit"
@@ -133,7 +134,7 @@ def test_only_candidates_above_the_threshold_enter_the_queue_as_pending(
 
 def test_nothing_is_auto_accepted(db, seeds, s2, fake_s2, server, accepted_seed):
     citing(fake_s2, 30, "Early exit {i} with intermediate classifiers and multi-exit networks")
-    snowball(db, seeds, s2, min_score=0)
+    snowball(db, Rules(seeds), s2, min_score=0)
     statuses = {
         r["status"] for r in db.query("SELECT status FROM papers WHERE id != ?", [accepted_seed])
     }
@@ -144,15 +145,15 @@ def test_citations_are_read_again_only_when_the_count_grew(
     db, seeds, s2, fake_s2, server, accepted_seed
 ):
     citing(fake_s2, 3)
-    snowball(db, seeds, s2)
+    snowball(db, Rules(seeds), s2)
     assert (
         len(requests_to(fake_s2, "/citations")) == 1
         and len(requests_to(fake_s2, "/references")) == 1
     )
-    snowball(db, seeds, s2)
+    snowball(db, Rules(seeds), s2)
     assert len(fake_s2.requests) == 2  # nothing changed: no request
     db.execute("UPDATE papers SET citation_count = 501 WHERE id = ?", [accepted_seed])
-    snowball(db, seeds, s2)
+    snowball(db, Rules(seeds), s2)
     # The count grew: citations are read again, references (which never change) are not.
     assert (
         len(requests_to(fake_s2, "/citations")) == 2
@@ -178,9 +179,9 @@ def test_depth_two_reads_the_neighbours_of_queued_candidates(
         )
     )
     fake_s2.edges.append(("e" * 40, first))
-    snowball(db, seeds, s2, depth=1, min_score=4)
+    snowball(db, Rules(seeds), s2, depth=1, min_score=4)
     assert db.table("papers").count_where("s2_id = ?", ["e" * 40]) == 0
-    snowball(db, seeds, s2, depth=2, min_score=4)
+    snowball(db, Rules(seeds), s2, depth=2, min_score=4)
     assert db.table("papers").count_where("s2_id = ?", ["e" * 40]) == 1
 
 
@@ -198,7 +199,7 @@ def test_snowball_requests_carry_the_key_and_are_counted(
             requests=log,
             headers={"x-api-key": "k"},
         )
-        snowball(db, seeds, SemanticScholarSource(service, config.s2_url))
+        snowball(db, Rules(seeds), SemanticScholarSource(service, config.s2_url))
     assert log.as_dict() == {"s2": 2}
     assert {r["api_key"] for r in fake_s2.requests} == {"k"}
 
@@ -212,7 +213,7 @@ def test_citation_links_name_the_accepted_papers_on_each_side(
         "Early exiting for transformers {i}",
         "We add early exits and intermediate classifiers.",
     )
-    snowball(db, seeds, s2, min_score=8.0)
+    snowball(db, Rules(seeds), s2, min_score=8.0)
     candidate = next(db.query("SELECT * FROM papers WHERE s2_id = ?", [good]))
     assert store.citation_links(db, candidate) == [
         {

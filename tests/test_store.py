@@ -6,11 +6,15 @@ import json
 import sqlite3
 
 import pytest
+from sqlite_utils import Database
 
-from harvester import store
+from harvester import clock, ingest, review, store
 from harvester.errors import StoreError
 from harvester.records import PaperRecord
-from harvester.sources.semantic_scholar import to_record
+from harvester.rules import Rules
+from harvester.sources.semantic_scholar import to_record, venue_claim
+from harvester.store import migrations
+from tests.conftest import ROOT
 
 
 def record(
@@ -34,7 +38,9 @@ def record(
 
 def save(db, seeds, records, run_id=None, category="early_exit", query="q1"):
     run_id = run_id or store.start_run(db, {})
-    return store.save_records(db, seeds, records, run_id=run_id, category=category, query=query)
+    return ingest.save_records(
+        db, Rules(seeds), records, run_id=run_id, category=category, query=query
+    )
 
 
 def paper(db, arxiv_id="1703.09844"):
@@ -100,7 +106,7 @@ def test_new_paper_is_pending_unpublished_with_authors_as_json(db, seeds):
 def test_rerun_stores_each_paper_once_keeps_first_seen_moves_last_seen(db, seeds, monkeypatch):
     run = store.start_run(db, {})
     times = iter(["2026-01-01T00:00:00Z", "2026-01-08T00:00:00Z"])
-    monkeypatch.setattr(store, "now_iso", lambda: next(times))
+    monkeypatch.setattr(clock, "now_iso", lambda: next(times))
     save(db, seeds, [record()], run_id=run)
     again = save(db, seeds, [record()], run_id=run)
     assert again.new == [] and again.updated == []
@@ -144,7 +150,7 @@ def test_query_hit_keeps_first_and_last_run(db, seeds):
 
 def test_seed_paper_is_accepted_in_its_category_and_keeps_its_focus(db, seeds):
     result = save(db, seeds, [record()], category="system")
-    store.mark_seed(db, result.seen[0], "early_exit", "早退/单模型多退出通道", None)
+    ingest.mark_seed(db, result.seen[0], "early_exit", "早退/单模型多退出通道", None)
     save(db, seeds, [record(version=2)], category="system", query="q3")
     row = paper(db)
     assert (row["status"], row["category"], row["is_seed"]) == ("accepted", "early_exit", 1)
@@ -158,7 +164,7 @@ def test_a_page_is_all_or_nothing(db, seeds, monkeypatch):
         assert db.execute("SELECT count(*) FROM papers").fetchone()[0] == 2
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(store, "_write_categories", fail_after_the_rows_are_written)
+    monkeypatch.setattr(store.papers, "replace_categories", fail_after_the_rows_are_written)
     with pytest.raises(sqlite3.OperationalError):
         save(db, seeds, [record(arxiv_id="2001.00001"), record(arxiv_id="2001.00002")], run_id=run)
     assert db.table("papers").count == 0
@@ -187,7 +193,9 @@ def test_reopening_applies_no_migration_twice(tmp_path):
     path = tmp_path / "h.db"
     store.open_db(path).close()
     db = store.open_db(path)
-    assert db.table("_sqlite_migrations").count == 1
+    assert db.table("_sqlite_migrations").count == len(
+        store.migrations.MIGRATIONS.pending(Database(memory=True))
+    )
 
 
 # --- Semantic Scholar merges ------------------------------------------------------------------
@@ -225,8 +233,9 @@ def s2_record(
     )
 
 
-def enrich(db, seeds, records, **kw):
-    return store.save_records(db, seeds, records, run_id=store.start_run(db, {}), **kw)
+def enrich(db, seeds, records, milestone_citations=100, **kw):
+    rules = Rules(seeds, milestone_citations=milestone_citations)
+    return ingest.save_records(db, rules, records, run_id=store.start_run(db, {}), **kw)
 
 
 def test_semantic_scholar_sets_venue_year_and_citations_arxiv_keeps_text(db, seeds):
@@ -276,7 +285,7 @@ def test_manual_fields_outrank_every_source(db, seeds):
 def test_citation_history_gets_a_row_only_when_the_count_changes(db, seeds, monkeypatch):
     save(db, seeds, [record()])
     for day, count in [(1, 10), (2, 10), (3, 12)]:
-        monkeypatch.setattr(store, "now_iso", lambda day=day: f"2026-01-0{day}T00:00:00Z")
+        monkeypatch.setattr(clock, "now_iso", lambda day=day: f"2026-01-0{day}T00:00:00Z")
         enrich(db, seeds, [s2_record(citation_count=count)])
     history = [
         (h["observed_at"][:10], h["citation_count"]) for h in db.table("citation_history").rows
@@ -321,3 +330,61 @@ def test_paper_only_on_semantic_scholar_keeps_its_own_title_and_authors(db, seed
     row = next(db.query("SELECT * FROM papers"))
     assert (row["venue"], row["venue_year"], row["arxiv_id"]) == ("USENIX ATC", 2018, None)
     assert json.loads(row["authors"]) == ["Shizhen Xu", "Hao Zhang"]
+
+
+# --- migrations ---------------------------------------------------------------------------
+
+FIXTURES = ROOT / "tests" / "fixtures" / "s2"
+
+
+def recorded_papers() -> list[dict]:
+    """Every paper object of the recorded Semantic Scholar answers, once each."""
+    papers: dict[str, dict] = {}
+    for path in sorted(FIXTURES.glob("*.json")):
+        body = json.loads(path.read_text(encoding="utf-8"))
+        items = body if isinstance(body, list) else body.get("data") or []
+        for p in items:
+            if isinstance(p, dict) and p.get("paperId") and p.get("title"):
+                papers.setdefault(p["paperId"], p)
+    return list(papers.values())
+
+
+def test_a_database_of_the_first_schema_gets_its_venue_claims_and_keeps_its_search(tmp_path):
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.MIGRATIONS.apply(old, stop_before="0002_venue_claims_bulk_fts")
+    answers = recorded_papers()
+    for i, answer in enumerate(answers, start=1):
+        old.execute(
+            "INSERT INTO papers (id, title, title_key, abstract, first_seen, last_seen)"
+            " VALUES (?, ?, ?, ?, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            [i, answer["title"], f"key {i}", answer.get("abstract")],
+        )
+        old.execute(
+            "INSERT INTO paper_sources (paper_id, source, source_id, data, fetched_at)"
+            " VALUES (?, 's2', ?, ?, '2026-01-01T00:00:00Z')",
+            [i, answer["paperId"], json.dumps(answer)],
+        )
+    old.close()
+
+    db = store.open_db(path)
+
+    claims = store.papers.venue_claims(db, range(1, len(answers) + 1))
+    assert {i: next(iter(c.values())) for i, c in claims.items()} == {
+        i: venue_claim(answer) for i, answer in enumerate(answers, start=1)
+    }
+    assert db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall() == []
+    assert review.search(db, "Attention is All you Need")[:1] == [
+        next(i for i, a in enumerate(answers, start=1) if a["title"] == "Attention is All you Need")
+    ]
+
+
+def test_the_full_text_index_follows_new_and_changed_papers(db, seeds):
+    save(db, seeds, [record(version=1, abstract="An alpha abstract.")])
+    save(db, seeds, [record(version=2, abstract="A beta abstract.")])
+    save(db, seeds, [record(arxiv_id="2001.00001", title="Gamma", abstract="gamma text")])
+    assert review.search(db, "alpha") == []
+    assert review.search(db, "beta") == [paper(db)["id"]]
+    assert review.search(db, "gamma") == [paper(db, "2001.00001")["id"]]
+    # FTS5 compares the index with the papers it was made from.
+    db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('integrity-check')")

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from harvester import review, store
 from harvester.cli import cli
 from harvester.rank import Ranker
+from harvester.rules import Rules
 from harvester.web import app as web_app
 from harvester.web.security import REVIEWER_COOKIE, SESSION_COOKIE, Csrf
 from tests import sample_db
@@ -301,7 +302,7 @@ def test_a_post_without_the_csrf_token_is_refused(served, seeds):
 
 def test_every_post_route_checks_the_csrf_token(served, seeds):
     base, _ = served
-    app = web_app.create_app(Path(served[1]), seeds)
+    app = web_app.create_app(Path(served[1]), Rules(seeds))
     posts = [r.path for r in app.routes if "POST" in (getattr(r, "methods", None) or ())]
     assert sorted(posts) == ["/api/decide", "/api/undo", "/reviewer"]
     client = Reviewer(base, "ada").client
@@ -321,7 +322,7 @@ def test_a_cross_site_post_is_refused_before_anything_else(served, seeds):
 
 def test_the_routes_are_these_and_none_harvests(served, seeds):
     """Guards 'no endpoint runs a harvest or writes outside the database'."""
-    app = web_app.create_app(served[1], seeds)
+    app = web_app.create_app(served[1], Rules(seeds))
     assert sorted(getattr(r, "path", "") for r in app.routes) == [
         "/",
         "/api/decide",
@@ -582,7 +583,7 @@ def _signed_in() -> list[tuple[bytes, bytes]]:
 @pytest.mark.parametrize("route", ROUTES)
 def test_a_declared_body_over_the_limit_is_refused_before_a_byte_is_read(sample, seeds, route):
     _, path = sample
-    app = web_app.create_app(path, seeds, csrf_secret=SECRET)
+    app = web_app.create_app(path, Rules(seeds), csrf_secret=SECRET)
     for length in (str(2**30), "9" * 5000):
         headers = [(b"content-length", length.encode()), (b"content-type", b"application/json")]
         assert _asgi_post(app, route, HUGE, headers + _signed_in()) == (413, 0)
@@ -604,7 +605,7 @@ def test_a_streamed_body_is_cut_off_at_the_chunk_that_passes_the_limit(
     sample, seeds, route, expected
 ):
     _, path = sample
-    app = web_app.create_app(path, seeds, csrf_secret=SECRET)
+    app = web_app.create_app(path, Rules(seeds), csrf_secret=SECRET)
     headers = [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]
     assert web_app.MAX_BODY // CHUNK + 1 == 5
     assert _asgi_post(app, route, HUGE, headers + _signed_in()) == expected

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from harvester import review, store
+from harvester.rules import Rules
 from tests import sample_db
 from tests.web_helpers import (
     CHROMIUM_ARGS,
@@ -135,7 +136,7 @@ def test_review_ten_papers_by_keyboard_undo_one_change_a_category(
         else:
             review.reject(twin, str(pid), who="Ada Lovelace")
     review.undo(twin, who="Ada Lovelace")
-    review.set_fields(twin, seeds, str(last_id), category=target, who="Ada Lovelace")
+    review.set_fields(twin, Rules(seeds), str(last_id), category=target, who="Ada Lovelace")
 
     db = store.open_db(path)
     assert decision_rows(db) == decision_rows(twin)

@@ -8,11 +8,13 @@ from unittest import mock
 import feedparser
 import pytest
 
-from harvester import review, store
+import harvester.clock as harvester_clock
+from harvester import ingest, review, store
 from harvester.report import write_reports
 from harvester.report.awesome import TITLE
 from harvester.report.feed import render_feed
 from harvester.report.new import render_new
+from harvester.rules import Rules
 from tests.sample_db import NASTY_TITLE, _arxiv, build_file
 
 
@@ -26,7 +28,7 @@ def accepted_rows(db):
 
 
 def test_feed_is_valid_atom_newest_acceptance_first_with_stable_ids(sample, seeds, tmp_path):
-    write_reports(sample, seeds, tmp_path / "out")
+    write_reports(sample, Rules(seeds), tmp_path / "out")
     text = (tmp_path / "out" / "feed.xml").read_text(encoding="utf-8")
     feed = feedparser.parse(text)
     assert not feed.bozo, feed.get("bozo_exception")
@@ -62,17 +64,16 @@ def test_new_lists_what_was_accepted_since_the_previous_harvest_and_the_last_run
 ):
     clock = (f"2026-12-{day:02d}T06:00:00Z" for day in itertools.count(1))
     with (
-        mock.patch.object(store, "now_iso", lambda: next(clock)),
-        mock.patch.object(review, "now_iso", lambda: next(clock)),
+        mock.patch.object(harvester_clock, "now_iso", lambda: next(clock)),
     ):
         run = store.start_run(sample, {})
         store.finish_run(sample, run, status="ok", requests={}, errors=[])
         # Decided between two harvests (on the page, or a checklist imported before the next).
         review.accept(sample, seeds, "2302.00003", category="early_exit", who="t")
         run = store.start_run(sample, {})
-        store.save_records(
+        ingest.save_records(
             sample,
-            seeds,
+            Rules(seeds),
             [
                 _arxiv(
                     "2401.00001",

@@ -21,6 +21,7 @@ from sqlite_utils import Database
 from harvester import store
 from harvester.config import Config
 from harvester.harvest import run_harvest
+from harvester.rules import Rules
 from harvester.seeds import Seeds
 from harvester.web.app import create_app
 from harvester.web.server import bind, make_server
@@ -68,7 +69,7 @@ def copy_db(source: Path, target: Path) -> Path:
 @contextmanager
 def live_app(db_path: Path, seeds: Seeds, **options: Any) -> Iterator[str]:
     """The review app serving ``db_path`` on 127.0.0.1; yields its base URL."""
-    app = create_app(db_path, seeds, **options)
+    app = create_app(db_path, Rules(seeds), **options)
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     server = make_server(app, "127.0.0.1", port, quiet=True)

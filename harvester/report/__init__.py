@@ -22,7 +22,7 @@ from harvester.report.common import accepted_papers
 from harvester.report.feed import render_feed
 from harvester.report.new import render_new
 from harvester.report.yearly import CHART_FILE, render_chart, render_index, render_year
-from harvester.seeds import Seeds
+from harvester.rules import Rules
 
 
 def _write(path: Path, text: str, written: list[Path]) -> None:
@@ -34,11 +34,10 @@ def _write(path: Path, text: str, written: list[Path]) -> None:
 
 def write_reports(
     db: Database,
-    seeds: Seeds,
+    rules: Rules,
     out: Path,
     *,
     year: int | None = None,
-    milestone_citations: int = 100,
     force: bool = False,
 ) -> list[Path]:
     """Write every report into ``out`` (or, with ``year``, only that year's); return the paths.
@@ -48,6 +47,7 @@ def write_reports(
     ``review-queue.md`` holds marks not imported yet, unless ``force``; both before writing
     anything.
     """
+    seeds, threshold = rules.seeds, rules.milestone_citations
     if not store.has_completed_harvest(db):
         raise ReportError(
             "no harvest has completed yet: nothing written (run 'harvester harvest';"
@@ -59,12 +59,12 @@ def write_reports(
     written: list[Path] = []
     years = sorted({p["venue_year"] for p in papers if p["venue_year"]}, reverse=True)
     if year is not None:
-        text = render_year(db, seeds, papers, year, milestone_citations)
+        text = render_year(db, seeds, papers, year, threshold)
         _write(out / "years" / f"{year}.md", text, written)
         return written
-    _write(out / "README.md", render_readme(db, seeds, papers, milestone_citations), written)
+    _write(out / "README.md", render_readme(db, seeds, papers, threshold), written)
     for each in years:
-        text = render_year(db, seeds, papers, each, milestone_citations)
+        text = render_year(db, seeds, papers, each, threshold)
         _write(out / "years" / f"{each}.md", text, written)
     _write(out / "years" / "README.md", render_index(db, seeds, papers), written)
     _write(out / "years" / CHART_FILE, render_chart(seeds, papers), written)

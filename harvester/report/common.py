@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from harvester import store
 from harvester.code_links import code_link
 from harvester.links import paper_url
 from harvester.markdown import escape
@@ -15,19 +16,13 @@ from harvester.report.focus import focused_on, shorten
 
 def accepted_papers(db: Database) -> list[dict[str, Any]]:
     """Accepted papers, newest venue year first, then most cited, then title: a total order."""
-    return list(
-        db.query(
-            "SELECT * FROM papers WHERE status = 'accepted'"
-            " ORDER BY coalesce(venue_year, year, 0) DESC, coalesce(citation_count, 0) DESC,"
-            " title_key, id"
-        )
-    )
+    return store.papers.accepted_papers(db)
 
 
 def last_harvest(db: Database) -> str | None:
     """The date of the last harvest: the only time a report may show."""
-    row = db.execute("SELECT max(ended) FROM runs WHERE ended IS NOT NULL").fetchone()
-    return row[0][:10] if row and row[0] else None
+    ended = store.runs.last_ended(db)
+    return ended[:10] if ended else None
 
 
 def link(paper: dict[str, Any]) -> str | None:

@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 from sqlite_utils import Database
 
+from harvester import store
 from harvester.markdown import escape
 from harvester.report.awesome import category_table
 from harvester.report.common import last_harvest, linked_title, table
@@ -34,18 +35,8 @@ def citation_rises(
     db: Database, paper_ids: list[int], limit: int = 5
 ) -> list[tuple[int, int, int]]:
     """(paper id, previous count, latest count) for the largest rises between the last two
-    observations of each paper's citations, from ``citation_history``."""
-    rises = []
-    for paper_id in paper_ids:
-        rows = db.execute(
-            "SELECT citation_count FROM citation_history WHERE paper_id = ?"
-            " ORDER BY observed_at DESC LIMIT 2",
-            [paper_id],
-        ).fetchall()
-        if len(rows) == 2 and rows[0][0] > rows[1][0]:
-            rises.append((paper_id, rows[1][0], rows[0][0]))
-    rises.sort(key=lambda r: (-(r[2] - r[1]), r[0]))
-    return rises[:limit]
+    observations of each paper's citations."""
+    return store.papers.citation_rises(db, paper_ids, limit)
 
 
 def render_year(

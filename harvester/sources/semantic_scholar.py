@@ -22,7 +22,7 @@ from semanticscholar.Paper import Paper
 from harvester.config import recommendations_url as _recommendations_url
 from harvester.errors import RetryableSourceError, SourceError
 from harvester.http import Service
-from harvester.records import PaperRecord, normalise_title, split_arxiv_id
+from harvester.records import PaperRecord, VenueClaim, normalise_title, split_arxiv_id
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,18 @@ def s2_year(data: dict[str, Any]) -> int | None:
     return year if isinstance(year, int) else None
 
 
+def venue_claim(data: dict[str, Any]) -> VenueClaim:
+    """Where S2 says the paper appeared: its names, the DBLP key, its year, the kind."""
+    ids = data.get("externalIds")
+    dblp = ids.get("DBLP") if isinstance(ids, dict) else None
+    return VenueClaim(
+        names=tuple(s2_venue_names(data)),
+        dblp=dblp if isinstance(dblp, str) else None,
+        year=s2_year(data),
+        kind=s2_venue_kind(data),
+    )
+
+
 def to_record(data: dict[str, Any]) -> PaperRecord:
     """One S2 paper object as our record; raises ``SourceError`` on a malformed object."""
     try:
@@ -142,8 +154,7 @@ def to_record(data: dict[str, Any]) -> PaperRecord:
             year=paper.year if isinstance(paper.year, int) else None,
             citation_count=citations,
             influential_citation_count=influential if isinstance(influential, int) else None,
-            venue_names=s2_venue_names(data),
-            dblp=ids.get("DBLP"),
+            venue_claim=venue_claim(data),
             publication_date=published,
             tldr=paper.tldr.text if paper.tldr and paper.tldr.text else None,
             source_id=paper.paperId,
@@ -241,7 +252,8 @@ class SemanticScholarSource:
             records, skipped = _records(items[: max_results - seen])
             seen += len(records) + skipped
             token = body.get("token") or None
-            total = body.get("total") if isinstance(body.get("total"), int) else seen
+            reported = body.get("total")
+            total = reported if isinstance(reported, int) else seen
             last = not token or not items or seen >= max_results
             yield SearchPage(
                 records=records, total=total, token=token, skipped=skipped, seen=seen, last=last

@@ -31,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 from harvester import review, store
 from harvester.errors import HarvesterError
 from harvester.rank import Ranker
+from harvester.rules import Rules
 from harvester.seeds import Seeds
 from harvester.web import data, pages
 from harvester.web.security import (
@@ -70,14 +71,13 @@ class ReviewApp:
     def __init__(
         self,
         db_path: Path,
-        seeds: Seeds,
+        rules: Rules,
         *,
-        milestone_citations: int = 100,
         csrf_secret: bytes | None = None,
     ) -> None:
         self.db_path = db_path
-        self.seeds = seeds
-        self.milestone_citations = milestone_citations
+        self.rules = rules
+        self.seeds = rules.seeds
         self.csrf = Csrf(csrf_secret)
 
     @contextmanager
@@ -115,13 +115,17 @@ class ReviewApp:
             row = None
             wanted = params.get("paper", "")
             if wanted:
-                found = list(db.query("SELECT * FROM papers WHERE id = ?", [wanted]))
-                if wanted.isdigit() and found:
-                    row = found[0]
+                found = (
+                    store.papers.get_paper(db, int(wanted))
+                    if wanted.isdigit() and 0 < int(wanted) < 2**63
+                    else None
+                )
+                if found is not None:
+                    row = found
                 else:
                     message = f"no paper #{wanted}; showing the top of the queue"
             if row is None and items:
-                row = db.table("papers").get(items[0].id)
+                row = _row(db, items[0].id)
             paper = data.paper(db, self.seeds, ranker, row) if row else None
             ctx = pages.PageContext(
                 seeds=self.seeds,
@@ -239,17 +243,16 @@ class ReviewApp:
                         raise Refused(400, "set needs category, focus, note or milestone")
                     review.set_fields(
                         db,
-                        self.seeds,
+                        self.rules,
                         ident,
                         category=text["category"],
                         focus=text["focus"],
                         note=text["note"],
                         milestone=milestone,
                         who=who,
-                        milestone_citations=self.milestone_citations,
                         expected_version=version,
                     )
-                row = db.table("papers").get(paper_id)
+                row = _row(db, paper_id)
                 return {"paper": data.paper(db, self.seeds, Ranker.train(db, self.seeds), row)}
 
         return JSONResponse(await run_in_threadpool(work))
@@ -261,7 +264,7 @@ class ReviewApp:
             with self.db() as db:
                 rows = review.undo(db, who=who, by=who)
                 paper_id = rows[0]["paper_id"]
-                row = db.table("papers").get(paper_id)
+                row = _row(db, paper_id)
                 return {
                     "undone": {
                         "action": rows[0]["action"],
@@ -310,10 +313,10 @@ def _read_filters(params: dict[str, str], seeds: Seeds) -> data.Filters:
 def _row(db: Database, paper_id: int) -> dict[str, Any]:
     if not 0 < paper_id < 2**63:  # beyond SQLite's integers: no such row, and no OverflowError
         raise Refused(404, f"no paper #{paper_id}")
-    rows = list(db.query("SELECT * FROM papers WHERE id = ?", [paper_id]))
-    if not rows:
+    row = store.papers.get_paper(db, paper_id)
+    if row is None:
         raise Refused(404, f"no paper #{paper_id}")
-    return rows[0]
+    return row
 
 
 def _int(value: Any, name: str, *, minimum: int) -> int:
@@ -366,11 +369,10 @@ def _handlers() -> dict[Any, Callable[[Request, Exception], Response]]:
 
 def create_app(
     db_path: Path,
-    seeds: Seeds,
+    rules: Rules,
     *,
     token: str | None = None,
     loopback_only: bool = True,
-    milestone_citations: int = 100,
     csrf_secret: bytes | None = None,
 ) -> Starlette:
     """The review app over ``db_path``.
@@ -380,9 +382,7 @@ def create_app(
     request. ``csrf_secret`` is random per process unless a test fixes it.
     """
     store.open_db(db_path).close()  # schema up to date before the first request
-    handlers = ReviewApp(
-        db_path, seeds, milestone_citations=milestone_citations, csrf_secret=csrf_secret
-    )
+    handlers = ReviewApp(db_path, rules, csrf_secret=csrf_secret)
     routes = [
         Route("/", handlers.index, methods=["GET"]),
         Route("/reviewer", handlers.set_reviewer, methods=["POST"]),

@@ -71,10 +71,7 @@ def links(paper: Mapping[str, Any]) -> list[dict[str, str]]:
 
 def versions(db: Database) -> dict[int, int]:
     """``review.paper_version`` of every paper with decisions, in one query."""
-    return {
-        int(pid): int(last)
-        for pid, last in db.execute("SELECT paper_id, max(id) FROM decisions GROUP BY paper_id")
-    }
+    return store.decisions.versions(db)
 
 
 def queue_items(db: Database, seeds: Seeds, filters: Filters, ranker: Ranker) -> list[QueueItem]:
@@ -112,16 +109,7 @@ def proposed_category(paper: Mapping[str, Any], ranker: Ranker) -> tuple[str | N
 
 def history(db: Database, paper_id: int) -> list[dict[str, Any]]:
     """The paper's last decisions, newest first: who did what when, one entry per action."""
-    rows = db.execute(
-        "SELECT action, kind, who, at, max(undone), group_concat(field, ', ') FROM decisions"
-        " WHERE paper_id = ? AND field != 'manual_fields' GROUP BY action"
-        " ORDER BY action DESC LIMIT ?",
-        [paper_id, HISTORY_LIMIT],
-    ).fetchall()
-    return [
-        {"action": a, "kind": k, "who": w, "at": at, "undone": bool(u), "fields": f or ""}
-        for a, k, w, at, u, f in rows
-    ]
+    return store.decisions.history(db, paper_id, HISTORY_LIMIT)
 
 
 def paper(db: Database, seeds: Seeds, ranker: Ranker, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,13 +150,11 @@ def paper(db: Database, seeds: Seeds, ranker: Ranker, row: Mapping[str, Any]) ->
 def dashboard(db: Database, seeds: Seeds) -> dict[str, Any]:
     """Queue size, decisions today, and the yearly report's chart of accepted papers."""
     counts = {key: dict.fromkeys(review.STATUSES, 0) for key in [*seeds.categories, None]}
-    for category, status, n in db.execute(
-        "SELECT category, status, count(*) FROM papers GROUP BY category, status"
-    ):
-        counts[category if category in seeds.categories else None][status] += n
-    pending = db.execute("SELECT count(*) FROM papers WHERE status = 'pending'").fetchone()[0]
+    for category, by_status in store.counts_by_category(db).items():
+        for status, n in by_status.items():
+            counts[category if category in seeds.categories else None][status] += n
     return {
-        "queue_size": int(pending),
+        "queue_size": store.queue_size(db),
         "decisions_today": review.decisions_today(db),
         "by_category": counts,
         "chart_svg": render_chart(seeds, accepted_papers(db)),

@@ -61,7 +61,12 @@ def make_server(
         server_header=False,
         lifespan="off",
     )
-    opener = (lambda: webbrowser.open(open_url)) if open_url else None
+    opener: Callable[[], None] | None = None
+    if open_url:
+
+        def opener() -> None:
+            webbrowser.open(open_url)
+
     return Server(config, on_started=opener)
 
 

@@ -6,7 +6,9 @@ for every change; never edit one that has shipped.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -195,7 +197,7 @@ _SCHEMA_1 = [
         PRIMARY KEY (paper_id, observed_at)
     )
     """,
-    # Full-text search over title and abstract, kept in step by triggers.
+    # Full-text search over title and abstract (kept in step by triggers until 0002).
     """
     CREATE VIRTUAL TABLE papers_fts USING fts5 (
         title, abstract, content='papers', content_rowid='id', tokenize='porter unicode61'
@@ -228,9 +230,70 @@ def initial(db: Database) -> None:
         db.execute(statement)
 
 
+# Where each source said a paper appeared, in columns: ``derive`` and ``export`` read these
+# instead of decoding the stored payloads. ``venue_names`` is a JSON list, NULL where the
+# source claims nothing about a venue (arXiv: its comment and journal reference are the
+# paper's own text, on ``papers``).
+_SCHEMA_2 = [
+    "ALTER TABLE paper_sources ADD COLUMN venue_names TEXT",
+    "ALTER TABLE paper_sources ADD COLUMN venue_dblp TEXT",
+    "ALTER TABLE paper_sources ADD COLUMN venue_year INTEGER",
+    "ALTER TABLE paper_sources ADD COLUMN venue_kind TEXT",
+    # The harvest writes the full-text index a page at a time, in bulk, in the page's own
+    # transaction: a trigger per row cost four times as much.
+    "DROP TRIGGER papers_ai",
+    "DROP TRIGGER papers_ad",
+    "DROP TRIGGER papers_au",
+]
+
+
+def _claim_0002(data: Any) -> tuple[str, str | None, int | None, str | None]:
+    """The venue claim of a Semantic Scholar answer stored before 0002, in that release's
+    reading of the payload (names, DBLP key, year, kind); frozen with this migration, as
+    the converter may read later payloads differently."""
+    if not isinstance(data, dict):
+        return "[]", None, None, None
+    names: list[Any] = []
+    venue = data.get("publicationVenue")
+    if isinstance(venue, dict):
+        names += [venue.get("name") or "", *list(venue.get("alternate_names") or [])]
+    names.append(data.get("venue") or "")
+    journal = data.get("journal")
+    if isinstance(journal, dict):
+        names.append(journal.get("name") or "")
+    kept = [n for n in names if isinstance(n, str) and n.strip()]
+    ids = data.get("externalIds")
+    dblp = ids.get("DBLP") if isinstance(ids, dict) else None
+    dblp = dblp if isinstance(dblp, str) else None
+    year = data.get("year") if isinstance(data.get("year"), int) else None
+    kind = venue.get("type") if isinstance(venue, dict) else None
+    if kind not in ("conference", "journal"):
+        kind = None
+        if dblp and dblp.startswith("conf/"):
+            kind = "conference"
+        elif dblp and dblp.startswith("journals/") and not dblp.startswith("journals/corr/"):
+            kind = "journal"
+    return json.dumps(kept, ensure_ascii=False), dblp, year, kind
+
+
+@MIGRATIONS(name="0002_venue_claims_bulk_fts")
+def venue_claims_bulk_fts(db: Database) -> None:
+    for statement in _SCHEMA_2:
+        db.execute(statement)
+    rows = db.execute(
+        "SELECT source, source_id, data FROM paper_sources WHERE source = 's2'"
+    ).fetchall()
+    db.conn.executemany(
+        "UPDATE paper_sources SET venue_names = ?, venue_dblp = ?, venue_year = ?,"
+        " venue_kind = ? WHERE source = ? AND source_id = ?",
+        [(*_claim_0002(json.loads(data)), source, sid) for source, sid, data in rows],
+    )
+
+
 def check_schema(db: Database) -> None:
     """Refuse a database written by a newer harvester rather than damage it."""
-    known = {m.name for m in MIGRATIONS._migrations}
+    # Every migration this harvester knows is pending on an empty database.
+    known = {m.name for m in MIGRATIONS.pending(Database(memory=True))}
     unknown = [m.name for m in MIGRATIONS.applied(db) if m.name not in known]
     if unknown:
         raise StoreError(

@@ -1,0 +1,93 @@
+"""What follows from a merged row and the rules: venue, venue year, award, milestone,
+category and score, with each category's score and reasons.
+
+Pure functions over a row, the sources' venue claims, the queries that found the paper and
+its links to accepted papers: no database, no network. Fields a person set
+(``manual_fields``) are never changed; a seed paper keeps its category.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harvester.classify import CategoryScore, best_category, score_paper
+from harvester.records import VenueClaim
+from harvester.rules import Rules
+from harvester.venues import VenueEvidence
+
+# (source, category, query)
+Hit = tuple[str, str, str]
+
+
+def evidence(paper: Mapping[str, Any], claims: Iterable[VenueClaim]) -> VenueEvidence:
+    """What says where a paper appeared: the sources' claims (newest first), and the
+    paper's own comment and journal reference (arXiv's), and its DOI."""
+    names: list[str] = []
+    dblp = None
+    year = None
+    for claim in claims:
+        names += claim.names
+        dblp = dblp or claim.dblp
+        year = year or claim.year
+    texts = tuple(t for t in (paper["comment"], paper["journal_ref"]) if t)
+    return VenueEvidence(names=tuple(names), dblp=dblp, year=year, texts=texts, doi=paper["doi"])
+
+
+def hits_per_category(hits: Iterable[Hit]) -> dict[str, int]:
+    """How many queries (of either source) of each category found the paper."""
+    counts: dict[str, int] = {}
+    for _, category, _ in hits:
+        counts[category] = counts.get(category, 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A paper's derived fields that differ from its row, and its per-category scores."""
+
+    changes: dict[str, Any]
+    scores: dict[str, CategoryScore]
+
+    def category_rows(self, paper_id: int) -> list[tuple[int, str, float, str]]:
+        """The scores as ``paper_categories`` rows (paper, category, score, reasons JSON)."""
+        return [
+            (paper_id, s.category, s.score, json.dumps(s.reasons, ensure_ascii=False))
+            for s in self.scores.values()
+        ]
+
+
+def derive(
+    rules: Rules,
+    paper: Mapping[str, Any],
+    claims: Iterable[VenueClaim],
+    hits: Iterable[Hit],
+    links: Mapping[str, int] | None = None,
+) -> Derived:
+    """Venue, award, milestone, category and score as the sources and rules give them."""
+    scores = score_paper(rules, paper["title"], paper["abstract"], hits_per_category(hits), links)
+    manual = set(json.loads(paper["manual_fields"]))
+    changes: dict[str, Any] = {}
+    first_year = int(paper["published"][:4]) if paper["published"] else paper["year"]
+    venue, venue_year = rules.seeds.venues.place(
+        evidence(paper, claims),
+        preprint_year=first_year if paper["arxiv_id"] else None,
+        year=paper["year"],
+    )
+    changes.update({"venue": venue, "venue_year": venue_year})
+
+    award = rules.seeds.awards.match(paper["title"], venue, venue_year)
+    changes["award"] = award.label if award else None
+    cited = (paper["citation_count"] or 0) > rules.milestone_citations
+    changes["milestone"] = int(cited or award is not None)
+
+    best = best_category(scores, rules.order, rules)
+    if "category" in manual or paper["is_seed"]:
+        own = scores.get(paper["category"])
+        changes["score"] = own.score if own else (best.score if best else 0.0)
+    else:
+        changes["category"] = best.category if best else None
+        changes["score"] = best.score if best else 0.0
+    return Derived({k: v for k, v in changes.items() if k not in manual and paper[k] != v}, scores)

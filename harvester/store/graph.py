@@ -1,0 +1,101 @@
+"""The citation graph snowballing reads: ``citations`` edges and ``snowball_state``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlite_utils import Database
+
+from harvester.store._sql import CHUNK, chunks, dicts
+
+
+def add_edges(db: Database, edges: Iterable[tuple[str, str]]) -> None:
+    """Edges (citing S2 id, cited S2 id); an edge already known is kept once."""
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO citations (citing_id, cited_id) VALUES (?, ?)", list(edges)
+    )
+
+
+def record_read(
+    db: Database, paper_id: int, direction: str, citation_count: int | None, at: str
+) -> None:
+    """What snowballing read of a paper, and its citation count then."""
+    db.execute(
+        "INSERT OR REPLACE INTO snowball_state (paper_id, direction, citation_count, read_at)"
+        " VALUES (?, ?, ?, ?)",
+        [paper_id, direction, citation_count, at],
+    )
+
+
+def read_before(db: Database, paper_id: int, direction: str) -> tuple[int | None] | None:
+    """(citation count then) of the last read in this direction, or None if never read."""
+    row = db.execute(
+        "SELECT citation_count FROM snowball_state WHERE paper_id = ? AND direction = ?",
+        [paper_id, direction],
+    ).fetchone()
+    return (row[0],) if row else None
+
+
+def snowball_sources(db: Database) -> list[dict[str, Any]]:
+    """Accepted papers with an S2 id, seed papers first, then the most cited."""
+    return list(
+        dicts(
+            db,
+            "SELECT * FROM papers WHERE status = 'accepted' AND s2_id IS NOT NULL"
+            " ORDER BY is_seed DESC, coalesce(citation_count, 0) DESC, id",
+        )
+    )
+
+
+def queued_by_snowball(db: Database) -> list[dict[str, Any]]:
+    """Candidates snowballing queued (in this run or before), for the next level."""
+    return list(
+        dicts(
+            db,
+            "SELECT * FROM papers WHERE s2_id IS NOT NULL AND status != 'rejected' AND id IN"
+            " (SELECT paper_id FROM query_hits WHERE query = 'snowball') ORDER BY id",
+        )
+    )
+
+
+def linked_categories(db: Database, s2_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """For each S2 id, accepted papers per category that it cites or is cited by.
+
+    By Semantic Scholar id (what the graph holds), so papers not yet written can be asked
+    about too.
+    """
+    links: dict[str, dict[str, int]] = {}
+    wanted = sorted(set(s2_ids))
+    if not wanted or db.execute("SELECT 1 FROM citations LIMIT 1").fetchone() is None:
+        return links
+    for chunk in chunks(wanted, CHUNK // 2):
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            "SELECT x.me, p.category, count(DISTINCT p.id) FROM ("
+            " SELECT citing_id AS me, cited_id AS other FROM citations"
+            f" WHERE citing_id IN ({marks})"
+            f" UNION SELECT cited_id, citing_id FROM citations WHERE cited_id IN ({marks})"
+            ") x JOIN papers p ON p.s2_id = x.other"
+            " WHERE p.status = 'accepted' AND p.s2_id != x.me AND p.category IS NOT NULL"
+            " GROUP BY x.me, p.category",
+            [*chunk, *chunk],
+        )
+        for s2_id, category, n in rows:
+            links.setdefault(s2_id, {})[category] = n
+    return links
+
+
+def citation_links(db: Database, paper: dict[str, Any]) -> list[dict[str, Any]]:
+    """Accepted papers this one cites or is cited by, from the snowballing graph."""
+    if not paper.get("s2_id"):
+        return []
+    rows = db.execute(
+        "SELECT p.id, p.title, p.category, c.direction FROM papers p JOIN ("
+        " SELECT cited_id AS other, 'cites' AS direction FROM citations WHERE citing_id = :id"
+        " UNION SELECT citing_id, 'cited by' FROM citations WHERE cited_id = :id"
+        ") c ON p.s2_id = c.other WHERE p.status = 'accepted' AND p.id != :pid"
+        " ORDER BY c.direction, p.id",
+        {"id": paper["s2_id"], "pid": paper["id"]},
+    ).fetchall()
+    return [{"id": i, "title": t, "category": c, "direction": d} for i, t, c, d in rows]
