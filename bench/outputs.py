@@ -12,8 +12,9 @@ does), writes the reports and measures what a curator and a reader see:
 - feed.xml: entries, and whether feedparser finds it well formed; new.md's two lists.
 
 ``--field`` uses the field corpus instead (tests/field_corpus.py: the corpus above and the
-papers of tests/data/field/); its papers of categories the seeds do not have (dynamic width,
-dynamic parameters) are accepted in the category the harvester suggests.
+papers of tests/data/field/); papers of a label the seeds have no category for (with seeds
+from before dynamic width and dynamic parameters) are accepted in the category the harvester
+suggests.
 
 Needs the test install (bibtexparser and feedparser are test dependencies). The Markdown is
 read back from the files written, not from the library, so the figures are what is published.

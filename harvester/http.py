@@ -70,7 +70,9 @@ class Throttle:
 
 @dataclass
 class RequestLog:
-    """How many HTTP requests each service received this run (retries included)."""
+    """How many HTTP requests each service received this run (retries included), by service
+    name (``arxiv``, ``s2``), and by endpoint where a run reports one apart
+    (``s2_recommendations``)."""
 
     counts: Counter[str] = field(default_factory=Counter)
     # Both services' fetchers count at once (``harvester.pipeline``).
@@ -159,16 +161,19 @@ class Service:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         accept: frozenset[int] = frozenset({200}),
+        count_as: str | None = None,
     ) -> T:
         """Send one logical request, retried until it parses or the retries run out.
 
         Statuses in ``accept`` are handed to ``parse``; 429, 5xx, timeouts, transport errors
         and unparseable bodies are retried; any other status raises ``QueryError`` at once.
+        ``count_as`` counts the attempts under another name in the request log (an endpoint
+        a run reports on its own), still paced and retried as this service.
         """
 
         def attempt() -> T:
             self.throttle.wait()
-            self.requests.count(self.name)
+            self.requests.count(count_as or self.name)
             log.debug("%s %s %s", self.name, method, url)
             try:
                 response = self.client.request(
