@@ -19,8 +19,9 @@ Measured, for the ranking on main (harvester/rank.py) and the new one (harvester
   the ranking's order with retraining after every decision (slow: minutes).
 - Suggested category right, over relevant papers of the categories the seeds have: cold,
   after the 50 decisions, and after every dev paper is decided (the test split then). Labels
-  of categories the seeds lack (until they land: dynamic_width, dynamic_parameters) count as
-  relevant and uncategorised: accepted without a category, left out of category accuracy.
+  of categories the seeds lack (a seeds folder given with --seeds may have fewer) count as
+  relevant and uncategorised: accepted without a category, left out of category accuracy,
+  and named in the output.
 """
 
 from __future__ import annotations

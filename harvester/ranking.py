@@ -199,18 +199,27 @@ def _is_section(category: Category) -> bool:
 
 def vocabulary(seeds: Seeds) -> _Vocabulary:
     """Split each section category's keywords into field evidence ("dynamic shape", "early
-    exit") and section-only words ("compiler", "survey"): a phrase is field evidence when it
-    shares a word with the model categories' phrases."""
+    exit") and section-only words ("compiler", "survey", "runtime").
+
+    A section's phrase is field evidence when a model category has it too, or when it is a
+    phrase of several words sharing one with the model categories' phrases ("dynamic
+    batching" shares "dynamic"). A single word is field evidence only as a model category's
+    own phrase: "runtime" names a section even where "runtime pruning" names a family.
+    """
     cached = _VOCABULARIES.get(id(seeds))
     if cached is not None and cached[0] is seeds:
         return cached[1]
-    model_words = {
-        word
+    model_phrases = {
+        phrase_key(phrase)
         for category in seeds.categories.values()
         if not _is_section(category)
         for phrase in category.keywords
-        for word in phrase_key(phrase)
-    } - _JOINERS
+    }
+    model_words = {word for key in model_phrases for word in key} - _JOINERS
+
+    def is_field(key: tuple[str, ...]) -> bool:
+        return key in model_phrases or (len(key) > 1 and bool(set(key) & model_words))
+
     found: dict[tuple[str, ...], tuple[str, float]] = {}
     section: set[tuple[str, ...]] = set()
     for category in seeds.categories.values():
@@ -218,7 +227,7 @@ def vocabulary(seeds: Seeds) -> _Vocabulary:
             key = phrase_key(phrase)
             if not key:
                 continue
-            if _is_section(category) and not set(key) & model_words:
+            if _is_section(category) and not is_field(key):
                 section.add(key)
             elif weight > found.get(key, ("", -math.inf))[1]:
                 found[key] = (phrase, weight)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,25 @@ def test_section_words_are_split_from_field_evidence(seeds):
     assert ("dynamic", "shape") in vocab.field
     assert ("early", "exit") in vocab.field
     assert ("dynamic", "neural", "network") in vocab.field
+
+
+def test_a_single_section_word_stays_a_section_word_beside_a_family_phrase(seeds):
+    # A model category naming "runtime pruning" does not make "runtime" evidence of the field;
+    # a section's phrase of several words that shares a family's word does count.
+    early_exit = seeds.categories["early_exit"]
+    widened = replace(
+        seeds,
+        categories={
+            **seeds.categories,
+            "early_exit": replace(
+                early_exit, keywords={**early_exit.keywords, "runtime pruning": 2.0}
+            ),
+        },
+    )
+    vocab = vocabulary(widened)
+    assert "runtime" in vocab.section_words
+    assert ("runtime", "pruning") in vocab.field
+    assert ("dynamic", "batching") in vocab.field
 
 
 def test_keyword_relevance_ignores_words_that_only_pick_a_section(seeds):
