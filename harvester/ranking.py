@@ -1,0 +1,765 @@
+"""Relevance and category: two questions, answered from what the seeds know and what the
+reviewer decided.
+
+**Relevance** ("is this a dynamic-network paper?") orders the queue. A paper is described by
+``PaperFeatures``: its words (TF-IDF over title and abstract with TL;DR, words and word pairs),
+the keyword evidence that it is about the field, the categories whose queries found it, its
+venue, and the papers it cites or is cited by. Before any decision, a prior scores it: a
+logistic regression trained on prototypes of the field (the seed papers, each category's
+description and field phrases, against the curator's look-alike phrases), plus the keyword
+evidence, the query hits and the links to decided papers. Decisions train a second logistic
+regression over all the features, the prior's score among them; while decisions are few or
+one-sided the prior is blended in, and the model takes over as decisions of both kinds
+accumulate.
+
+Words that only pick a section ("survey", "compiler", "accelerator", "runtime", "hardware")
+say nothing about relevance: a survey of dynamic graphs is no more relevant for being a
+survey, so those words are left out of the relevance features altogether.
+
+**Category** ("which section?") is the keyword classifier's section rule (for a paper no
+keyword places, the category whose description it is most like) until a category has
+``MIN_CATEGORY_ACCEPTED`` accepted papers; from then on, a model learned from the accepted
+papers of such categories may file a paper under one of them when it is sure.
+
+Everything here is a pure function of plain rows, features and decisions: the caller (the
+store, a bench, a test) supplies them, and nothing here reads a database.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
+
+from harvester.classify import CategoryScore, PhraseMatcher, best_category, phrase_key, score_paper
+from harvester.classify import stem as stem_word
+from harvester.seeds import Category, Seeds
+
+# A category's own learned model files papers only once it has this many accepted papers: one
+# seed paper is no picture of a section ("Dynamic Neural Networks: A Survey" is no System
+# paper for sharing words with Cavs).
+MIN_CATEGORY_ACCEPTED = 5
+# Title and body are each a unit vector, side by side: the ten words of a title weigh as much
+# as the hundred of an abstract, since they say the same in fewer words.
+TITLE_WEIGHT = 1.0
+# How many decisions of the scarcer kind make the learned model as trusted as the prior.
+PRIOR_DECISIONS = 12
+# The prior's log-odds: the text model's, plus these weights on the keyword evidence (squashed
+# to [-1, 1]), on having been found by a seed query at all, and per log of the accepted
+# papers it cites and of the rejected papers it is linked to (look-alikes cite each other).
+PRIOR_KEYWORD_WEIGHT = 2.0
+PRIOR_FOUND_WEIGHT = 1.0
+PRIOR_LINK_WEIGHT = 1.0
+KEYWORD_SCALE = 10.0
+# Regularisation of the learned model (scikit-learn's C: larger trusts the decisions more).
+LEARNED_C = 1.0
+# Decisions of the scarcer kind from which the learned model's probabilities are calibrated
+# (Platt scaling over folds of the decisions), and how many folds.
+CALIBRATE_FROM = 10
+CALIBRATION_FOLDS = 3
+# Regularisation of the learned category model.
+CATEGORY_C = 1.0
+
+_WORD_RE = re.compile(r"[a-z][a-z0-9]+")
+# Function words and the boilerplate of abstracts; written here rather than taken from
+# scikit-learn's list, which drops words the field uses ("side" branches, "first" exit).
+STOPWORDS = frozenset(
+    {
+        *("a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "has"),
+        *("have", "in", "into", "is", "it", "its", "of", "on", "or", "our", "over", "such"),
+        *("than", "that", "the", "their", "these", "this", "to", "we", "which", "with"),
+        *("while", "via", "using", "use", "used", "based", "new", "paper", "also", "both"),
+        *("propose", "proposed", "show", "shows", "results", "method", "methods", "approach"),
+        *("been", "but", "not", "they", "them", "how", "when", "where", "each", "more"),
+    }
+)
+# Words that join other words into a phrase without saying anything themselves: a section
+# phrase is field evidence when it shares a real word with the model categories' phrases.
+_JOINERS = frozenset({"a", "an", "the", "of", "to", "for", "in", "on", "and", "by", "with"})
+
+
+# --- features -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaperFeatures:
+    """What the ranking knows of one paper, computed once from its row.
+
+    Nothing here depends on decisions: links to accepted and rejected papers are counted from
+    ``neighbours`` when the ranking is trained, so the features can be stored per paper.
+    """
+
+    paper_id: int
+    title: str
+    # Abstract and TL;DR, the words beyond the title.
+    body: str
+    venue: str | None
+    # Keys of the categories whose queries found the paper, sorted.
+    found_by: tuple[str, ...]
+    s2_id: str | None
+    # Semantic Scholar ids of the papers it cites, and of those that cite it: a paper that
+    # builds on accepted papers is likely relevant; one that accepted papers build on may be
+    # a general tool (ResNet), so the two directions are kept apart.
+    cites: frozenset[str]
+    cited_by: frozenset[str]
+    # arXiv subject classes, the primary one first.
+    arxiv_classes: tuple[str, ...]
+    # The keyword evidence of relevance (section-only words left out) and its reasons.
+    keyword_relevance: float
+    relevance_reasons: tuple[str, ...]
+    # The keyword classifier's score per category (the section question), best first.
+    category_scores: tuple[tuple[str, float], ...]
+
+
+def paper_features(
+    seeds: Seeds,
+    row: Mapping[str, Any],
+    *,
+    hits: Iterable[Mapping[str, Any]] = (),
+    cites: Iterable[str] = (),
+    cited_by: Iterable[str] = (),
+) -> PaperFeatures:
+    """Features of a ``papers`` row, with its ``query_hits`` rows and the Semantic Scholar
+    ids of the papers it cites and is cited by (the ``citations`` table)."""
+    title = str(row.get("title") or "")
+    abstract = str(row.get("abstract") or "")
+    body = " ".join(t for t in (abstract, str(row.get("tldr") or "")) if t)
+    hits_by_category: dict[str, int] = {}
+    for hit in hits:
+        key = str(hit["category"])
+        if key in seeds.categories:
+            hits_by_category[key] = hits_by_category.get(key, 0) + 1
+    relevance, reasons = keyword_relevance(seeds, title, body)
+    scores = score_paper(seeds, title, abstract, hits_by_category)
+    order = list(seeds.categories)
+    s2_id = row.get("s2_id") or None
+    ranked = sorted(scores.values(), key=lambda s: (-s.score, order.index(s.category)))
+    return PaperFeatures(
+        paper_id=int(row["id"]),
+        title=title,
+        body=body,
+        venue=row.get("venue") or None,
+        found_by=tuple(sorted(hits_by_category)),
+        s2_id=s2_id,
+        cites=frozenset(n for n in cites if n and n != s2_id),
+        cited_by=frozenset(n for n in cited_by if n and n != s2_id),
+        arxiv_classes=_arxiv_classes(row),
+        keyword_relevance=relevance,
+        relevance_reasons=tuple(reasons),
+        category_scores=tuple((s.category, s.score) for s in ranked),
+    )
+
+
+def _arxiv_classes(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """The primary subject class, then the others (``arxiv_categories`` is a JSON list)."""
+    primary = row.get("primary_category")
+    others = row.get("arxiv_categories") or []
+    if isinstance(others, str):
+        try:
+            others = json.loads(others)
+        except ValueError:
+            others = []
+    found = [primary] if isinstance(primary, str) and primary else []
+    found += [c for c in others if isinstance(c, str) and c and c not in found]
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """The seeds' phrases split by the question they answer, built once per Seeds."""
+
+    # phrase key -> (phrase as written, weight): evidence that a paper is about the field.
+    field: dict[tuple[str, ...], tuple[str, float]]
+    # The curator's look-alike phrases, negative weights.
+    negative: dict[tuple[str, ...], tuple[str, float]]
+    # Single words that only pick a section: left out of the relevance features.
+    section_words: frozenset[str]
+    matcher: PhraseMatcher
+
+
+_VOCABULARIES: dict[int, tuple[Seeds, _Vocabulary]] = {}
+
+
+def _is_section(category: Category) -> bool:
+    """A section cuts across the field (a survey, a system of dynamic networks): higher
+    ``priority`` in the seeds says so. The model categories say what the field is."""
+    return category.priority > 0
+
+
+def vocabulary(seeds: Seeds) -> _Vocabulary:
+    """Split each section category's keywords into field evidence ("dynamic shape", "early
+    exit") and section-only words ("compiler", "survey", "runtime").
+
+    A section's phrase is field evidence when a model category has it too, or when it is a
+    phrase of several words sharing one with the model categories' phrases ("dynamic
+    batching" shares "dynamic"). A single word is field evidence only as a model category's
+    own phrase: "runtime" names a section even where "runtime pruning" names a family.
+    """
+    cached = _VOCABULARIES.get(id(seeds))
+    if cached is not None and cached[0] is seeds:
+        return cached[1]
+    model_phrases = {
+        phrase_key(phrase)
+        for category in seeds.categories.values()
+        if not _is_section(category)
+        for phrase in category.keywords
+    }
+    model_words = {word for key in model_phrases for word in key} - _JOINERS
+
+    def is_field(key: tuple[str, ...]) -> bool:
+        return key in model_phrases or (len(key) > 1 and bool(set(key) & model_words))
+
+    found: dict[tuple[str, ...], tuple[str, float]] = {}
+    section: set[tuple[str, ...]] = set()
+    for category in seeds.categories.values():
+        for phrase, weight in category.keywords.items():
+            key = phrase_key(phrase)
+            if not key:
+                continue
+            if _is_section(category) and not is_field(key):
+                section.add(key)
+            elif weight > found.get(key, ("", -math.inf))[1]:
+                found[key] = (phrase, weight)
+    section -= set(found)
+    negative = {phrase_key(p): (p, w) for p, w in seeds.rules.negative.items() if phrase_key(p)}
+    built = _Vocabulary(
+        field=found,
+        negative=negative,
+        section_words=frozenset(k[0] for k in section if len(k) == 1),
+        matcher=PhraseMatcher([p for p, _ in (*found.values(), *negative.values())]),
+    )
+    if len(_VOCABULARIES) > 64:
+        _VOCABULARIES.clear()
+    _VOCABULARIES[id(seeds)] = (seeds, built)
+    return built
+
+
+def keyword_relevance(seeds: Seeds, title: str, body: str) -> tuple[float, list[str]]:
+    """The keyword evidence that a paper is about the field, and why.
+
+    Each field phrase counts once, in the title ``title_weight`` times, else in the body
+    ``abstract_weight`` times; the look-alike phrases subtract the same way. Section-only
+    words count nothing here: they pick a section, they do not make a paper relevant.
+    """
+    vocab = vocabulary(seeds)
+    rules = seeds.rules
+    in_title = vocab.matcher.found(title)
+    in_body = vocab.matcher.found(body)
+    total = 0.0
+    reasons: list[str] = []
+    for table in (vocab.field, vocab.negative):
+        for key, (phrase, weight) in table.items():
+            if key in in_title:
+                points, where = weight * rules.title_weight, "title"
+            elif key in in_body:
+                points, where = weight * rules.abstract_weight, "abstract"
+            else:
+                continue
+            total += points
+            reasons.append(f"{points:+g} {where}: {phrase!r}")
+    return total, reasons
+
+
+class _Tokens:
+    """Stemmed words without stopwords or section-only words (a class, not a closure, so a
+    trained ranking can be pickled into a cache)."""
+
+    def __init__(self, drop: frozenset[str]) -> None:
+        self.drop = drop
+
+    def __call__(self, text: str) -> list[str]:
+        words = (stem_word(w) for w in _WORD_RE.findall(text.lower()) if w not in STOPWORDS)
+        return [w for w in words if w not in self.drop]
+
+
+def _vectorizer(drop: frozenset[str]) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        tokenizer=_Tokens(drop),
+        token_pattern=None,
+        lowercase=False,
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        dtype=np.float64,
+    )
+
+
+# --- decisions and scores -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A reviewer's decision on one paper; a seed paper counts as accepted prior knowledge."""
+
+    paper_id: int
+    accepted: bool
+    category: str | None = None
+    seed: bool = False
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A paper's probability of being relevant, and what the prior alone would say."""
+
+    paper_id: int
+    probability: float
+    prior: float
+
+
+def most_likely_first(scored: Iterable[Scored]) -> list[Scored]:
+    """The screening order: most probably relevant first (ties by id, so it is total)."""
+    return sorted(scored, key=lambda s: (-s.probability, s.paper_id))
+
+
+def uncertain_first(scored: Iterable[Scored]) -> list[Scored]:
+    """Uncertainty sampling: the papers the ranking is least sure about first (probability
+    closest to one half), the decisions that teach the model most."""
+    return sorted(scored, key=lambda s: (abs(s.probability - 0.5), -s.probability, s.paper_id))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(1 / (1 + np.exp(-np.clip(z, -50, 50))))
+
+
+def _one_thread() -> threadpool_limits:
+    """BLAS on one thread: the problems are small, and on a busy machine (a harvest beside
+    the review page, two CPUs) threads spinning for each other made a fit 100 times slower."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    return np.asarray(np.log(p / (1 - p)))
+
+
+# --- the ranking --------------------------------------------------------------------------------
+
+
+@dataclass
+class Prior:
+    """What the seeds know, before any decision: the vocabulary of the papers and a text model
+    of the field trained on the seeds' prototypes.
+
+    It depends on the papers and the seed papers only, so a caller keeps it while decisions
+    come and go and hands it to ``Ranker.train``.
+    """
+
+    title_vec: TfidfVectorizer
+    body_vec: TfidfVectorizer
+    text_model: LogisticRegression
+    # The words of the papers it was fitted on, transformed once: scoring the queue after
+    # each decision then costs no tokenising.
+    _papers: dict[int, tuple[PaperFeatures, int]] = field(default_factory=dict, repr=False)
+    _words: sparse.csr_matrix | None = field(default=None, repr=False)
+
+    @classmethod
+    def fit(
+        cls, seeds: Seeds, papers: Sequence[PaperFeatures], seed_papers: Sequence[PaperFeatures]
+    ) -> Prior:
+        """Fit the vocabulary on ``papers`` (every paper of the store: the queue's words are
+        what weights them) and the text model on the prototypes (see ``prototypes``)."""
+        drop = vocabulary(seeds).section_words
+        positive, negative = prototypes(seeds, seed_papers)
+        protos = positive + negative
+        title_vec = _vectorizer(drop).fit([p.title for p in papers] + [t for t, _ in protos])
+        body_vec = _vectorizer(drop).fit([p.body for p in papers] + [b for _, b in protos])
+        prior = cls(title_vec, body_vec, LogisticRegression(C=1.0, class_weight="balanced"))
+        x = prior._transform([t for t, _ in protos], [b for _, b in protos])
+        with _one_thread():
+            prior.text_model.fit(x, [1] * len(positive) + [0] * len(negative))
+        prior._words = prior._transform([p.title for p in papers], [p.body for p in papers])
+        prior._papers = {p.paper_id: (p, i) for i, p in enumerate(papers)}
+        return prior
+
+    def _transform(self, titles: list[str], bodies: list[str]) -> sparse.csr_matrix:
+        return sparse.hstack(
+            [TITLE_WEIGHT * self.title_vec.transform(titles), self.body_vec.transform(bodies)]
+        ).tocsr()
+
+    def words(self, papers: Sequence[PaperFeatures]) -> sparse.csr_matrix:
+        """TF-IDF of title (weighted) and body, words and word pairs, side by side."""
+        rows = [self._papers.get(p.paper_id) for p in papers]
+        if self._words is not None and all(
+            r is not None and r[0] == p for r, p in zip(rows, papers, strict=True)
+        ):
+            return self._words[[r[1] for r in rows if r is not None]]
+        return self._transform([p.title for p in papers], [p.body for p in papers])
+
+    def feature_names(self) -> list[str]:
+        """The word features' names, title's then body's (a word may be in both)."""
+        return [
+            *self.title_vec.get_feature_names_out().tolist(),
+            *self.body_vec.get_feature_names_out().tolist(),
+        ]
+
+    def logit(self, papers: Sequence[PaperFeatures], words: sparse.csr_matrix) -> np.ndarray:
+        """The cold-start log-odds: text likeness to the prototypes, keyword evidence of the
+        field, and having been found by a seed query."""
+        if not papers:
+            return np.zeros(0)
+        text = self.text_model.decision_function(words)
+        keyword = np.tanh(np.array([p.keyword_relevance for p in papers]) / KEYWORD_SCALE)
+        found = np.array([1.0 if p.found_by else 0.0 for p in papers])
+        return np.asarray(text + PRIOR_KEYWORD_WEIGHT * keyword + PRIOR_FOUND_WEIGHT * found)
+
+
+@dataclass
+class Ranker:
+    """The relevance ranking, trained on decisions over a prior.
+
+    Build it with ``Ranker.train``; it scores any papers with ``score``. Training is
+    deterministic: the same papers and decisions give the same probabilities.
+    """
+
+    prior: Prior
+    categories: tuple[str, ...]
+    venues: dict[str, int]
+    accepted_s2: frozenset[str]
+    rejected_s2: frozenset[str]
+    model: LogisticRegression | CalibratedClassifierCV | None = None
+    # The learned model's share of the log-odds, 0 before decisions of both kinds.
+    trust: float = 0.0
+
+    @classmethod
+    def train(
+        cls,
+        seeds: Seeds,
+        papers: Sequence[PaperFeatures],
+        decisions: Sequence[Decision],
+        *,
+        prior: Prior | None = None,
+    ) -> Ranker:
+        """Train on the decided ``papers``; ``prior`` is fitted here when not given."""
+        by_id = {p.paper_id: p for p in papers}
+        decided = [d for d in decisions if d.paper_id in by_id]
+        if prior is None:
+            seed_papers = [by_id[d.paper_id] for d in decided if d.seed and d.accepted]
+            prior = Prior.fit(seeds, papers, seed_papers)
+        venues: dict[str, int] = {}
+        for paper in papers:
+            if paper.venue and paper.venue not in venues:
+                venues[paper.venue] = len(venues)
+
+        def s2_ids(accepted: bool) -> frozenset[str]:
+            ids = (by_id[d.paper_id].s2_id for d in decided if d.accepted == accepted)
+            return frozenset(s for s in ids if s)
+
+        ranker = cls(prior, tuple(seeds.categories), venues, s2_ids(True), s2_ids(False))
+        accepted = sum(1 for d in decided if d.accepted and not d.seed)
+        rejected = sum(1 for d in decided if not d.accepted)
+        if accepted and rejected:
+            x = ranker._matrix([by_id[d.paper_id] for d in decided])
+            ys = [int(d.accepted) for d in decided]
+            scarce = min(accepted, rejected)
+            linear = LogisticRegression(C=LEARNED_C, class_weight="balanced", max_iter=2000)
+            if scarce >= CALIBRATE_FROM:
+                # Balanced class weights move the probabilities; Platt scaling on held-out
+                # folds (unshuffled, so deterministic) puts them back to the decisions' odds.
+                model: LogisticRegression | CalibratedClassifierCV = CalibratedClassifierCV(
+                    linear, method="sigmoid", cv=CALIBRATION_FOLDS
+                )
+            else:
+                model = linear
+            with _one_thread():
+                ranker.model = model.fit(x, ys)
+            ranker.trust = scarce / (scarce + PRIOR_DECISIONS)
+        return ranker
+
+    def links(self, paper: PaperFeatures) -> tuple[int, int]:
+        """Accepted papers it cites; rejected papers it cites or is cited by."""
+        return (
+            len(paper.cites & self.accepted_s2),
+            len((paper.cites | paper.cited_by) & self.rejected_s2),
+        )
+
+    def base_logit(self, papers: Sequence[PaperFeatures], words: sparse.csr_matrix) -> np.ndarray:
+        """The prior's log-odds, with the links to decided papers at fixed weights: what the
+        ranking says before it has learned anything of its own."""
+        links = np.array([self.links(p) for p in papers], dtype=float).reshape(-1, 2)
+        link = PRIOR_LINK_WEIGHT * (np.log1p(links[:, 0]) - np.log1p(links[:, 1]))
+        return np.asarray(self.prior.logit(papers, words) + link)
+
+    def _others(self, papers: Sequence[PaperFeatures], base: np.ndarray) -> sparse.csr_matrix:
+        """Every feature beyond the words: keyword evidence, the base log-odds, having been
+        found, links to accepted and to rejected papers, each category that found it, venue."""
+        index = {key: i for i, key in enumerate(self.categories)}
+        n = len(index)
+        rows: list[int] = []
+        cols: list[int] = []
+        values: list[float] = []
+        for r, paper in enumerate(papers):
+            to_accepted, to_rejected = self.links(paper)
+            cells = {
+                0: math.tanh(paper.keyword_relevance / KEYWORD_SCALE),
+                1: float(base[r]) / 4,
+                2: 1.0 if paper.found_by else 0.0,
+                3: math.log1p(to_accepted),
+                4: math.log1p(to_rejected),
+            }
+            for key in paper.found_by:
+                cells[5 + index[key]] = 1.0
+            if paper.venue in self.venues:
+                cells[5 + n + self.venues[paper.venue]] = 1.0
+            for c, v in cells.items():
+                if v:
+                    rows.append(r)
+                    cols.append(c)
+                    values.append(v)
+        shape = (len(papers), 5 + n + len(self.venues))
+        return sparse.csr_matrix((values, (rows, cols)), shape=shape)
+
+    def _matrix(self, papers: Sequence[PaperFeatures]) -> sparse.csr_matrix:
+        words = self.prior.words(papers)
+        base = self.base_logit(papers, words)
+        return sparse.hstack([words, self._others(papers, base)]).tocsr()
+
+    def _learned_logit(self, x: sparse.csr_matrix) -> np.ndarray:
+        assert self.model is not None
+        if isinstance(self.model, CalibratedClassifierCV):
+            return _logit(self.model.predict_proba(x)[:, 1])
+        return np.asarray(self.model.decision_function(x))
+
+    def score(self, papers: Sequence[PaperFeatures]) -> list[Scored]:
+        """Each paper's probability of being relevant: the base log-odds, blended with the
+        learned model's as far as the decisions let it be trusted."""
+        if not papers:
+            return []
+        words = self.prior.words(papers)
+        base = self.base_logit(papers, words)
+        logit = base
+        if self.model is not None:
+            x = sparse.hstack([words, self._others(papers, base)]).tocsr()
+            logit = (1 - self.trust) * base + self.trust * self._learned_logit(x)
+        probability = _sigmoid(logit)
+        prior = _sigmoid(base)
+        return [
+            Scored(p.paper_id, float(probability[i]), float(prior[i])) for i, p in enumerate(papers)
+        ]
+
+    def explain(self, paper: PaperFeatures, seeds: Seeds) -> str:
+        """Why a paper scores as it does, in one line: for the rows a reader is shown only,
+        since it costs a scoring of its own."""
+        scored = self.score([paper])[0]
+        head = f"{scored.probability:.0%} likely relevant"
+        if self.model is not None:
+            head += f" (prior {scored.prior:.0%}, learned {self.trust:.0%} of it)"
+        parts = [head]
+        strongest = sorted(paper.relevance_reasons, key=_points, reverse=True)
+        parts += [r for r in strongest if _points(r) > 0][:2]
+        parts += [r for r in strongest if _points(r) < 0][-1:]
+        if paper.found_by:
+            names = ", ".join(seeds.categories[k].name for k in paper.found_by)
+            parts.append(f"found by {names} queries")
+        to_accepted, to_rejected = self.links(paper)
+        if to_accepted:
+            parts.append(f"cites {to_accepted} accepted")
+        if to_rejected:
+            parts.append(f"linked to {to_rejected} rejected")
+        words = self.top_words(paper)
+        if words:
+            parts.append("words: " + ", ".join(repr(w) for w in words))
+        return "; ".join(parts)
+
+    def top_words(self, paper: PaperFeatures, n: int = 3) -> list[str]:
+        """The words and word pairs of the paper that weigh most for relevance."""
+        x = self.prior.words([paper])
+        if isinstance(self.model, LogisticRegression):
+            coef = self.model.coef_[0][: x.shape[1]]
+        elif isinstance(self.model, CalibratedClassifierCV):
+            coef = np.mean(
+                [c.estimator.coef_[0][: x.shape[1]] for c in self.model.calibrated_classifiers_],
+                axis=0,
+            )
+        else:
+            coef = self.prior.text_model.coef_[0]
+        names = self.prior.feature_names()
+        row = x.tocoo()
+        weighed = sorted(
+            ((v * coef[j], names[j]) for j, v in zip(row.col, row.data, strict=True)),
+            reverse=True,
+        )
+        # A word of both title and body is one word to a reader.
+        shown: list[str] = []
+        for weight, name in weighed:
+            if weight <= 0 or len(shown) == n:
+                break
+            if name not in shown:
+                shown.append(name)
+        return shown
+
+
+def _points(reason: str) -> float:
+    return float(reason.split(" ", 1)[0])
+
+
+def prototypes(
+    seeds: Seeds, seed_papers: Sequence[PaperFeatures] = ()
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(title, body) documents for the prior: the field as the seeds describe it, against the
+    curator's look-alikes.
+
+    Positive: every seed paper, and every category as its description with its field
+    phrases; negative: every look-alike phrase of ``classify.toml``, alone.
+    """
+    vocab = vocabulary(seeds)
+    positive = [(p.title, p.body) for p in seed_papers]
+    for category in seeds.categories.values():
+        phrases = [phrase for phrase in category.keywords if phrase_key(phrase) in vocab.field]
+        description = category.description or category.name
+        positive.append((description, ". ".join([description, *phrases])))
+    negative = [(phrase, phrase) for phrase in seeds.rules.negative]
+    return positive, negative
+
+
+# --- categories ---------------------------------------------------------------------------------
+
+
+def keyword_category(seeds: Seeds, paper: PaperFeatures) -> str | None:
+    """The section rule of the keyword classifier (priorities included) over the paper's
+    stored scores."""
+    scores = {key: CategoryScore(key, score) for key, score in paper.category_scores}
+    best = best_category(scores, list(seeds.categories), seeds)
+    return best.category if best is not None else None
+
+
+# The learned category model overrules the keyword rule only this sure: the rule is the
+# curator's, the model a guess from a few dozen papers.
+CONFIDENT = 0.7
+_OTHER = ""
+
+
+def _meta(paper: PaperFeatures) -> dict[str, float]:
+    """Venue and arXiv subject classes as named indicators: systems, compilers and hardware
+    have venues and classes of their own (OSDI, ISCA, cs.AR)."""
+    cells = {f"arxiv={c}": 1.0 for c in paper.arxiv_classes}
+    if paper.venue:
+        cells[f"venue={paper.venue}"] = 1.0
+    return cells
+
+
+@dataclass
+class CategoryModel:
+    """Which section, learned from accepted papers, for the categories that have enough; and
+    the seeds' own description of each section, for papers no keyword places."""
+
+    described: tuple[str, ...]
+    description_vec: TfidfVectorizer
+    descriptions: sparse.csr_matrix
+    learned: tuple[str, ...] = ()
+    title_vec: TfidfVectorizer | None = None
+    body_vec: TfidfVectorizer | None = None
+    meta_vec: DictVectorizer | None = None
+    model: LogisticRegression | None = None
+
+    @classmethod
+    def train(
+        cls,
+        seeds: Seeds,
+        papers: Sequence[PaperFeatures],
+        decisions: Sequence[Decision],
+        *,
+        min_accepted: int = MIN_CATEGORY_ACCEPTED,
+    ) -> CategoryModel:
+        """Learn from accepted papers, once at least one category has ``min_accepted`` and
+        there is something to tell it from (another such category, or accepted papers of
+        the rest, which the model learns as "not one of mine")."""
+        described = tuple(seeds.categories)
+        docs = [
+            ". ".join([c.description or c.name, *c.keywords]) for c in seeds.categories.values()
+        ]
+        description_vec = _vectorizer(frozenset()).fit(docs)
+        built = cls(described, description_vec, description_vec.transform(docs))
+        by_id = {p.paper_id: p for p in papers}
+        accepted = [
+            (by_id[d.paper_id], d.category)
+            for d in decisions
+            if d.accepted and d.category in seeds.categories and d.paper_id in by_id
+        ]
+        counts: dict[str, int] = {}
+        for _, key in accepted:
+            assert key is not None
+            counts[key] = counts.get(key, 0) + 1
+        learned = tuple(k for k in seeds.categories if counts.get(k, 0) >= min_accepted)
+        classes = [key if key in learned else _OTHER for _, key in accepted]
+        if not learned or len(set(classes)) < 2:
+            return built
+        shown = [p for p, _ in accepted]
+        built.learned = learned
+        built.title_vec = _vectorizer(frozenset()).fit([p.title for p in shown])
+        built.body_vec = _vectorizer(frozenset()).fit([p.body for p in shown])
+        built.meta_vec = DictVectorizer().fit([_meta(p) for p in shown])
+        model = LogisticRegression(C=CATEGORY_C, class_weight="balanced", max_iter=2000)
+        with _one_thread():
+            built.model = model.fit(built._matrix(seeds, shown), classes)
+        return built
+
+    def _matrix(self, seeds: Seeds, papers: Sequence[PaperFeatures]) -> sparse.csr_matrix:
+        assert self.title_vec is not None and self.body_vec is not None
+        assert self.meta_vec is not None
+        keys = list(seeds.categories)
+        shares = np.zeros((len(papers), len(keys)))
+        for r, paper in enumerate(papers):
+            top = max((s for _, s in paper.category_scores), default=0.0)
+            for key, score in paper.category_scores:
+                if top > 0 and score > 0 and key in keys:
+                    shares[r, keys.index(key)] = score / top
+        return sparse.hstack(
+            [
+                TITLE_WEIGHT * self.title_vec.transform([p.title for p in papers]),
+                self.body_vec.transform([p.body for p in papers]),
+                sparse.csr_matrix(shares),
+                self.meta_vec.transform([_meta(p) for p in papers]),
+            ]
+        ).tocsr()
+
+    def probabilities(self, seeds: Seeds, paper: PaperFeatures) -> dict[str, float]:
+        """Each learned category's probability ("" for "another category"), or nothing."""
+        if self.model is None:
+            return {}
+        row = self.model.predict_proba(self._matrix(seeds, [paper]))[0]
+        return {str(c): float(p) for c, p in zip(self.model.classes_, row, strict=True)}
+
+    def nearest_description(self, paper: PaperFeatures) -> str | None:
+        """The category whose description and keywords the paper's words are most like."""
+        words = self.description_vec.transform([f"{paper.title}. {paper.body}"])
+        likeness = (self.descriptions @ words.T).toarray().ravel()
+        if not likeness.size or likeness.max() <= 0:
+            return None
+        return self.described[int(np.argmax(likeness))]
+
+
+def suggest_category(
+    seeds: Seeds, paper: PaperFeatures, model: CategoryModel | None = None
+) -> str | None:
+    """The one category a paper is shown, counted and filed under.
+
+    The keyword section rule (``keyword_category``); for a paper no keyword places, the
+    category whose description it is most like. Once ``model`` has learned categories (each
+    with ``MIN_CATEGORY_ACCEPTED`` accepted papers: a seed paper alone never makes one), its
+    pick among them replaces the rule's when it is sure (``CONFIDENT``), and never replaces
+    a more specific section (higher ``priority``): a survey of dynamic networks stays a
+    Survey.
+    """
+    rule = keyword_category(seeds, paper)
+    if rule is None and model is not None:
+        rule = model.nearest_description(paper)
+    probabilities = model.probabilities(seeds, paper) if model is not None else {}
+    if not probabilities:
+        return rule
+    assert model is not None
+    best = max(probabilities, key=lambda k: (probabilities[k], k))
+    if best in (_OTHER, rule) or probabilities[best] < CONFIDENT:
+        return rule
+    if rule is not None and seeds.categories[rule].priority > seeds.categories[best].priority:
+        return rule
+    return best
