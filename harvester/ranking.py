@@ -44,6 +44,7 @@ from threadpoolctl import threadpool_limits
 
 from harvester.classify import CategoryScore, PhraseMatcher, best_category, phrase_key, score_paper
 from harvester.classify import stem as stem_word
+from harvester.rules import Rules
 from harvester.seeds import Category, Seeds
 
 # A category's own learned model files papers only once it has this many accepted papers: one
@@ -141,7 +142,7 @@ def paper_features(
         if key in seeds.categories:
             hits_by_category[key] = hits_by_category.get(key, 0) + 1
     relevance, reasons = keyword_relevance(seeds, title, body)
-    scores = score_paper(seeds, title, abstract, hits_by_category)
+    scores = score_paper(vocabulary(seeds).rules, title, abstract, hits_by_category)
     order = list(seeds.categories)
     s2_id = row.get("s2_id") or None
     ranked = sorted(scores.values(), key=lambda s: (-s.score, order.index(s.category)))
@@ -186,6 +187,8 @@ class _Vocabulary:
     # Single words that only pick a section: left out of the relevance features.
     section_words: frozenset[str]
     matcher: PhraseMatcher
+    # The keyword classifier's compiled rules, for the section question.
+    rules: Rules
 
 
 _VOCABULARIES: dict[int, tuple[Seeds, _Vocabulary]] = {}
@@ -238,6 +241,7 @@ def vocabulary(seeds: Seeds) -> _Vocabulary:
         negative=negative,
         section_words=frozenset(k[0] for k in section if len(k) == 1),
         matcher=PhraseMatcher([p for p, _ in (*found.values(), *negative.values())]),
+        rules=Rules(seeds),
     )
     if len(_VOCABULARIES) > 64:
         _VOCABULARIES.clear()
@@ -628,7 +632,7 @@ def keyword_category(seeds: Seeds, paper: PaperFeatures) -> str | None:
     """The section rule of the keyword classifier (priorities included) over the paper's
     stored scores."""
     scores = {key: CategoryScore(key, score) for key, score in paper.category_scores}
-    best = best_category(scores, list(seeds.categories), seeds)
+    best = best_category(scores, list(seeds.categories), vocabulary(seeds).rules)
     return best.category if best is not None else None
 
 
