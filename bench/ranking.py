@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from sklearn.metrics import roc_auc_score
 from sqlite_utils import Database
 
-from harvester import rank, review, store
+from harvester import ingest, rank, review, store
 from harvester.config import Config
 from harvester.harvest import run_harvest
 from harvester.ranking import (
@@ -57,6 +57,7 @@ from harvester.ranking import (
     suggest_category,
 )
 from harvester.records import normalise_title
+from harvester.rules import Rules
 from harvester.seeds import Seeds, load_seeds
 from harvester.sources.arxiv import parse_feed
 from harvester.sources.arxiv import to_record as arxiv_record
@@ -104,8 +105,9 @@ def build_pool(seeds: Seeds, folder: Path) -> Pool:
     records += [
         s2_record(p) for p in field_corpus.s2_papers() if normalise_title(p["title"]) not in stored
     ]
+    rules = Rules(seeds)
     for record in records:
-        store.save_records(db, seeds, [record])
+        ingest.save_records(db, rules, [record])
     labels, splits = field_corpus.labels(), field_corpus.splits()
     rows = {row["id"]: row for row in db.table("papers").rows}
     hits: dict[int, list[dict]] = defaultdict(list)
