@@ -28,6 +28,7 @@ what both would cost at the real rate limits.
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import json
 import logging
@@ -35,6 +36,7 @@ import multiprocessing
 import platform
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -60,7 +62,23 @@ from harvester.sources import open_sources
 from harvester.sources import semantic_scholar as s2_source
 from tests.loopback import Entry, FakeArxiv, FakeS2, LoopbackServer
 
-SEEDS = ROOT / "seeds"
+
+def _bench_seeds() -> Path:
+    """The tests' frozen seeds (tests/seeds) with the shipped venue table and award list.
+
+    The synthetic corpus below is written query by query for those seeds' 16 arXiv and 7
+    bulk queries, so curators' edits to seeds/ do not break it; what it measures (requests
+    per page, storing, paging, the refresh) does not depend on the wording of the queries.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="harvester-bench-seeds-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    shutil.copytree(ROOT / "tests" / "seeds", folder, dirs_exist_ok=True)
+    for name in ("venues.toml", "awards.csv"):
+        shutil.copy2(ROOT / "seeds" / name, folder / name)
+    return folder
+
+
+SEEDS = _bench_seeds()
 # The services' documented limits: arXiv one request every 3 s, S2 (with a key) one a second.
 REAL_DELAYS = {"arxiv": 3.0, "s2": 1.0}
 SCALE = 6
@@ -76,7 +94,7 @@ class Template:
     is read about once: a paper that several queries find costs several reads, which would
     blur what a request per paper costs. ``relevant`` is about the category's subject;
     ``lookalike`` uses the query's words about something else, with the negative phrases of
-    seeds/classify.toml ("early stopping", "temporal graph", "dynamical system").
+    tests/seeds/classify.toml ("early stopping", "temporal graph", "dynamical system").
     """
 
     category: str
@@ -85,7 +103,7 @@ class Template:
     lookalike: tuple[str, str]
 
 
-# One per arXiv query, in the order of seeds/categories.toml. The texts were checked against
+# One per arXiv query, in the order of tests/seeds/categories.toml. The texts were checked against
 # the fake services' query evaluation: ``--papers 2000`` prints the papers each query finds.
 TEMPLATES: list[Template] = [
     Template(
@@ -551,7 +569,7 @@ def _check_templates(seeds: Seeds) -> None:
     if wanted != [t.category for t in TEMPLATES]:
         raise SystemExit(
             "bench/harvest.py: TEMPLATES no longer follow the arXiv queries of "
-            f"seeds/categories.toml ({wanted}); update them"
+            f"tests/seeds/categories.toml ({wanted}); update them"
         )
     bulk = [key for key, c in seeds.categories.items() for _ in c.s2_queries]
     if bulk != [TEMPLATES[i].category for i in S2_TEMPLATES]:

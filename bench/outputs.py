@@ -12,8 +12,9 @@ does), writes the reports and measures what a curator and a reader see:
 - feed.xml: entries, and whether feedparser finds it well formed; new.md's two lists.
 
 ``--field`` uses the field corpus instead (tests/field_corpus.py: the corpus above and the
-papers of tests/data/field/); its papers of categories the seeds do not have (dynamic width,
-dynamic parameters) are accepted in the category the harvester suggests.
+papers of tests/data/field/); papers of a label the seeds have no category for (with seeds
+from before dynamic width and dynamic parameters) are accepted in the category the harvester
+suggests.
 
 Needs the test install (bibtexparser and feedparser are test dependencies). The Markdown is
 read back from the files written, not from the library, so the figures are what is published.
@@ -123,7 +124,7 @@ def main() -> None:
             review.accept(db, seeds, str(row["id"]), category=category, who="bench")
             decided["accepted"] += 1
     out = folder / "reports"
-    write_reports(db, Rules(seeds), out, milestone_citations=config.milestone_citations)
+    write_reports(db, Rules.from_config(seeds, config), out)
     accepted = list(db.query("SELECT * FROM papers WHERE status = 'accepted'"))
     readme = (out / "README.md").read_text(encoding="utf-8")
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from harvester import redact
 from harvester.errors import ConfigError
@@ -41,6 +41,8 @@ class Config:
     # arXiv serves at most 2,000 entries per call; larger pages mean fewer requests.
     arxiv_page_size: int = 2000
     s2_url: str = "https://api.semanticscholar.org/graph/v1"
+    # Semantic Scholar's recommendations API; None: beside s2_url (``s2_recommendations_url``).
+    s2_recs_url: str | None = None
     # With a key Semantic Scholar allows one request per second across all endpoints.
     s2_delay: float = 1.0
     s2_api_key: str | None = field(default=None, repr=False)
@@ -104,6 +106,11 @@ class Config:
             ),
             ("arxiv_url", _is_http_url(self.arxiv_url), "must be an http:// or https:// URL"),
             ("s2_url", _is_http_url(self.s2_url), "must be an http:// or https:// URL"),
+            (
+                "s2_recs_url",
+                self.s2_recs_url is None or _is_http_url(self.s2_recs_url),
+                "must be an http:// or https:// URL",
+            ),
             ("overlap_days", self.overlap_days >= 0, "must be zero or more days"),
             ("overlap_days", self.overlap_days <= 3650, "must be at most 3650 days"),
             ("refresh_days", self.refresh_days >= 0, "must be zero or more days"),
@@ -141,6 +148,12 @@ class Config:
                 )
 
     @property
+    def s2_recommendations_url(self) -> str:
+        """The recommendations API: as configured, else beside the Graph API (``s2_url``), so
+        one variable moves both to a proxy or a test server."""
+        return self.s2_recs_url or recommendations_url(self.s2_url)
+
+    @property
     def user_agent(self) -> str:
         """Both services ask clients to name themselves and give a way to reach a human."""
         from harvester import __version__
@@ -152,6 +165,18 @@ def _refuse(key: str, message: str) -> NoReturn:
     error = ConfigError(message)
     error.key = key
     raise error
+
+
+def recommendations_url(s2_url: str) -> str:
+    """The recommendations API beside a Graph API URL: same origin, ``/recommendations/v1``.
+
+    ``https://api.semanticscholar.org/graph/v1`` gives
+    ``https://api.semanticscholar.org/recommendations/v1``; a path before ``/graph/v1`` (a
+    proxy's prefix) is kept.
+    """
+    parts = urlsplit(s2_url.rstrip("/"))
+    prefix = parts.path.removesuffix("/graph/v1") if parts.path.endswith("/graph/v1") else ""
+    return urlunsplit((parts.scheme, parts.netloc, f"{prefix}/recommendations/v1", "", ""))
 
 
 def _is_http_url(url: str) -> bool:
@@ -170,6 +195,7 @@ ENV_VARS: dict[str, str] = {
     "HARVESTER_ARXIV_DELAY": "arxiv_delay",
     "HARVESTER_S2_URL": "s2_url",
     "HARVESTER_S2_DELAY": "s2_delay",
+    "HARVESTER_S2_RECS_URL": "s2_recs_url",
     "S2_API_KEY": "s2_api_key",
 }
 

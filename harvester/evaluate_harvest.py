@@ -2,11 +2,16 @@
 
 The labelled set is any list of (title key, label) pairs: a category key for a relevant
 paper, ``lookalike`` for one that only shares its words. Used by ``bench/evaluate.py``.
+
+A label may name a category the seeds do not have (measuring seeds from before a category
+was added): its papers count as relevant, and as filed in the wrong category whatever the
+harvester did with them.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
@@ -42,7 +47,7 @@ class HarvestQuality:
     @property
     def recall(self) -> float:
         relevant = sum(c.relevant for c in self.per_category.values())
-        return sum(c.found for c in self.per_category.values()) / relevant
+        return sum(c.found for c in self.per_category.values()) / relevant if relevant else 1.0
 
     @property
     def category_accuracy(self) -> float:
@@ -50,12 +55,27 @@ class HarvestQuality:
         return sum(c.right_category for c in self.per_category.values()) / found if found else 0.0
 
 
-def measure_harvest(db: Database, labels: dict[str, str], categories: list[str]) -> HarvestQuality:
-    """Compare what ``db`` holds with the labels (keyed by normalised title)."""
+def measure_harvest(
+    db: Database,
+    labels: dict[str, str],
+    categories: list[str],
+    *,
+    only: Collection[str] | None = None,
+) -> HarvestQuality:
+    """Compare what ``db`` holds with the labels (keyed by normalised title).
+
+    ``only`` restricts the count to those title keys (a split of the corpus); categories
+    come in the order of ``categories``, then any other label in order of appearance.
+    """
     rows = {r["title_key"]: r for r in store.papers.labels(db)}
-    quality = HarvestQuality(per_category={k: CategoryQuality() for k in categories})
+    order = list(categories) + [
+        label for label in dict.fromkeys(labels.values()) if label not in (*categories, LOOKALIKE)
+    ]
+    quality = HarvestQuality(per_category={k: CategoryQuality() for k in order})
     filed: Counter[str] = Counter()
     for key, label in labels.items():
+        if only is not None and key not in only:
+            continue
         row = rows.get(key)
         if label == LOOKALIKE:
             quality.lookalikes += 1

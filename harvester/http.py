@@ -65,7 +65,9 @@ class Throttle:
 
 @dataclass
 class RequestLog:
-    """How many HTTP requests each service received this run (retries included)."""
+    """How many HTTP requests each service received this run (retries included), by service
+    name (``arxiv``, ``s2``), and by endpoint where a run reports one apart
+    (``s2_recommendations``)."""
 
     counts: Counter[str] = field(default_factory=Counter)
     # Both services' fetchers count at once (``harvester.pipeline``).
@@ -156,11 +158,14 @@ class Service:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         accept: frozenset[int] = frozenset({200}),
+        count_as: str | None = None,
     ) -> T:
         """Send one logical request, retried until it parses or the retries run out.
 
         Statuses in ``accept`` are handed to ``parse``; 429, 5xx, timeouts, transport errors
         and unparseable bodies are retried; any other status raises ``QueryError`` at once.
+        ``count_as`` counts the attempts under another name in the request log (an endpoint
+        a run reports on its own), still paced and retried as this service.
         """
 
         attempts = 0
@@ -169,7 +174,9 @@ class Service:
             nonlocal attempts
             attempts += 1
             try:
-                return self._attempt(method, url, parse, params=params, json=json, accept=accept)
+                return self._attempt(
+                    method, url, parse, params=params, json=json, accept=accept, count_as=count_as
+                )
             except SourceError as exc:
                 # What a caller (and the wait) branches on: how many requests it took.
                 exc.attempts = attempts
@@ -208,10 +215,11 @@ class Service:
         params: Mapping[str, Any] | None,
         json: Any,
         accept: frozenset[int],
+        count_as: str | None = None,
     ) -> T:
         """One request: a parsed answer, or the error it is (retryable or not)."""
         self.throttle.wait()
-        self.requests.count(self.name)
+        self.requests.count(count_as or self.name)
         log.debug("%s %s %s", self.name, method, url)
         try:
             response = self.client.request(

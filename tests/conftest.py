@@ -79,6 +79,7 @@ def no_real_services(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """
     monkeypatch.setenv("HARVESTER_ARXIV_URL", "http://127.0.0.1:9/api/query")
     monkeypatch.setenv("HARVESTER_S2_URL", "http://127.0.0.1:9/graph/v1")
+    monkeypatch.delenv("HARVESTER_S2_RECS_URL", raising=False)  # beside the S2 URL above
     monkeypatch.delenv("S2_API_KEY", raising=False)
     yield
     redact.forget()

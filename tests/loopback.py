@@ -359,13 +359,51 @@ def load_edges(name: str = "citations.json") -> list[tuple[str, str]]:
     return [(a, b) for a, b in data["edges"]]
 
 
+_STOPWORDS = frozenset(
+    [
+        "that",
+        "this",
+        "with",
+        "from",
+        "these",
+        "their",
+        "which",
+        "while",
+        "each",
+        "than",
+        "into",
+        "only",
+        "when",
+        "more",
+        "most",
+        "such",
+        "them",
+        "they",
+        "have",
+        "been",
+        "also",
+        "over",
+        "both",
+        "where",
+        "other",
+        "same",
+        "some",
+        "what",
+        "your",
+        "ours",
+    ]
+)
+
+
 def _norm(title: str) -> str:
     return " ".join(_words(title))
 
 
 @dataclass
 class FakeS2:
-    """A Semantic Scholar Graph API over a corpus of paper objects (with a ``label`` key).
+    """A Semantic Scholar Graph API over a corpus of paper objects (with a ``label`` key), and
+    its Recommendations API (``POST /recommendations/v1/papers/``: papers near the positives
+    in the citation graph ``edges`` and in their words, away from the negatives).
 
     ``canned`` replays recorded answers, one per request, before the corpus is consulted;
     ``faults`` scripts failures as for arXiv; ``match_miss_as_empty`` answers a title-match
@@ -434,10 +472,89 @@ class FakeS2:
             titles.setdefault(_norm(paper["title"]), paper)
         return titles
 
+    def _neighbours(self) -> dict[str, set[str]]:
+        """Each paper's neighbours in the citation graph (what it cites and what cites it)."""
+        graph: dict[str, set[str]] = {}
+        for citing, cited in self.edges:
+            graph.setdefault(citing, set()).add(cited)
+            graph.setdefault(cited, set()).add(citing)
+        return graph
+
+    def _word_sets(self) -> dict[str, frozenset[str]]:
+        """Each paper's content words (title and abstract, four letters or more)."""
+        return {
+            p["paperId"]: frozenset(
+                w
+                for w in _words(f"{p.get('title') or ''} {p.get('abstract') or ''}")
+                if len(w) >= 4 and w not in _STOPWORDS
+            )
+            for p in self.corpus
+            if p.get("paperId")
+        }
+
+    def _similar(self, positives: tuple[str, ...], negatives: tuple[str, ...]) -> list[Any]:
+        """Corpus papers more like the positives than like the negatives, most alike first.
+
+        A paper's affinity to a group is its mean, over the group's papers, of 3 for a
+        citation between the two, 1 per neighbour they share in the citation graph, and 10
+        times the overlap (Jaccard) of their words. Deterministic: ties go by paperId.
+        """
+        graph = self.memo.get(self.corpus, ("neighbours", len(self.edges)), self._neighbours)
+        words = self.memo.get(self.corpus, "words", self._word_sets)
+        asked = set(positives) | set(negatives)
+
+        def affinity(pid: str, group: tuple[str, ...]) -> float:
+            if not group:
+                return 0.0
+            mine, text = graph.get(pid, set()), words.get(pid, frozenset())
+            total = 0.0
+            for other in group:
+                theirs, other_text = graph.get(other, set()), words.get(other, frozenset())
+                total += 3 * (other in mine) + len(mine & theirs)
+                union = text | other_text
+                total += 10 * len(text & other_text) / len(union) if union else 0.0
+            return total / len(group)
+
+        ranked = []
+        for paper in self.corpus:
+            pid = paper.get("paperId")
+            if not pid or pid in asked:
+                continue
+            like, unlike = affinity(pid, positives), affinity(pid, negatives)
+            if like >= 1.0 and like > unlike:
+                ranked.append((-(like - unlike), pid, paper))
+        return [paper for *_, paper in sorted(ranked, key=lambda r: (r[0], r[1]))]
+
+    def _recommend(self, params: dict[str, str], body: bytes, fields: str) -> tuple[int, Any]:
+        """``POST /recommendations/v1/papers/``: errors as S2 writes them, ``{"error": …}``."""
+        try:
+            request = json.loads(body or b"{}")
+            limit = int(params.get("limit", "100"))
+        except ValueError:
+            return 400, {"error": "Unacceptable request body or limit"}
+        if not 1 <= limit <= 500:
+            return 400, {"error": "limit must be between 1 and 500"}
+        positives = request.get("positivePaperIds") if isinstance(request, dict) else None
+        negatives = request.get("negativePaperIds") or [] if isinstance(request, dict) else []
+        if not positives or not isinstance(positives, list) or not isinstance(negatives, list):
+            return 400, {"error": "positivePaperIds must be a non-empty list of paper ids"}
+        found = {i: self._lookup(str(i)) for i in [*positives, *negatives]}
+        unknown = [str(i) for i, paper in found.items() if paper is None]
+        if unknown:
+            return 404, {"error": f"Paper(s) not found: {', '.join(unknown)}"}
+        pos = tuple(found[i]["paperId"] for i in positives)
+        neg = tuple(found[i]["paperId"] for i in negatives)
+        ranked = self.memo.get(
+            self.corpus, ("recommend", pos, neg, len(self.edges)), lambda: self._similar(pos, neg)
+        )
+        return 200, {"recommendedPapers": [self._fields(p, fields) for p in ranked[:limit]]}
+
     def answer(
         self, method: str, path: str, params: dict[str, str], body: bytes
     ) -> tuple[int, Any]:
         fields = params.get("fields", "paperId,title")
+        if method == "POST" and re.search(r"/recommendations/v1/papers/?$", path):
+            return self._recommend(params, body, fields)
         if method == "POST" and path.endswith("/paper/batch"):
             self.batch_seen.set()
             ids = json.loads(body or b"{}").get("ids", [])
@@ -737,7 +854,7 @@ def _handler(arxiv: FakeArxiv, s2: FakeS2, gate: Gate) -> type[BaseHTTPRequestHa
 
         def _route(self, method: str) -> None:
             url = urlsplit(self.path)
-            api = "s2" if url.path.startswith("/graph/v1/") else "arxiv"
+            api = "s2" if url.path.startswith(("/graph/v1/", "/recommendations/v1/")) else "arxiv"
             tripped = gate.arrive(api)
             if tripped and gate.hold:
                 gate.reached.set()

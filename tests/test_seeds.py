@@ -1,62 +1,125 @@
-"""The seeds folder: what the repo ships, and one clear line for every kind of mistake."""
+"""The seeds folder: what the repo ships (validated here; its quality is measured by
+bench/evaluate.py), and one clear line for every kind of mistake."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+import arxiv
+import httpx
 import pytest
 
+from harvester.classify import phrase_key
+from harvester.config import Config
 from harvester.errors import SeedError
-from harvester.seeds import check_arxiv_query, load_seeds
-from tests.conftest import ROOT
+from harvester.seeds import Seeds, check_arxiv_query, check_s2_query, load_seeds
+from tests.conftest import ROOT, SEEDS
 
 SIX = ["survey", "early_exit", "layer_skipping", "system", "compiler", "accelerator"]
+# The families the seed's classification tree names without a table, after its six.
+FAMILIES = ["dynamic_width", "dynamic_parameters"]
+# arXiv's API is a GET: a query whose URL grows past about 2,000 characters risks being
+# refused or cut by a proxy on the way.
+ARXIV_URL_LIMIT = 2000
 
 
-def test_shipped_seeds_have_the_six_categories_titled_as_the_seed_document(seeds):
-    assert list(seeds.categories) == SIX
-    titles = {k: c.title for k, c in seeds.categories.items()}
+@pytest.fixture(scope="module")
+def shipped() -> Seeds:
+    """The seeds the repository ships (the other tests run on tests/seeds)."""
+    return load_seeds(ROOT / "seeds")
+
+
+def test_shipped_seeds_list_the_seed_documents_six_sections_then_the_two_families(shipped):
+    assert list(shipped.categories) == SIX + FAMILIES
+    titles = {k: (c.title, c.name, c.domain) for k, c in shipped.categories.items()}
     assert titles == {
-        "survey": "Dynamic Neural Network Survey",
-        "early_exit": "早退",
-        "layer_skipping": "跳层",
-        "system": "Dynamic Neural Network System",
-        "compiler": "Dynamic Neural Network Compiler",
-        "accelerator": "Dynamic Neural Network Acclerator",
-    }
-    assert {c.domain for c in seeds.categories.values()} == {
-        "Model",
-        "System",
-        "Compiler",
-        "Accelerator",
+        "survey": ("Dynamic Neural Network Survey", "Survey", "Model"),
+        "early_exit": ("早退", "Early exit", "Model"),
+        "layer_skipping": ("跳层", "Layer skipping", "Model"),
+        "system": ("Dynamic Neural Network System", "System", "System"),
+        "compiler": ("Dynamic Neural Network Compiler", "Compiler", "Compiler"),
+        "accelerator": ("Dynamic Neural Network Acclerator", "Accelerator", "Accelerator"),
+        "dynamic_width": ("动态网络宽度", "Dynamic width", "Model"),
+        "dynamic_parameters": ("动态网络参数", "Dynamic parameters", "Model"),
     }
 
 
-def test_every_shipped_query_is_well_formed_and_restricted_to_subject_classes(seeds):
-    for category in seeds.categories.values():
-        assert category.arxiv_queries and category.keywords
+def test_the_two_families_are_titled_as_the_classification_tree_writes_them(shipped):
+    tree = shipped.classification
+    for key in FAMILIES:
+        assert f"* {shipped.categories[key].title}" in tree
+
+
+def test_every_shipped_query_is_well_formed_and_restricted_to_subject_classes(shipped):
+    for category in shipped.categories.values():
+        assert category.arxiv_queries and category.s2_queries and category.keywords
         for query in category.arxiv_search_queries():
             assert check_arxiv_query(query) is None
             assert "cat:" in query
+        for query in category.s2_queries:
+            assert check_s2_query(query) is None
 
 
-def test_early_exit_queries_cover_the_synonyms_people_write(seeds):
-    text = " ".join(seeds.categories["early_exit"].arxiv_queries).lower()
+def arxiv_url(query: str) -> str:
+    """The URL of a query's first page as the harvester sends it (sources/arxiv.py)."""
+    search = arxiv.Search(
+        query=query,
+        sort_by=arxiv.SortCriterion.SubmittedDate,
+        sort_order=arxiv.SortOrder.Descending,
+    )
+    params = search._url_args() | {"start": "0", "max_results": "2000"}
+    return str(httpx.URL(Config().arxiv_url, params=params))
+
+
+def test_every_shipped_arxiv_query_fits_in_a_url_arxiv_accepts(shipped):
+    lengths = {
+        (key, i): len(arxiv_url(query))
+        for key, category in shipped.categories.items()
+        for i, query in enumerate(category.arxiv_search_queries())
+    }
+    assert {k: n for k, n in lengths.items() if n > ARXIV_URL_LIMIT} == {}
+
+
+def test_shipped_keywords_count_each_phrase_once(shipped):
+    """ "expert" and "experts" are one phrase to the classifier: listed twice, it would count
+    twice."""
+    for key, category in shipped.categories.items():
+        phrases: dict[tuple[str, ...], str] = {}
+        for phrase in category.keywords:
+            assert phrase_key(phrase) not in phrases, (key, phrases[phrase_key(phrase)], phrase)
+            phrases[phrase_key(phrase)] = phrase
+
+
+def test_early_exit_queries_cover_the_synonyms_people_write(shipped):
+    text = " ".join(shipped.categories["early_exit"].arxiv_queries).lower()
     for synonym in [
         "early exit",
-        "early-exit",
         "early exiting",
         "multi-exit",
         "intermediate classifiers",
         "anytime prediction",
         "adaptive inference time",
+        "self-speculative",
     ]:
         assert synonym in text
 
 
-def test_seed_papers_are_identified_only(seeds):
-    by_key = {(p.arxiv_id or p.title): p for p in seeds.papers}
+def test_every_family_of_the_llm_era_has_its_words_in_the_queries(shipped):
+    def words(key: str) -> str:
+        category = shipped.categories[key]
+        return " ".join([*category.arxiv_queries, *category.s2_queries]).lower()
+
+    assert "mixture of depths" in words("layer_skipping")
+    assert "recurrent depth" in words("layer_skipping")
+    assert "sublayer skipping" in words("layer_skipping")
+    for phrase in ("offloading", "expert parallelism", "serving", "on-device"):
+        assert phrase in words("system")
+    assert "mixture of experts" in shipped.categories["system"].s2_queries[0].lower()
+
+
+def test_seed_papers_are_identified_only(shipped):
+    by_key = {(p.arxiv_id or p.title): p for p in shipped.papers}
     assert set(by_key) == {
         "1703.09844",
         "2004.02178",
@@ -70,15 +133,16 @@ def test_seed_papers_are_identified_only(seeds):
     )
 
 
-def test_classification_tree_and_sections_are_read(seeds):
-    assert seeds.classification.startswith("* 样本自适应动态网络")
-    assert set(seeds.sections) == {"book", "people", "course", "conference", "company"}
+def test_classification_tree_and_sections_are_read(shipped):
+    assert shipped.classification.startswith("* 样本自适应动态网络")
+    assert set(shipped.sections) == {"book", "people", "course", "conference", "company"}
 
 
 @pytest.fixture
 def seeds_copy(tmp_path: Path) -> Path:
+    """The tests' own seeds, to break: the messages are behaviour, not the shipped data."""
     target = tmp_path / "seeds"
-    shutil.copytree(ROOT / "seeds", target)
+    shutil.copytree(SEEDS, target)
     return target
 
 

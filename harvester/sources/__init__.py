@@ -56,6 +56,7 @@ def _services(
             describe_error=s2_source.describe_error,
         ),
         config.s2_url,
+        recommendations_url=config.s2_recommendations_url,
     )
     return arxiv, s2
 

@@ -1,4 +1,5 @@
-"""Semantic Scholar Graph API: batch enrichment, bulk search, and title matching.
+"""Semantic Scholar: the Graph API (batch enrichment, bulk search, title matching, citations)
+and the Recommendations API (papers like a set of positives and unlike a set of negatives).
 
 Requests go through ``harvester.http.Service`` (one shared httpx client, our pacing, our
 retries), never through the ``semanticscholar`` package's client, whose traps DESIGN.md lists:
@@ -10,13 +11,14 @@ package only for its typed ``Paper`` model, to read the JSON we fetched ourselve
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from semanticscholar.Paper import Paper
 
+from harvester.config import recommendations_url as _recommendations_url
 from harvester.errors import RetryableSourceError, SourceError
 from harvester.http import Service
 from harvester.records import PaperRecord, VenueClaim, normalise_title, split_arxiv_id
@@ -36,6 +38,10 @@ NEIGHBOUR_PAGE = 1000
 # Requests are GETs; a category's combined bulk query stays within a URL length every proxy
 # and server accepts.
 MAX_URL = 2000
+# The recommendations endpoint answers at most 500 papers per request.
+RECOMMEND_LIMIT = 500
+# Its requests are counted apart in the run's request log (``runs.requests``).
+RECOMMEND_ENDPOINT = "s2_recommendations"
 
 _COMMON = (
     "paperId,externalIds,title,abstract,venue,publicationVenue,year,publicationDate,"
@@ -177,15 +183,22 @@ def _records(items: list[Any]) -> tuple[list[PaperRecord], int]:
 
 
 class SemanticScholarSource:
-    """The Graph API calls the harvester makes, each as few requests as the API allows."""
+    """The Graph API and Recommendations API calls the harvester makes, each as few requests
+    as the API allows, all through one ``Service``: one pace, one retry layer, the key on
+    every endpoint.
+
+    ``recommendations_url`` defaults to the recommendations API beside ``url``
+    (``config.recommendations_url``).
+    """
 
     name = SOURCE
     # A search answer carries the same citations, venue and ids as a refresh batch.
     describes = True
 
-    def __init__(self, service: Service, url: str) -> None:
+    def __init__(self, service: Service, url: str, recommendations_url: str | None = None) -> None:
         self.service = service
         self.url = url.rstrip("/")
+        self.recommendations_url = (recommendations_url or _recommendations_url(url)).rstrip("/")
 
     def batch(self, ids: list[str]) -> list[PaperRecord | None]:
         """Papers by id (``ARXIV:…``, ``DOI:…``, S2 ids), 500 per request, in order.
@@ -298,6 +311,40 @@ class SemanticScholarSource:
                 return
             offset = nxt
 
+    def recommend(
+        self,
+        positive_ids: Sequence[str],
+        negative_ids: Sequence[str] = (),
+        *,
+        limit: int = 100,
+    ) -> list[PaperRecord]:
+        """Papers like the positives and unlike the negatives, best first, in one request.
+
+        Ids are S2 ids or prefixed ones (``ARXIV:…``, ``DOI:…``, ``CorpusId:…``); ``limit``
+        is 1 to 500. Without positives there is nothing to recommend from and nothing is
+        asked. A 404 (the service knows none of the papers, or has no recommendations for
+        them: new papers often have none) is an empty answer, not a failure; a 400 (a
+        malformed id or request) raises ``QueryError``; 429 and 5xx are retried like every
+        request. The papers asked about are left out of the answer, which for a single
+        paper can include the paper itself. Requests count as ``s2_recommendations``.
+        """
+        if not 1 <= limit <= RECOMMEND_LIMIT:
+            raise ValueError(f"limit must be 1 to {RECOMMEND_LIMIT}, not {limit}")
+        if not positive_ids:
+            return []
+        items = self.service.request(
+            "POST",
+            f"{self.recommendations_url}/papers/",
+            _recommended,
+            params={"fields": SEARCH_FIELDS, "limit": limit},
+            json={"positivePaperIds": list(positive_ids), "negativePaperIds": list(negative_ids)},
+            accept=frozenset({200, 404}),
+            count_as=RECOMMEND_ENDPOINT,
+        )
+        records, _ = _records([item for item in items or [] if isinstance(item, dict)])
+        asked = {_id_key(i) for i in [*positive_ids, *negative_ids]}
+        return [r for r in records if _keys(r).isdisjoint(asked)]
+
     def match_title(self, title: str) -> PaperRecord | None:
         """The paper with this exact title, or None; S2 answers a miss as 404 or empty data."""
 
@@ -318,6 +365,33 @@ class SemanticScholarSource:
         if normalise_title(record.title) != normalise_title(title):
             return None
         return record
+
+
+def _recommended(response: httpx.Response) -> list[Any] | None:
+    """The ``recommendedPapers`` list; None for a 404 (see ``recommend``)."""
+    if response.status_code == 404:
+        log.info("s2: no recommendations (%s)", describe_error(response))
+        return None
+    body = _json(response)
+    if not isinstance(body, dict) or not isinstance(body.get("recommendedPapers", []), list):
+        raise _shape_error(response, "expected an object with a recommendedPapers list")
+    return body.get("recommendedPapers") or []
+
+
+def _id_key(ident: str) -> str:
+    """An id as S2 compares it: the prefix in capitals, the value in lower case."""
+    kind, colon, value = ident.partition(":")
+    return f"{kind.upper()}:{value.lower()}" if colon else ident.lower()
+
+
+def _keys(record: PaperRecord) -> set[str]:
+    """Every id a request may have named this paper by."""
+    keys = {record.s2_id.lower()} if record.s2_id else set()
+    if record.arxiv_id:
+        keys.add(_id_key(f"ARXIV:{record.arxiv_id}"))
+    if record.doi:
+        keys.add(_id_key(f"DOI:{record.doi}"))
+    return keys
 
 
 def batch_id(row: dict[str, Any]) -> str:
