@@ -296,7 +296,7 @@ def run_harvest(
         breaker = CircuitBreaker(config.breaker_failures)
         bundle: Sources | None = sources
         try:
-            with _services(config, sources, transport, sleep) as bundle:
+            with store.fetched_pages(db), _services(config, sources, transport, sleep) as bundle:
                 run = _Run(
                     db=db,
                     rules=rules,
