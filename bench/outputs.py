@@ -124,7 +124,7 @@ def main() -> None:
             review.accept(db, seeds, str(row["id"]), category=category, who="bench")
             decided["accepted"] += 1
     out = folder / "reports"
-    write_reports(db, Rules(seeds), out, milestone_citations=config.milestone_citations)
+    write_reports(db, Rules.from_config(seeds, config), out)
     accepted = list(db.query("SELECT * FROM papers WHERE status = 'accepted'"))
     readme = (out / "README.md").read_text(encoding="utf-8")
 

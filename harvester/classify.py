@@ -120,12 +120,13 @@ def score_paper(
     weights = rules.seeds.rules
     in_title = rules.matcher.found(title)
     in_abstract = rules.matcher.found(abstract or "")
+    anywhere = in_title | in_abstract
     penalties: list[tuple[float, str]] = []
-    for phrase, phrase_id, weight in rules.negative:
+    for phrase_id, in_the_title, in_the_abstract in rules.penalties:
         if phrase_id in in_title:
-            penalties.append((weight * weights.title_weight, f"title says {phrase!r}"))
+            penalties.append(in_the_title)
         elif phrase_id in in_abstract:
-            penalties.append((weight * weights.abstract_weight, f"abstract says {phrase!r}"))
+            penalties.append(in_the_abstract)
 
     scores: dict[str, CategoryScore] = {}
     for key, category in rules.seeds.categories.items():
@@ -141,17 +142,20 @@ def score_paper(
                 weights.link * n_links,
                 f"cites or cited by {n_links} accepted {category.name} {plural}",
             )
-        own = rules.phrase_ids[key]
-        matched = not (own.isdisjoint(in_title) and own.isdisjoint(in_abstract))
-        for phrase, phrase_id, weight in rules.keywords[key] if matched else ():
-            if phrase_id in in_title:
-                result.add(weight * weights.title_weight, f"title: {phrase!r}")
-            elif phrase_id in in_abstract:
-                result.add(weight * weights.abstract_weight, f"abstract: {phrase!r}")
+        found = rules.phrase_ids[key] & anywhere
+        if found:
+            entries = rules.keyword_lines[key]
+            # In the seeds' order, so reasons read (and scores add up) as the seeds list them.
+            for phrase_id in sorted(found, key=lambda i: entries[i][0]):
+                _, in_the_title, in_the_abstract = entries[phrase_id]
+                points, line = in_the_title if phrase_id in in_title else in_the_abstract
+                result.score += points
+                result.reasons.append(line)
         if not result.reasons:
             continue
-        for points, reason in penalties:
-            result.add(points, reason)
+        for points, line in penalties:
+            result.score += points
+            result.reasons.append(line)
         scores[key] = result
     return scores
 

@@ -3,21 +3,25 @@
 Two fetchers run at once, each at its own service's pace, and hand their pages to one
 writer (``harvester.pipeline``):
 
-- arXiv: the seed papers not yet stored, by id (one request), then every query of every
-  category, newest submissions first, 2,000 a page.
-- Semantic Scholar: seed papers given by title or DOI not yet stored, then every category's
-  bulk search, newest publications first; then the refresh: citations, venue, ids and TL;DR
-  from the batch endpoint, 500 papers a request, for papers not refreshed for
-  ``refresh_days``. Batches start while arXiv pages still arrive. A paper a search has just
-  described counts as refreshed, unless it has no TL;DR and was never in a batch (a new
-  paper: its TL;DR comes in this run), or ``refresh_days`` is 0 or the run is ``full``:
-  those ask the batch about every paper.
+- arXiv: the seed papers not yet stored, by id (one request), then each category's queries,
+  OR-combined into as few requests as fit (``sources.queries``), newest submissions first,
+  2,000 a page.
+- Semantic Scholar: seed papers given by title or DOI not yet stored, then each category's
+  bulk searches, combined the same way, newest publications first; then the refresh:
+  citations, venue, ids and TL;DR from the batch endpoint, 500 papers a request, for papers
+  not refreshed for ``refresh_days``. Batches start while arXiv pages still arrive. A paper
+  a search has just described counts as refreshed, unless it has no TL;DR and was never in
+  a batch (a new paper: its TL;DR comes in this run), or ``refresh_days`` is 0 or the run
+  is ``full``: those ask the batch about every paper.
 
 Citation snowballing follows, once both are done.
 
-Incremental: a query stops at the page that reaches its watermark minus ``overlap_days``
-(``harvester.watermarks``); records there that bring nothing new are not written again.
-``full`` ignores watermarks, re-reads every query to its end and refreshes every paper.
+Both services' searches go through one loop (``_read``): a query is read newest first, from
+its resume point, down to its watermark minus ``overlap_days`` (``harvester.watermarks``),
+the first request of an incremental read asking for a small page; records there that bring
+nothing new are not written again. Each record's query hits are the seed queries it matches
+(``Read.found_by``), as if the queries had been sent one by one. ``full`` ignores
+watermarks, re-reads every query to its end and refreshes every paper.
 
 Resumable: every page is one transaction holding its papers, the query's resume state and
 the run's counters; a run killed at any point leaves whole pages, and the next run resumes
@@ -33,10 +37,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlite_utils import Database
@@ -45,7 +50,7 @@ from harvester import clock, ingest, store, watermarks
 from harvester.breaker import CircuitBreaker
 from harvester.config import Config
 from harvester.errors import QueryError, SourceError
-from harvester.http import RequestLog
+from harvester.http import Service
 from harvester.lock import HarvestLock
 from harvester.logs import ECHOED
 from harvester.pipeline import Pending, Writer
@@ -53,13 +58,43 @@ from harvester.progress import NoProgress, Progress
 from harvester.records import PaperRecord
 from harvester.redact import scrub
 from harvester.rules import Rules
-from harvester.seeds import SeedPaper, Seeds
+from harvester.seeds import Category, SeedPaper, Seeds
 from harvester.snowball import snowball
+from harvester.sources import Sources, open_sources
 from harvester.sources import arxiv as arxiv_source
-from harvester.sources import open_sources
 from harvester.sources import semantic_scholar as s2_source
+from harvester.sources.pages import FIRST_PAGE, START, Cursor, Page, StopWhen
+from harvester.sources.queries import Read
 
 log = logging.getLogger(__name__)
+
+# How a failed read says how far it got, in each service's terms.
+_REACHED = {
+    arxiv_source.SOURCE: "stopped at result {}",
+    s2_source.SOURCE: "stopped after {} results",
+}
+
+
+class SearchSource(Protocol):
+    """What ``_read`` needs of a service: both sources are one."""
+
+    name: str
+    describes: bool
+    service: Service
+
+    def reads(self, category: Category) -> list[Read]: ...
+
+    def can_resume(self, cursor: Cursor) -> bool: ...
+
+    def search_pages(
+        self,
+        query: str,
+        *,
+        max_results: int,
+        cursor: Cursor = START,
+        first_page: int | None = None,
+        stop_when: StopWhen | None = None,
+    ) -> Iterator[Page]: ...
 
 
 @dataclass
@@ -92,6 +127,7 @@ class RunResult:
         self.papers_new += len(saved.new)
         self.papers_updated += len(saved.updated)
         self.papers_seen += len(saved.seen)
+        self.papers_unchanged += saved.unchanged
 
     def fail(self, message: str) -> None:
         # Stored in ``runs.errors`` and printed: never with a secret in it, whatever raised.
@@ -120,12 +156,11 @@ class _Run:
     keys: list[str]
     full: bool
     result: RunResult
-    requests: RequestLog
     lock: HarvestLock
     breaker: CircuitBreaker
     progress: Progress
-    arxiv: arxiv_source.ArxivSource
-    s2: s2_source.SemanticScholarSource
+    sources: Sources
+    # Papers refreshed since are not due (None: every paper is).
     refresh_before: str | None
     writer: Writer = field(default_factory=Writer)
     pending: Pending = field(default_factory=Pending)
@@ -143,6 +178,7 @@ class _Run:
         *,
         category: str | None = None,
         query: str | None = None,
+        found_by: Sequence[Sequence[str]] | None = None,
         targets: Sequence[int] | None = None,
         then: Callable[[], None] | None = None,
         described: bool = False,
@@ -166,6 +202,7 @@ class _Run:
                 run_id=self.result.run_id,
                 category=category,
                 query=query,
+                found_by=found_by,
                 targets=targets,
                 skip_known=not self.full,
             )
@@ -178,26 +215,24 @@ class _Run:
             store.update_run(
                 self.db,
                 self.result.run_id,
-                requests=self.requests.as_dict(),
+                requests=self.sources.requests.as_dict(),
                 errors=self.result.errors,
             )
         self.result.count(saved)
-        self.result.papers_unchanged += saved.unchanged
         self.pending.discard(marked)
         self.pending.add(refresh)
         return saved
 
     def step(
-        self, source: str, kind: str, action: Callable[[], None], *, counted: bool = True
+        self, source: SearchSource, kind: str, action: Callable[[], None], *, counted: bool = True
     ) -> None:
         """Run one step of a source behind its circuit breaker, reporting a failure;
         ``counted`` steps advance the progress bar (refresh batches are not known ahead)."""
         try:
-            if self.breaker.is_open(source):
-                self.breaker.skip(source, kind)
+            if self.breaker.is_open(source.name):
+                self.breaker.skip(source.name, kind)
                 return
-            service = self.arxiv.service if source == arxiv_source.SOURCE else self.s2.service
-            service.retries = self.breaker.retries(source, self.config.retries)
+            source.service.retries = self.breaker.retries(source.name, self.config.retries)
             try:
                 action()
             except (_StepFailed, SourceError) as exc:
@@ -205,16 +240,16 @@ class _Run:
                 self.result.fail(str(exc))
                 # A rejected request is the query's fault, not the service's.
                 if not isinstance(error, QueryError):
-                    self.breaker.failed(source)
-                    if self.breaker.is_open(source):
+                    self.breaker.failed(source.name)
+                    if self.breaker.is_open(source.name):
                         log.warning(
                             "%s: %d steps failed in a row: giving it up for this run",
-                            source,
+                            source.name,
                             self.breaker.threshold,
                             extra={ECHOED: True},
                         )
             else:
-                self.breaker.succeeded(source)
+                self.breaker.succeeded(source.name)
         finally:
             if counted:
                 with self._progress_lock:
@@ -238,44 +273,42 @@ def run_harvest(
     *,
     categories: list[str] | None = None,
     full: bool = False,
+    sources: Sources | None = None,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
     progress: Progress | None = None,
 ) -> RunResult:
     """Harvest the given categories (all by default) into ``db``, holding its lock.
 
-    Raises ``LockHeldError`` before any request when another harvest holds the lock.
-    ``transport`` and ``sleep`` exist for tests: the real client code runs, only the
-    network and the waiting are swapped.
+    Raises ``LockHeldError`` before any request when another harvest holds the lock. The
+    services are ``sources`` when given, else opened here from ``config``; ``transport``
+    and ``sleep`` exist for tests: the real client code runs, only the network and the
+    waiting are swapped.
     """
     keys = categories or list(seeds.categories)
     for key in keys:
         seeds.category(key)  # unknown keys fail before any request
+    rules = Rules.from_config(seeds, config)
     with HarvestLock.acquire(db, stale_after=config.stale_lock_after) as lock:
         run_id = store.start_run(db, {"categories": keys, "full": full})
         lock.attach(run_id)
         result = RunResult(run_id=run_id)
-        requests: RequestLog | None = None
-        started = clock.now()
-        refresh_before = None if full else clock.days_ago(config.refresh_days, since=started)
         breaker = CircuitBreaker(config.breaker_failures)
+        bundle: Sources | None = sources
         try:
-            with open_sources(config, transport=transport, sleep=sleep) as sources:
-                arxiv, s2, requests = sources.arxiv, sources.s2, sources.requests
+            with store.fetched_pages(db), _services(config, sources, transport, sleep) as bundle:
                 run = _Run(
-                    db,
-                    Rules.from_config(seeds, config),
-                    config,
-                    keys,
-                    full,
-                    result,
-                    requests,
-                    lock,
-                    breaker,
-                    progress or NoProgress(),
-                    arxiv,
-                    s2,
-                    refresh_before,
+                    db=db,
+                    rules=rules,
+                    config=config,
+                    keys=keys,
+                    full=full,
+                    result=result,
+                    lock=lock,
+                    breaker=breaker,
+                    progress=progress or NoProgress(),
+                    sources=bundle,
+                    refresh_before=None if full else clock.days_ago(config.refresh_days),
                 )
                 _harvest(run)
         except Exception as exc:
@@ -292,62 +325,72 @@ def run_harvest(
             result.errors.sort(key=lambda line: line.split(":", 1)[0])
             for line in breaker.report():
                 result.fail(line)
-            result.requests = requests.as_dict() if requests is not None else {}
+            result.requests = bundle.requests.as_dict() if bundle is not None else {}
             store.abandon_transaction(db)
             store.finish_run(
-                db,
-                run_id,
-                status=result.status,
-                requests=result.requests,
-                errors=result.errors,
+                db, run_id, status=result.status, requests=result.requests, errors=result.errors
             )
     return result
 
 
+@contextmanager
+def _services(
+    config: Config,
+    sources: Sources | None,
+    transport: httpx.BaseTransport | None,
+    sleep: Callable[[float], None],
+) -> Iterator[Sources]:
+    """The sources given, or both opened for this run (and closed after it)."""
+    if sources is not None:
+        yield sources
+        return
+    with open_sources(config, transport=transport, sleep=sleep) as opened:
+        yield opened
+
+
 def _harvest(run: _Run) -> None:
-    arxiv_queries = [
-        (key, query)
-        for key in run.keys
-        for query in run.rules.seeds.categories[key].arxiv_search_queries()
-    ]
-    s2_queries = [
-        (key, query) for key in run.keys for query in run.rules.seeds.categories[key].s2_queries
-    ]
+    arxiv, s2 = run.sources.arxiv, run.sources.s2
+    categories = [run.rules.seeds.categories[key] for key in run.keys]
+    arxiv_reads = [read for c in categories for read in arxiv.reads(c)]
+    s2_reads = [read for c in categories for read in s2.reads(c)]
     missing = _seeds_to_fetch(run)
     arxiv_seeds = [s for s in missing if s.arxiv_id]
     s2_seeds = [s for s in missing if not s.arxiv_id]
     # Only the writer's thread touches the database: what the fetchers need is read now.
-    for source, queries in ((arxiv_source.SOURCE, arxiv_queries), (s2_source.SOURCE, s2_queries)):
-        for key, query in queries:
-            run.marks[(source, key, query)] = watermarks.load(run.db, source, key, query)
+    for source, reads in ((arxiv, arxiv_reads), (s2, s2_reads)):
+        for read in reads:
+            run.marks[(source.name, read.category, read.query)] = watermarks.load_read(
+                run.db, source.name, read.category, read.query, read.parts
+            )
     run.pending.add(store.papers_to_refresh(run.db, run.refresh_before))
+
+    def searches(source: SearchSource, reads: list[Read]) -> None:
+        for read in reads:
+            run.step(source, "query", partial(_read, run, source, read))
+        run.writer.submit(partial(run.search_done, source.name))
 
     def fetch_arxiv() -> None:
         if arxiv_seeds:
-            run.step("arxiv", "seed lookup", partial(_arxiv_seed_papers, run, arxiv_seeds))
-        for key, query in arxiv_queries:
-            run.step("arxiv", "query", partial(_arxiv_query, run, key, query))
-        run.writer.submit(partial(run.search_done, arxiv_source.SOURCE))
+            run.step(arxiv, "seed lookup", partial(_arxiv_seed_papers, run, arxiv_seeds))
+        searches(arxiv, arxiv_reads)
 
     def fetch_s2() -> None:
         for seed in s2_seeds:
-            run.step("s2", "seed lookup", partial(_s2_seed_paper, run, seed))
-        for key, query in s2_queries:
-            run.step("s2", "query", partial(_s2_query, run, key, query))
-        run.writer.submit(partial(run.search_done, s2_source.SOURCE))
+            run.step(s2, "seed lookup", partial(_s2_seed_paper, run, seed))
+        searches(s2, s2_reads)
         done = 0
         while chunk := run.pending.take(s2_source.BATCH_SIZE):
-            run.step("s2", "refresh batch", partial(_refresh, run, chunk, done), counted=False)
+            run.step(s2, "refresh batch", partial(_refresh, run, chunk, done), counted=False)
             done += len(chunk)
 
-    steps = len(arxiv_queries) + bool(arxiv_seeds) + len(s2_queries) + len(s2_seeds)
+    steps = len(arxiv_reads) + bool(arxiv_seeds) + len(s2_reads) + len(s2_seeds)
     run.progress.phase("arXiv + S2", steps)
     # A fetcher waiting for papers to refresh must not wait for ever once the run stops.
     run.writer.run({"arXiv": fetch_arxiv, "Semantic Scholar": fetch_s2}, on_stop=run.pending.close)
 
     if run.config.snowball_depth:
         run.progress.phase("snowball", 1)
-        run.step("s2", "snowball", partial(_snowball, run))
+        run.step(s2, "snowball", partial(_snowball, run))
 
 
 def _snowball(run: _Run) -> None:
@@ -355,7 +398,7 @@ def _snowball(run: _Run) -> None:
     found = snowball(
         run.db,
         run.rules,
-        run.s2,
+        run.sources.s2,
         depth=run.config.snowball_depth,
         min_score=run.config.snowball_min_score,
         cap_per_paper=run.config.snowball_cap,
@@ -394,7 +437,7 @@ def _seeds_to_fetch(run: _Run) -> list[SeedPaper]:
 def _arxiv_seed_papers(run: _Run, wanted: list[SeedPaper]) -> None:
     by_id = {s.arxiv_id: s for s in wanted if s.arxiv_id}
     try:
-        records = run.arxiv.fetch_ids(sorted(by_id))
+        records = run.sources.arxiv.fetch_ids(sorted(by_id))
     except SourceError as exc:
         raise _StepFailed(exc, "(seed papers)") from exc
     for record in records:
@@ -408,9 +451,9 @@ def _s2_seed_paper(run: _Run, seed: SeedPaper) -> None:
     what = seed.title or seed.doi or ""
     try:
         if seed.title:
-            record = run.s2.match_title(seed.title)
+            record = run.sources.s2.match_title(seed.title)
         else:
-            [record] = run.s2.batch([f"DOI:{seed.doi}"])
+            [record] = run.sources.s2.batch([f"DOI:{seed.doi}"])
     except SourceError as exc:
         raise _StepFailed(exc, f"(seed paper {what!r})") from exc
     if record is None:
@@ -429,113 +472,96 @@ def _write_seed(run: _Run, record: PaperRecord, seed: SeedPaper) -> None:
             ingest.mark_seed(run.db, paper_id, seed.category, seed.focus, seed.notes)
 
 
-def _page_dates(records: Sequence[PaperRecord], attribute: str) -> list[str]:
-    return [d for r in records if (d := getattr(r, attribute))]
+def _read(run: _Run, source: SearchSource, read: Read) -> None:
+    """Read one query newest first, from where it stopped, down to its watermark minus the
+    overlap (or to the end), handing each page to the writer with its resume point.
 
-
-def _arxiv_query(run: _Run, key: str, query: str) -> None:
-    """Read one query newest first, down to its watermark minus the overlap (or the end)."""
-    wm = run.marks[(arxiv_source.SOURCE, key, query)]
-    stop_at = None if run.full else wm.cutoff(run.config.overlap_days)
-    resume = wm.unfinished and not run.full
-    start = (wm.resume_offset or 0) if resume else 0
-    newest = wm.resume_newest if resume else None
-    if resume:
-        log.info("arxiv %s: resuming at result %d: %s", key, start, query)
-    try:
-        for page in run.arxiv.search_pages(
-            query, max_results=run.config.max_per_query, start=start
-        ):
-            dates = _page_dates(page.records, "published")
-            newest = watermarks.newer(newest, max(dates, default=None))
-            done = page.last or (stop_at is not None and bool(dates) and min(dates) < stop_at)
-            run.hand_over(
-                page.records,
-                category=key,
-                query=query,
-                then=_bookmark(run, wm, done=done, offset=page.end, token=None, newest=newest),
-            )
-            start = page.end
-            log.info("arxiv %s: %d/%d for %s", key, page.end, page.total, query)
-            if done:
-                return
-    except SourceError as exc:
-        raise _StepFailed(exc, f"[{key}] query {query!r} stopped at result {start}") from exc
-    # No page at all: nothing (more) to read.
-    run.hand_over([], then=_bookmark(run, wm, done=True, offset=start, token=None, newest=newest))
-
-
-def _s2_query(run: _Run, key: str, query: str) -> None:
-    """Read one bulk search newest first, down to its watermark minus the overlap (or the end).
-
-    Papers without a publication date come last in S2's order, so an incremental read stops
-    before them; ``--full`` reads them.
+    A page without any date is the undated tail (Semantic Scholar lists undated papers
+    last): an incremental read ends there; ``--full`` reads it.
     """
-    wm = run.marks[(s2_source.SOURCE, key, query)]
-    stop_at = None if run.full else wm.cutoff(run.config.overlap_days)
-    resume = wm.unfinished and wm.resume_token is not None and not run.full
-    token = wm.resume_token if resume else None
-    seen = (wm.resume_offset or 0) if resume else 0
+    key, query = read.category, read.query
+    wm = run.marks[(source.name, key, query)]
+    cutoff = None if run.full else wm.cutoff(run.config.overlap_days)
+    cursor = Cursor(wm.resume_offset or 0, wm.resume_token)
+    resume = wm.unfinished and not run.full and source.can_resume(cursor)
+    cursor = cursor if resume else START
     newest = wm.resume_newest if resume else None
     if resume:
-        log.info("s2 %s: resuming after %d results: %s", key, seen, query)
+        log.info("%s %s: resuming after %d results: %s", source.name, key, cursor.offset, query)
+
+    def reached(page: Page) -> bool:
+        return cutoff is not None and (not page.dates or min(page.dates) < cutoff)
+
+    def pages(start: Cursor) -> Iterator[Page]:
+        # A read from the top that will stop at its watermark asks for a small page first.
+        first = FIRST_PAGE if cutoff is not None and start == START else None
+        return source.search_pages(
+            query,
+            max_results=run.config.max_per_query,
+            cursor=start,
+            first_page=first,
+            stop_when=reached,
+        )
+
     try:
         try:
-            pages = run.s2.search_pages(
-                query, max_results=run.config.max_per_query, token=token, seen=seen
-            )
-            first = next(pages, None)
+            reader = pages(cursor)
+            page = next(reader, None)
         except QueryError as exc:
-            if not resume:
+            if cursor.token is None:
                 raise
             # Continuation tokens may expire: read the query again from the top.
-            log.warning("s2 %s: cannot resume (%s): reading it again from the top", key, exc)
-            token, seen, newest = None, 0, None
-            pages = run.s2.search_pages(query, max_results=run.config.max_per_query)
-            first = next(pages, None)
-        page = first
+            log.warning(
+                "%s %s: cannot resume (%s): reading it again from the top", source.name, key, exc
+            )
+            cursor, newest = START, None
+            reader = pages(cursor)
+            page = next(reader, None)
         while page is not None:
-            dates = _page_dates(page.records, "publication_date")
-            newest = watermarks.newer(newest, max(dates, default=None))
-            # A page without any date is the undated tail: an incremental read ends there.
-            reached = stop_at is not None and (not dates or min(dates) < stop_at)
-            done = page.last or reached
+            newest = watermarks.newer(newest, max(page.dates, default=None))
             run.hand_over(
                 page.records,
                 category=key,
-                query=query,
-                then=_bookmark(
-                    run, wm, done=done, offset=page.seen, token=page.token, newest=newest
-                ),
-                described=True,
+                found_by=[read.found_by(r) for r in page.records],
+                then=_bookmark(run, wm, read, done=page.last, cursor=page.cursor, newest=newest),
+                described=source.describes,
             )
-            seen = page.seen
-            log.info("s2 %s: %d/%d for %s", key, page.seen, page.total, query)
-            if done:
+            cursor = page.cursor
+            log.info("%s %s: %d/%d for %s", source.name, key, cursor.offset, page.total, query)
+            if page.last:
                 return
-            page = next(pages, None)
+            page = next(reader, None)
     except SourceError as exc:
-        raise _StepFailed(exc, f"[{key}] query {query!r} stopped after {seen} results") from exc
-    run.hand_over([], then=_bookmark(run, wm, done=True, offset=seen, token=None, newest=newest))
+        where = _REACHED[source.name].format(cursor.offset)
+        raise _StepFailed(exc, f"[{key}] query {query!r} {where}") from exc
+    # No page at all: nothing (more) to read.
+    run.hand_over([], then=_bookmark(run, wm, read, done=True, cursor=cursor, newest=newest))
 
 
 def _bookmark(
     run: _Run,
     wm: watermarks.Watermark,
+    read: Read,
     *,
     done: bool,
-    offset: int,
-    token: str | None,
+    cursor: Cursor,
     newest: str | None,
 ) -> Callable[[], None]:
     """The watermark write that goes into a page's transaction."""
 
     def write() -> None:
         if done:
-            watermarks.complete(run.db, wm, newest=newest, run_id=run.result.run_id)
+            watermarks.complete(
+                run.db, wm, newest=newest, run_id=run.result.run_id, replaces=read.parts
+            )
         else:
             watermarks.progress(
-                run.db, wm, offset=offset, token=token, newest=newest, run_id=run.result.run_id
+                run.db,
+                wm,
+                offset=cursor.offset,
+                token=cursor.token,
+                newest=newest,
+                run_id=run.result.run_id,
             )
 
     return write
@@ -544,7 +570,7 @@ def _bookmark(
 def _refresh(run: _Run, chunk: list[dict[str, Any]], done: int) -> None:
     """Citations, venue and ids for up to 500 papers in one request."""
     try:
-        records = run.s2.batch([s2_source.batch_id(row) for row in chunk])
+        records = run.sources.s2.batch([s2_source.batch_id(row) for row in chunk])
     except SourceError as exc:
         raise _StepFailed(exc, f"(refreshing papers {done + 1}–{done + len(chunk)})") from exc
     known = [(row["id"], r) for row, r in zip(chunk, records, strict=True) if r is not None]

@@ -15,6 +15,12 @@ from harvester.seeds import Seeds
 
 # (phrase as the seeds write it, its key, its weight)
 Phrase = tuple[str, tuple[str, ...], float]
+# (points, the reason line a score shows for them)
+Line = tuple[float, str]
+
+
+def _line(points: float, reason: str) -> Line:
+    return points, f"{points:+g} {reason}"
 
 
 @dataclass(frozen=True)
@@ -22,8 +28,8 @@ class Rules:
     """What derivation follows, beside the sources' records and the stored rows.
 
     ``milestone_citations``: a paper with more citations joins the timeline ("cite > 100").
-    The rest is compiled from ``seeds``: each category's keyword phrases, the negative
-    phrases, and one matcher over all of them.
+    The rest is compiled from ``seeds``, once: each category's keyword phrases, the negative
+    phrases, one matcher over all of them, and the reason line each one adds to a score.
     """
 
     seeds: Seeds
@@ -33,29 +39,60 @@ class Rules:
     negative: list[Phrase] = field(init=False, repr=False, compare=False)
     # Each category's phrase keys: a paper that has none of them skips its keyword loop.
     phrase_ids: dict[str, frozenset[tuple[str, ...]]] = field(init=False, repr=False, compare=False)
+    # Per category, phrase key -> (its place in the seeds, what it adds found in a title,
+    # what it adds found in an abstract).
+    keyword_lines: dict[str, dict[tuple[str, ...], tuple[int, Line, Line]]] = field(
+        init=False, repr=False, compare=False
+    )
+    # The negative phrases: (phrase key, found in a title, found in an abstract).
+    penalties: list[tuple[tuple[str, ...], Line, Line]] = field(
+        init=False, repr=False, compare=False
+    )
+    # The categories in the seeds' order (ties go to the earlier one).
+    order: list[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        rules = self.seeds.rules
         keywords = {
             key: [(p, phrase_key(p), w) for p, w in category.keywords.items()]
             for key, category in self.seeds.categories.items()
         }
-        negative = [(p, phrase_key(p), w) for p, w in self.seeds.rules.negative.items()]
+        negative = [(p, phrase_key(p), w) for p, w in rules.negative.items()]
         phrases = [p for entries in keywords.values() for p, _, _ in entries]
+        lines: dict[str, dict[tuple[str, ...], tuple[int, Line, Line]]] = {}
+        for key, entries in keywords.items():
+            lines[key] = {}
+            for position, (phrase, phrase_id, weight) in enumerate(entries):
+                lines[key].setdefault(
+                    phrase_id,
+                    (
+                        position,
+                        _line(weight * rules.title_weight, f"title: {phrase!r}"),
+                        _line(weight * rules.abstract_weight, f"abstract: {phrase!r}"),
+                    ),
+                )
+        compiled = {
+            "keywords": keywords,
+            "negative": negative,
+            "phrase_ids": {
+                key: frozenset(k for _, k, _ in entries) for key, entries in keywords.items()
+            },
+            "matcher": PhraseMatcher([*phrases, *rules.negative]),
+            "keyword_lines": lines,
+            "penalties": [
+                (
+                    phrase_id,
+                    _line(weight * rules.title_weight, f"title says {phrase!r}"),
+                    _line(weight * rules.abstract_weight, f"abstract says {phrase!r}"),
+                )
+                for phrase, phrase_id, weight in negative
+            ],
+            "order": list(self.seeds.categories),
+        }
         # Frozen, so the compiled parts are set once here, through object.__setattr__.
-        object.__setattr__(self, "keywords", keywords)
-        object.__setattr__(self, "negative", negative)
-        object.__setattr__(
-            self,
-            "phrase_ids",
-            {key: frozenset(k for _, k, _ in entries) for key, entries in keywords.items()},
-        )
-        object.__setattr__(self, "matcher", PhraseMatcher([*phrases, *self.seeds.rules.negative]))
+        for name, value in compiled.items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def from_config(cls, seeds: Seeds, config: Config) -> Rules:
         return cls(seeds, milestone_citations=config.milestone_citations)
-
-    @property
-    def order(self) -> list[str]:
-        """The categories in the seeds' order (ties go to the earlier one)."""
-        return list(self.seeds.categories)

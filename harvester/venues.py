@@ -82,6 +82,11 @@ class Venues:
         self.venues = list(venues)
         self.publishers = dict(publishers or {})
         self._by_short = {v.short: v for v in self.venues}
+        # DBLP key prefix -> (the first venue in table order that has it, its short name).
+        self._by_dblp: dict[str, tuple[int, str]] = {}
+        for position, venue in enumerate(self.venues):
+            for prefix in venue.dblp:
+                self._by_dblp.setdefault(prefix, (position, venue.short))
         self._by_name: dict[str, str] = {}
         for venue in self.venues:
             for name in (venue.short, *venue.names, *venue.abbrev):
@@ -129,12 +134,16 @@ class Venues:
 
     def by_dblp(self, key: str) -> tuple[str, int | None] | None:
         """``conf/iclr/HuangCLWMW18`` -> ``("ICLR", 2018)``."""
-        for venue in self.venues:
-            for prefix in venue.dblp:
-                if key.startswith(prefix + "/"):
-                    match = re.search(r"(\d{2})[a-z]?$", key)
-                    return venue.short, _century(int(match.group(1))) if match else None
-        return None
+        # Every prefix of the key that ends before a "/"; the table's first venue wins.
+        found = [
+            self._by_dblp[key[:i]]
+            for i, char in enumerate(key)
+            if char == "/" and key[:i] in self._by_dblp
+        ]
+        if not found:
+            return None
+        match = _DBLP_YEAR_RE.search(key)
+        return min(found)[1], _century(int(match.group(1))) if match else None
 
     def in_text(self, text: str) -> tuple[str, int] | None:
         match = self._in_text.search(text)
@@ -210,6 +219,7 @@ class Venues:
         return self.publishers.get(doi.split("/", 1)[0].strip().lower())
 
 
+_DBLP_YEAR_RE = re.compile(r"(\d{2})[a-z]?$")
 _WORKSHOP_RE = re.compile(r"^([A-Za-z][\w\-]*)\s*@\s*\S")
 _THESIS_RE = re.compile(r"\b(?:thesis|dissertation)\b", re.I)
 _BRACKETED_RE = re.compile(r"\(([^()]{2,24})\)")

@@ -11,6 +11,7 @@ stopping at the top: the older pages it missed are still read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -59,6 +60,24 @@ def load(db: Database, source: str, category: str, query: str) -> Watermark:
     return Watermark(source, category, query, *state)
 
 
+def load_read(
+    db: Database, source: str, category: str, query: str, parts: Sequence[str]
+) -> Watermark:
+    """The state of a query that stands for ``parts`` (seed queries OR-combined into one).
+
+    A combined query read for the first time starts from what its parts knew: when every
+    part has a complete read, the oldest of their watermarks (the combined read then
+    stops where the most behind of them would have); else it reads to the end.
+    """
+    state = rows.read(db, source, category, query)
+    if state is not None or list(parts) == [query]:
+        return load(db, source, category, query)
+    before = [rows.read(db, source, category, part) for part in parts]
+    if any(s is None or s[0] is None or s[1] is not None for s in before):
+        return Watermark(source, category, query)
+    return Watermark(source, category, query, newest=min(s[0] for s in before if s and s[0]))
+
+
 def _write(db: Database, wm: Watermark, run_id: int) -> None:
     state = (wm.newest, wm.resume_offset, wm.resume_token, wm.resume_newest)
     rows.write(db, wm.source, wm.category, wm.query, state, run_id)
@@ -79,10 +98,24 @@ def progress(
     return updated
 
 
-def complete(db: Database, wm: Watermark, *, newest: str | None, run_id: int) -> Watermark:
-    """The read reached the old watermark (or the end): advance it, forget the resume state."""
+def complete(
+    db: Database,
+    wm: Watermark,
+    *,
+    newest: str | None,
+    run_id: int,
+    replaces: Sequence[str] = (),
+) -> Watermark:
+    """The read reached the old watermark (or the end): advance it, forget the resume state.
+
+    ``replaces`` names the queries it stands for: their own rows, from before they were
+    combined, have served and go.
+    """
     updated = Watermark(wm.source, wm.category, wm.query, newer(wm.newest, newest))
     _write(db, updated, run_id)
+    for query in replaces:
+        if query != wm.query:
+            rows.delete(db, wm.source, wm.category, query)
     return updated
 
 

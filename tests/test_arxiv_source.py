@@ -112,9 +112,9 @@ def test_fault_past_the_retries_is_reported_after_the_pages_it_got(source, fake_
     with pytest.raises(SourceError, match=r"gave up after 4 attempts: HTTP 503"):
         for page in source.search_pages(QUERY, max_results=10_000):
             got.append(page)
-    assert [p.end for p in got] == [100]
+    assert [p.cursor.offset for p in got] == [100]
     # Resume from the offset reached: only what is missing is fetched.
-    rest = list(source.search_pages(QUERY, max_results=10_000, start=got[-1].end))
+    rest = list(source.search_pages(QUERY, max_results=10_000, cursor=got[-1].cursor))
     assert len(set(ids(got) + ids(rest))) == 250
     assert [r["start"] for r in server.search_requests()][-2:] == ["100", "200"]
 

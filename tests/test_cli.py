@@ -105,8 +105,9 @@ def test_unreachable_services_exit_1_with_one_line_per_failed_query(run):
     result = run("harvest", "--category", "compiler", env_extra=down)
     assert result.exit_code == 1
     failed = [line for line in result.output.splitlines() if line.startswith("failed: ")]
-    # The compiler category's two arXiv queries and its S2 query; it has no seed paper.
-    assert [line.split(":")[1].strip() for line in failed] == ["arxiv", "arxiv", "s2"]
+    # The compiler category's two arXiv queries, sent as one, and its S2 query; it has no
+    # seed paper.
+    assert [line.split(":")[1].strip() for line in failed] == ["arxiv", "s2"]
     assert all("connection failed" in line for line in failed)
 
 
@@ -121,7 +122,8 @@ def test_category_option_harvests_only_that_category(run, fake_arxiv, server):
     result = run("harvest", "--category", "compiler")
     assert result.exit_code == 0, result.output
     queries = {r["search_query"] for r in server.search_requests()}
-    assert len(queries) == 2 and all("cat:cs.PL" in q for q in queries)
+    # Its two arXiv queries, OR-combined into one.
+    assert len(queries) == 1 and all("cat:cs.PL" in q for q in queries)
 
 
 def test_every_command_has_help(run):
@@ -165,11 +167,12 @@ def test_services_down_exit_1_one_line_each_and_nothing_stored_is_touched(
         "s2",
     ]
     assert all("connection failed" in line for line in failed[:6])
+    # Of the six categories' arXiv queries (one combined query each), three failed.
     assert failed[6] == (
-        "failed: arxiv: given up after 3 failures in a row; skipped 13 queries "
+        "failed: arxiv: given up after 3 failures in a row; skipped 3 queries "
         "(the next run does them)"
     )
-    assert failed[7].startswith("failed: s2: given up after 3 failures in a row; skipped 4")
+    assert failed[7].startswith("failed: s2: given up after 3 failures in a row; skipped 3")
     assert "Traceback" not in result.output
     # Each failure once: the log records of what the command prints stay off the console.
     assert len(result.output.splitlines()) == 1 + len(failed)
@@ -280,4 +283,5 @@ def test_progress_bar_on_a_terminal_and_nowhere_else(db, seeds, config, fake_arx
     fake_arxiv.corpus = synthetic_entries(5, words="dynamic shapes compiler compilation")
     run_harvest(db, seeds, config, categories=["compiler"], progress=bar)
     shown = terminal.getvalue()
-    assert "arXiv + S2" in shown and "3/3" in shown
+    # One step per source: compiler's two arXiv queries are sent as one.
+    assert "arXiv + S2" in shown and "2/2" in shown

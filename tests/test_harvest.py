@@ -170,8 +170,8 @@ def test_refresh_batches_start_while_arxiv_pages_still_arrive(
 def test_run_row_records_requests_and_counts(db, seeds, config, corpus_arxiv, server):
     result = run_harvest(db, seeds, config)
     [run] = store.last_runs(db)
-    queries = sum(len(c.arxiv_queries) for c in seeds.categories.values())
-    s2_queries = sum(len(c.s2_queries) for c in seeds.categories.values())
+    # Each category's queries are sent as one (the seeds' fit in a URL).
+    queries = s2_queries = len(seeds.categories)
     # arXiv: one id_list request for the seed papers, one page per query (the corpus is small).
     # S2: one title match (Cavs), one bulk page per query, one batch for every paper, and
     # snowballing: citations and references of the four accepted seed papers.
@@ -284,6 +284,8 @@ def comparable(db) -> dict[str, tuple]:
 def test_faults_on_the_way_end_in_the_same_database_as_a_clean_run(
     seeds, config, corpus_arxiv, fake_s2, server, tmp_path
 ):
+    # Pages of 10, so that the arXiv queries take more requests than there are faults.
+    config = dataclasses.replace(config, arxiv_page_size=10)
     clean = store.open_db(tmp_path / "clean.db")
     clean_requests = run_harvest(clean, seeds, config).requests
     faults = ["429", "503", "truncate", "reset", "500", "short", "200-html", "empty", "502"]

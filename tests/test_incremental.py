@@ -14,6 +14,7 @@ import pytest
 from harvester import store, watermarks
 from harvester.config import Config
 from harvester.harvest import run_harvest
+from harvester.sources import open_sources
 from tests.conftest import dump, snapshot
 from tests.loopback import Entry, FakeArxiv, load_s2_corpus
 
@@ -69,6 +70,15 @@ def s2_dated(n: int, newest: str) -> list[dict]:
     ]
 
 
+def read_queries(config: Config, seeds, source: str, category: str | None = None) -> list[str]:
+    """The queries a harvest sends to ``source`` (``arxiv``, ``s2``): each category's seed
+    queries OR-combined into as few as fit (one each for the tests' seeds)."""
+    keys = [category] if category else list(seeds.categories)
+    with open_sources(config) as sources:
+        service = getattr(sources, source)
+        return [read.query for key in keys for read in service.reads(seeds.categories[key])]
+
+
 def exit_query_starts(fake_arxiv: FakeArxiv, since: int = 0) -> list[int]:
     """The ``start`` of every request of the early_exit category's first query."""
     return [
@@ -78,7 +88,7 @@ def exit_query_starts(fake_arxiv: FakeArxiv, since: int = 0) -> list[int]:
     ]
 
 
-def test_second_harvest_of_unchanged_sources_costs_a_request_per_query_and_changes_no_row(
+def test_second_harvest_of_unchanged_sources_costs_a_request_per_category_and_changes_no_row(
     db, seeds, config, fake_arxiv, fake_s2, corpus, server
 ):
     fake_arxiv.corpus = corpus
@@ -92,14 +102,18 @@ def test_second_harvest_of_unchanged_sources_costs_a_request_per_query_and_chang
     assert second.status == "ok", second.errors
     arxiv_requests = fake_arxiv.requests[arxiv_before:]
     s2_requests = fake_s2.requests[s2_before:]
-    arxiv_queries = [q for c in seeds.categories.values() for q in c.arxiv_search_queries()]
-    s2_queries = [q for c in seeds.categories.values() for q in c.s2_queries]
+    # One query per category and service: its seed queries OR-combined.
+    arxiv_queries = read_queries(config, seeds, "arxiv")
+    s2_queries = read_queries(config, seeds, "s2")
+    assert len(arxiv_queries) == len(s2_queries) == len(seeds.categories)
     per_query = Counter(r.get("search_query") or "id_list" for r in arxiv_requests)
     assert set(per_query) == set(arxiv_queries)  # no seed lookup: the seeds are stored
-    assert max(per_query.values()) <= 2
+    assert max(per_query.values()) == 1
+    # A small first page (100): the watermark is reached within it.
+    assert {r["max_results"] for r in arxiv_requests} == {"100"}
     per_s2_query = Counter(r["params"].get("query") for r in s2_requests)
     assert {r["path"].rsplit("/", 1)[1] for r in s2_requests} == {"bulk"}  # no match, no batch
-    assert set(per_s2_query) == set(s2_queries) and max(per_s2_query.values()) <= 2
+    assert set(per_s2_query) == set(s2_queries) and max(per_s2_query.values()) == 1
     assert second.requests == {"arxiv": len(arxiv_requests), "s2": len(s2_requests)}
     assert second.papers_new == second.papers_updated == 0 and second.papers_unchanged > 0
     assert dump(db) == before
@@ -157,9 +171,8 @@ def test_watermark_stops_the_read_at_the_overlap_and_catches_late_arrivals(
     stored = {row["arxiv_id"] for row in db.query("SELECT arxiv_id FROM papers")}
     assert {e.arxiv_id for e in [*new, late]} <= stored and len(stored) == 54
     assert second.papers_new == 4
-    wm = watermarks.load(
-        db, "arxiv", "early_exit", no_seeds.categories["early_exit"].arxiv_search_queries()[0]
-    )
+    [query] = read_queries(small_pages, no_seeds, "arxiv", "early_exit")
+    wm = watermarks.load(db, "arxiv", "early_exit", query)
     assert wm.newest == "2024-07-10" and not wm.unfinished
 
 
@@ -168,7 +181,7 @@ def test_query_failing_mid_read_keeps_its_watermark_and_the_next_run_reads_the_m
 ):
     fake_arxiv.corpus = dated(30, "2024-06-30", "2406")
     run_harvest(db, no_seeds, small_pages, categories=["early_exit"])
-    query = no_seeds.categories["early_exit"].arxiv_search_queries()[0]
+    [query] = read_queries(small_pages, no_seeds, "arxiv", "early_exit")
 
     fake_arxiv.corpus = [*fake_arxiv.corpus, *dated(25, "2024-07-25", "2407")]
     # The first page of the new read is served; the second fails on every attempt.
@@ -201,8 +214,9 @@ def test_semantic_scholar_query_resumes_from_its_continuation_token(
 ):
     fake_s2.corpus = s2_dated(25, "2024-06-30")
     fake_s2.bulk_page = 10
-    query = no_seeds.categories["early_exit"].s2_queries[0]
-    # early_exit's first S2 query: page one served, page two fails on every attempt.
+    [query] = read_queries(config, no_seeds, "s2", "early_exit")
+    # early_exit's S2 query (its two, sent as one): page one served, page two fails on every
+    # attempt.
     fake_s2.faults = [None] + ["503"] * (config.retries + 1)
     failed = run_harvest(db, no_seeds, config, categories=["early_exit"])
     assert failed.status == "failed" and "stopped after 10 results" in failed.errors[0]
@@ -224,7 +238,7 @@ def test_an_expired_continuation_token_reads_the_query_again_from_the_top(
     db, no_seeds, config, fake_s2, server
 ):
     fake_s2.corpus = s2_dated(5, "2024-06-30")
-    query = no_seeds.categories["early_exit"].s2_queries[0]
+    [query] = read_queries(config, no_seeds, "s2", "early_exit")
     with db.atomic():
         watermarks.progress(
             db,
@@ -262,7 +276,7 @@ def test_a_failing_service_is_given_up_after_three_failed_steps(
     result = run_harvest(db, seeds, config)
     # Seed lookup: 1 + 3 retries; then two probes of 1 + 1 retry; then the breaker opens.
     assert result.requests["arxiv"] == 4 + 2 + 2
-    arxiv_queries = sum(len(c.arxiv_queries) for c in seeds.categories.values())
+    arxiv_queries = len(read_queries(config, seeds, "arxiv"))
     assert result.errors[-1] == (
         f"arxiv: given up after 3 failures in a row; skipped {arxiv_queries - 2} queries "
         "(the next run does them)"
@@ -281,7 +295,7 @@ def test_one_success_closes_the_breaker(db, seeds, config, fake_arxiv, corpus, s
     fake_arxiv.faults = ["503"] * (config.retries + 1)
     result = run_harvest(db, seeds, config, categories=["early_exit"])
     assert [e.split(":")[0] for e in result.errors] == ["arxiv"]
-    queries = len(seeds.categories["early_exit"].arxiv_queries)
+    queries = len(read_queries(config, seeds, "arxiv", "early_exit"))
     assert result.requests["arxiv"] == config.retries + 1 + queries
 
 

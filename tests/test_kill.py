@@ -5,9 +5,10 @@ The harvest runs in a subprocess; the loopback server tells the test when it rec
 given request (and, when asked, holds its answer), and the test kills the process there.
 The two services are asked at once, so request numbers below count each service's own
 requests, following one clean run of the corpus with arXiv pages of 10 and Semantic Scholar
-pages of 20. arXiv: 1 seed lookup, 2–27 queries (11 is the third page of the exit/inference
-query). Semantic Scholar: 1 the Cavs title match, 2–11 bulk searches (4 is the second page of
-the first early-exit search), 12 the refresh batch, 13–20 snowball reads. While one service's
+pages of 20. arXiv: 1 seed lookup, 2–16 the categories' queries, one OR-combined query each
+(11 is the third page of the layer-skipping one). Semantic Scholar: 1 the Cavs title match,
+2–10 bulk searches, one combined search per category (4 is the second page of the early-exit
+one), 11 the refresh batch, 12–19 snowball reads. While one service's
 request is held, the other's next request waits too; a kill lands wherever the other
 service's fetcher and the writer were.
 """
@@ -57,9 +58,9 @@ def clean(tmp_path_factory) -> dict:
         db = store.open_db(path)
         result = run_harvest(db, load_seeds(SEEDS), config)
         assert result.status == "ok", result.errors
-        # The numbering below: 27 arXiv requests; S2's 12 (searches, refresh batch), then 8
+        # The numbering below: 16 arXiv requests; S2's 11 (searches, refresh batch), then 8
         # snowball reads (citations and references of the four accepted seed papers).
-        assert result.requests == {"arxiv": 27, "s2": 20}
+        assert result.requests == {"arxiv": 16, "s2": 19}
         return snapshot(db)
 
 
@@ -88,7 +89,7 @@ def consistent(path: Path) -> None:
         ("arxiv", 5, False),  # just after an arXiv page arrived: parsing, storing, next request
         ("s2", 4, True),  # waiting for page 2 of a Semantic Scholar search: resumes from its token
         ("s2", 6, False),  # anywhere in the Semantic Scholar searches
-        ("s2", 12, True),  # waiting for the refresh batch
+        ("s2", 11, True),  # waiting for the refresh batch
         ("s2", 16, True),  # waiting for a snowball read: the next run reads what is left
     ],
 )

@@ -12,8 +12,8 @@ import pytest
 
 from harvester.config import Config, load_config, recommendations_url
 from harvester.errors import ConfigError, QueryError, SourceError
-from harvester.harvest import open_sources
 from harvester.records import PaperRecord, normalise_title
+from harvester.sources import open_sources
 from harvester.sources.semantic_scholar import RECOMMEND_ENDPOINT, SEARCH_FIELDS
 from tests import field_corpus as fc
 from tests.loopback import FakeS2, LoopbackServer
@@ -113,10 +113,10 @@ def test_a_recorded_shaped_answer_becomes_records_best_first(config, fake_s2, se
     assert first.authors == ["Surat Teerapittayanon"]
     assert first.venue_claim is not None
     assert first.venue_claim.dblp == "journals/corr/abs-1709-01686"
-    assert list(first.venue_claim.names) == [
+    assert first.venue_claim.names == (
         "International Conference on Pattern Recognition",
         "2016 23rd International Conference on Pattern Recognition",
-    ]
+    )
 
 
 def test_the_papers_asked_about_are_left_out_of_the_answer(config, fake_s2, server):

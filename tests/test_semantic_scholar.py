@@ -92,7 +92,7 @@ def test_bulk_search_follows_the_token_to_the_last_page(s2, fake_s2, server):
     pages = list(s2.search_pages("kubernetes", max_results=10_000))
     # The second recording asked for citationCount only: objects without a title are skipped.
     assert [(len(p.records), p.skipped) for p in pages] == [(1000, 0), (0, 27)]
-    assert pages[0].token and pages[1].token is None
+    assert pages[0].cursor.token and pages[1].cursor.token is None
     first, second = fake_s2.requests
     assert "token" not in first["params"]
     assert (

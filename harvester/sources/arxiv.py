@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import arxiv
 import httpx
@@ -20,31 +19,20 @@ from arxiv import _feed
 from harvester.errors import RetryableSourceError
 from harvester.http import Service
 from harvester.records import PaperRecord, split_arxiv_id
+from harvester.seeds import Category
+from harvester.sources.pages import START, Cursor, Page, StopWhen
+from harvester.sources.queries import Read, arxiv_reads
 
 SOURCE = "arxiv"
 # arXiv serves at most this many entries per call (its user manual).
 MAX_PAGE_SIZE = 2000
+# Requests are GETs; the combined query of a category stays within a URL length every
+# proxy and server accepts.
+MAX_URL = 2000
 # ...and at most this many results per query, however it is paged.
 MAX_RESULTS = 30_000
 
 _SUMMARY_RE = re.compile(rb"<summary[^>]*>(.*?)</summary>", re.S)
-
-
-@dataclass
-class ArxivPage:
-    """One page of a query: where it started, how many the query has in all, its papers.
-
-    ``last`` is true on the page that ends the read (``totalResults`` or the cap reached).
-    """
-
-    start: int
-    total: int
-    records: list[PaperRecord]
-    last: bool = False
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.records)
 
 
 def describe_error(response: httpx.Response) -> str:
@@ -100,6 +88,10 @@ def to_record(result: arxiv.Result) -> PaperRecord:
 class ArxivSource:
     """Pages through arXiv queries with our transport; yields whole pages for the store."""
 
+    name = SOURCE
+    # A search answer says nothing of citations or venues: it is no refresh.
+    describes = False
+
     def __init__(self, service: Service, url: str, page_size: int = MAX_PAGE_SIZE) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
@@ -107,8 +99,20 @@ class ArxivSource:
         self.url = url
         self.page_size = page_size
 
+    @staticmethod
+    def _search(query: str) -> arxiv.Search:
+        return arxiv.Search(
+            query=query,
+            sort_by=arxiv.SortCriterion.SubmittedDate,
+            sort_order=arxiv.SortOrder.Descending,
+        )
+
+    @staticmethod
+    def _params(search: arxiv.Search, start: int, size: int) -> dict[str, str]:
+        return dict(search._url_args()) | {"start": str(start), "max_results": str(size)}
+
     def _get(self, search: arxiv.Search, start: int, size: int) -> _feed.ParsedFeed:
-        params = search._url_args() | {"start": str(start), "max_results": str(size)}
+        params = self._params(search, start, size)
 
         def parse(response: httpx.Response) -> _feed.ParsedFeed:
             feed = parse_feed(response.content, str(response.url))
@@ -122,29 +126,58 @@ class ArxivSource:
 
         return self.service.request("GET", self.url, parse, params=params)
 
-    def search_pages(self, query: str, *, max_results: int, start: int = 0) -> Iterator[ArxivPage]:
-        """Yield the query's pages, newest submissions first, from ``start`` until the end.
+    def search_pages(
+        self,
+        query: str,
+        *,
+        max_results: int,
+        cursor: Cursor = START,
+        first_page: int | None = None,
+        stop_when: StopWhen | None = None,
+    ) -> Iterator[Page]:
+        """Yield the query's pages, newest submissions first, from ``cursor`` to the end.
 
         Ends at arXiv's ``totalResults`` (or ``max_results``), never at an empty page: those
-        are retried. To resume after a failure, call again with ``start`` at the last
-        page's ``end``.
+        are retried; or at the first page ``stop_when`` says ends the read. The first
+        request asks for ``first_page`` entries when given, the others for a full page. To
+        resume after a failure, call again with the last page's ``cursor``.
         """
-        search = arxiv.Search(
-            query=query,
-            sort_by=arxiv.SortCriterion.SubmittedDate,
-            sort_order=arxiv.SortOrder.Descending,
-        )
+        search = self._search(query)
         limit = min(max_results, MAX_RESULTS)
+        start = cursor.offset
+        size = min(first_page or self.page_size, self.page_size)
         while start < limit:
-            feed = self._get(search, start, min(self.page_size, limit - start))
+            feed = self._get(search, start, min(size, limit - start))
             records = [to_record(r) for r in feed.results]
             total = feed.header.total_results
             end = start + len(records)
-            last = not records or end >= min(total, limit)
-            yield ArxivPage(start=start, total=total, records=records, last=last)
-            if last:
+            page = Page(
+                records,
+                total,
+                Cursor(end),
+                dates=[r.published for r in records if r.published],
+                last=not records or end >= min(total, limit),
+            )
+            page.last = page.last or (stop_when is not None and stop_when(page))
+            yield page
+            if page.last:
                 return
-            start = end
+            start, size = end, self.page_size
+
+    def can_resume(self, cursor: Cursor) -> bool:
+        """A read resumes from any offset."""
+        return True
+
+    def fits(self, query: str) -> bool:
+        """Whether a search for ``query`` stays within ``MAX_URL`` characters."""
+        params = self._params(self._search(query), 0, self.page_size)
+        return len(str(httpx.URL(self.url, params=params))) <= MAX_URL
+
+    def reads(self, category: Category) -> list[Read]:
+        """The category's queries as few requests as fit (``queries.arxiv_reads``)."""
+        return arxiv_reads(
+            category.key, category.arxiv_queries, category.arxiv_categories, self.fits
+        )
 
     def fetch_ids(self, ids: list[str]) -> list[PaperRecord]:
         """Look papers up by arXiv id, as many per request as a page holds.

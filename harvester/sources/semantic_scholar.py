@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +22,9 @@ from harvester.config import recommendations_url as _recommendations_url
 from harvester.errors import RetryableSourceError, SourceError
 from harvester.http import Service
 from harvester.records import PaperRecord, VenueClaim, normalise_title, split_arxiv_id
+from harvester.seeds import Category
+from harvester.sources.pages import START, Cursor, Page, StopWhen
+from harvester.sources.queries import Read, s2_reads
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,9 @@ BATCH_SIZE = 500
 BULK_PAGE = 1000
 # /citations and /references page up to 1,000 at a time.
 NEIGHBOUR_PAGE = 1000
+# Requests are GETs; a category's combined bulk query stays within a URL length every proxy
+# and server accepts.
+MAX_URL = 2000
 # The recommendations endpoint answers at most 500 papers per request.
 RECOMMEND_LIMIT = 500
 # Its requests are counted apart in the run's request log (``runs.requests``).
@@ -177,22 +182,6 @@ def _records(items: list[Any]) -> tuple[list[PaperRecord], int]:
     return records, skipped
 
 
-@dataclass
-class SearchPage:
-    """One page of a bulk search: its papers, the total S2 reports, whether more follow.
-
-    ``token`` fetches the next page (resume from it after a failure), ``seen`` counts the
-    results read so far including this page, ``last`` is true on the page that ends the read.
-    """
-
-    records: list[PaperRecord]
-    total: int
-    token: str | None
-    skipped: int = 0
-    seen: int = 0
-    last: bool = False
-
-
 class SemanticScholarSource:
     """The Graph API and Recommendations API calls the harvester makes, each as few requests
     as the API allows, all through one ``Service``: one pace, one retry layer, the key on
@@ -201,6 +190,10 @@ class SemanticScholarSource:
     ``recommendations_url`` defaults to the recommendations API beside ``url``
     (``config.recommendations_url``).
     """
+
+    name = SOURCE
+    # A search answer carries the same citations, venue and ids as a refresh batch.
+    describes = True
 
     def __init__(self, service: Service, url: str, recommendations_url: str | None = None) -> None:
         self.service = service
@@ -233,13 +226,22 @@ class SemanticScholarSource:
         return out
 
     def search_pages(
-        self, query: str, *, max_results: int, token: str | None = None, seen: int = 0
-    ) -> Iterator[SearchPage]:
+        self,
+        query: str,
+        *,
+        max_results: int,
+        cursor: Cursor = START,
+        first_page: int | None = None,
+        stop_when: StopWhen | None = None,
+    ) -> Iterator[Page]:
         """Bulk search, newest publications first, following the continuation token.
 
-        The query uses S2's bulk syntax (``"phrase"``, ``|`` or, ``+`` and, ``-`` not). To
-        resume an unfinished read, pass the last page's ``token`` and ``seen``.
+        The query uses S2's bulk syntax (``"phrase"``, ``|`` or, ``+`` and, ``-`` not). The
+        bulk endpoint has no page size, so ``first_page`` changes nothing; a read ends at
+        the last page, ``max_results``, or the first page ``stop_when`` says ends it. To
+        resume an unfinished read, pass the last page's ``cursor``.
         """
+        seen, token = cursor.offset, cursor.token
         while seen < max_results:
             params = {"query": query, "fields": SEARCH_FIELDS, "sort": "publicationDate:desc"}
             if token:
@@ -253,15 +255,33 @@ class SemanticScholarSource:
             seen += len(records) + skipped
             token = body.get("token") or None
             reported = body.get("total")
-            total = reported if isinstance(reported, int) else seen
-            last = not token or not items or seen >= max_results
-            yield SearchPage(
-                records=records, total=total, token=token, skipped=skipped, seen=seen, last=last
+            page = Page(
+                records,
+                reported if isinstance(reported, int) else seen,
+                Cursor(seen, token),
+                dates=[r.publication_date for r in records if r.publication_date],
+                last=not token or not items or seen >= max_results,
+                skipped=skipped,
             )
-            if last:
+            page.last = page.last or (stop_when is not None and stop_when(page))
+            yield page
+            if page.last:
                 return
 
-    def neighbours(self, s2_id: str, direction: str, *, max_results: int) -> Iterator[SearchPage]:
+    def can_resume(self, cursor: Cursor) -> bool:
+        """A bulk search resumes from a continuation token only."""
+        return cursor.token is not None
+
+    def fits(self, query: str) -> bool:
+        """Whether a bulk search for ``query`` stays within ``MAX_URL`` characters."""
+        params = {"query": query, "fields": SEARCH_FIELDS, "sort": "publicationDate:desc"}
+        return len(str(httpx.URL(f"{self.url}/paper/search/bulk", params=params))) <= MAX_URL
+
+    def reads(self, category: Category) -> list[Read]:
+        """The category's bulk searches as few requests as fit (``queries.s2_reads``)."""
+        return s2_reads(category.key, category.s2_queries, self.fits)
+
+    def neighbours(self, s2_id: str, direction: str, *, max_results: int) -> Iterator[Page]:
         """Papers citing (``citations``) or cited by (``references``) a paper, 1,000 a page.
 
         The key is sent here as on every endpoint (the ``semanticscholar`` package forgets it
@@ -286,9 +306,7 @@ class SemanticScholarSource:
             # S2 lists a neighbour it cannot resolve as {"paperId": null, ...}: not storable.
             records, skipped = _records([i for i in items if isinstance(i, dict)])
             nxt = body.get("next")
-            yield SearchPage(
-                records=records, total=offset + len(items), token=None, skipped=skipped
-            )
+            yield Page(records, offset + len(items), Cursor(offset + len(items)), skipped=skipped)
             if not isinstance(nxt, int) or nxt <= offset or not items:
                 return
             offset = nxt

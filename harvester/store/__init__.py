@@ -17,6 +17,7 @@ from harvester.store.database import (
     abandon_transaction,
     close_db,
     connect,
+    fetched_pages,
     open_db,
     write_transaction,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "connect",
     "counts_by_category",
     "decisions",
+    "fetched_pages",
     "finish_run",
     "finished_runs",
     "first_seen_between",

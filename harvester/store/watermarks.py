@@ -34,5 +34,12 @@ def write(db: Database, source: str, category: str, query: str, state: State, ru
     )
 
 
+def delete(db: Database, source: str, category: str, query: str) -> None:
+    db.execute(
+        "DELETE FROM watermarks WHERE source = ? AND category = ? AND query = ?",
+        [source, category, query],
+    )
+
+
 def all_rows(db: Database) -> list[dict[str, Any]]:
     return list(dicts(db, "SELECT * FROM watermarks ORDER BY source, category, query"))
