@@ -119,7 +119,9 @@ def test_the_reason_is_shown_on_the_page_and_by_review_show(
     assert REASON in review.why(db, seeds, row)
     assert REASON in paper_view(db, seeds, Ranker.train(db, seeds), row)["why"]
     shown = CliRunner().invoke(
-        cli, ["review", "show", str(row["id"])], env={"HARVESTER_DB": str(quiet.db)}
+        cli,
+        ["review", "show", str(row["id"])],
+        env={"HARVESTER_DB": str(quiet.db), "HARVESTER_SEEDS": str(SEEDS)},
     )
     assert shown.exit_code == 0, shown.output
     assert REASON in shown.output
