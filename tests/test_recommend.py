@@ -164,6 +164,17 @@ def test_not_asked_again_until_the_decisions_change(db, seeds, quiet, fake_s2, s
     }
 
 
+def test_no_recommendations_is_an_answer_not_a_failure(db, seeds, quiet, fake_s2, server, decided):
+    # S2 answers 404 when it has nothing to recommend (here: it no longer knows a positive).
+    fake_s2.corpus = [p for p in fake_s2.corpus if p["paperId"] != A]
+    first = run_harvest(db, seeds, quiet, categories=["compiler"])
+    assert first.status == "ok", first.errors
+    assert first.requests[RECOMMEND_ENDPOINT] == 1
+    assert PLAIN not in by_s2(db)
+    second = run_harvest(db, seeds, quiet, categories=["compiler"])
+    assert RECOMMEND_ENDPOINT not in second.requests
+
+
 def test_a_failing_recommendations_call_is_one_failed_line_and_the_run_goes_on(
     db, seeds, config, fake_s2, server, decided
 ):
