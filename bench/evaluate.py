@@ -29,6 +29,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -90,7 +91,8 @@ def _review(db: store.Database, seeds: Seeds) -> tuple[int, int]:
     return accepted, rejected
 
 
-def evaluate(seeds: Seeds, depth: int = 1) -> Evaluation:
+def evaluate(seeds: Seeds, depth: int = 1, **settings: Any) -> Evaluation:
+    """Both harvests and the review round; ``settings`` are further ``Config`` fields."""
     arxiv = FakeArxiv(field_corpus.arxiv_entries())
     s2 = FakeS2(field_corpus.s2_papers(), edges=field_corpus.edges())
     with LoopbackServer(arxiv, s2) as srv:
@@ -103,6 +105,7 @@ def evaluate(seeds: Seeds, depth: int = 1) -> Evaluation:
             s2_delay=0,
             backoff_max=0,
             snowball_depth=depth,
+            **settings,
         )
         db = store.open_db(path)
         first = _measure(db, seeds, run_harvest(db, seeds, config))

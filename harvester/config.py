@@ -53,7 +53,13 @@ class Config:
     # Citation snowballing from accepted papers (see harvester.snowball).
     snowball_depth: int = 1
     snowball_min_score: float = 8.0
+    # Accepted papers of one category a neighbour links to that make it a candidate in plain
+    # words (0: only the score decides); tuned on the field corpus's dev split.
+    snowball_min_links: int = 3
     snowball_cap: int = 1000
+    # Papers asked of Semantic Scholar's recommendations per category (see harvester.recommend);
+    # 0 turns the channel off.
+    recommend_limit: int = 100
     # Incremental runs re-read this many days below a query's newest date: arXiv and S2
     # index late (replacements, late metadata), so the edge is read twice, never missed.
     overlap_days: int = 7
@@ -95,8 +101,10 @@ class Config:
             ),
             ("snowball_depth", 0 <= self.snowball_depth <= 3, "must be 0 (off) to 3"),
             ("snowball_min_score", abs(self.snowball_min_score) <= 1e6, "must be within ±1e6"),
+            ("snowball_min_links", 0 <= self.snowball_min_links <= 1000, "must be 0 to 1000"),
             ("snowball_cap", self.snowball_cap > 0, "must be a positive integer"),
             ("snowball_cap", self.snowball_cap <= 1_000_000, "must be at most 1000000"),
+            ("recommend_limit", 0 <= self.recommend_limit <= 500, "must be 0 (off) to 500"),
             ("contact", bool(self.contact.strip()), "must not be empty"),
             (
                 "contact",

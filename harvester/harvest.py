@@ -14,7 +14,8 @@ writer (``harvester.pipeline``):
   a batch (a new paper: its TL;DR comes in this run), or ``refresh_days`` is 0 or the run
   is ``full``: those ask the batch about every paper.
 
-Citation snowballing follows, once both are done.
+Then Semantic Scholar's recommendations, one request per category whose decisions changed
+since its last answer (``harvester.recommend``), and citation snowballing.
 
 Both services' searches go through one loop (``_read``): a query is read newest first, from
 its resume point, down to its watermark minus ``overlap_days`` (``harvester.watermarks``),
@@ -46,7 +47,7 @@ from typing import Any, Protocol
 import httpx
 from sqlite_utils import Database
 
-from harvester import clock, ingest, store, watermarks
+from harvester import clock, ingest, recommend, store, watermarks
 from harvester.breaker import CircuitBreaker
 from harvester.config import Config
 from harvester.errors import QueryError, SourceError
@@ -388,9 +389,79 @@ def _harvest(run: _Run) -> None:
     # A fetcher waiting for papers to refresh must not wait for ever once the run stops.
     run.writer.run({"arXiv": fetch_arxiv, "Semantic Scholar": fetch_s2}, on_stop=run.pending.close)
 
+    asks = recommend.due(
+        run.rules.seeds,
+        run.keys,
+        {
+            key: recommend.Decided(tuple(accepted), tuple(rejected))
+            for key, (accepted, rejected) in store.recommendations.decided_by_category(
+                run.db
+            ).items()
+        },
+        store.recommendations.last_digests(run.db),
+        run.config.recommend_limit,
+    )
+    if asks:
+        run.progress.phase("recommendations", len(asks))
+        queued: list[int] = []
+        for ask in asks:
+            run.step(s2, "recommendations", partial(_recommendations, run, ask, queued))
+        if queued:
+            run.step(s2, "refresh batch", partial(_describe, run, queued), counted=False)
+
     if run.config.snowball_depth:
         run.progress.phase("snowball", 1)
         run.step(s2, "snowball", partial(_snowball, run))
+
+
+def _recommendations(run: _Run, ask: recommend.Ask, queued: list[int]) -> None:
+    """Papers like a category's accepted ones and unlike its rejected ones, queued as
+    pending with the reason (their ids added to ``queued``); papers already stored are left
+    as they are."""
+    try:
+        records = run.sources.s2.recommend(ask.positives, ask.negatives, limit=ask.limit)
+    except SourceError as exc:
+        context = f"[{ask.category}] recommendations from {len(ask.positives)} accepted papers"
+        raise _StepFailed(exc, context) from exc
+    fresh = [r for r in records if ingest.find_paper(run.db, r) is None]
+    run.lock.check()
+    with store.write_transaction(run.db):
+        saved = ingest.save_records(
+            run.db,
+            run.rules,
+            fresh,
+            run_id=run.result.run_id,
+            category=ask.category,
+            query=recommend.QUERY,
+        )
+        store.recommendations.set_reason(
+            run.db, saved.new, ask.category, recommend.QUERY, ask.reason
+        )
+        store.recommendations.record_read(
+            run.db,
+            ask.category,
+            ask.digest,
+            positives=len(ask.positives),
+            negatives=len(ask.negatives),
+            recommended=len(records),
+            run_id=run.result.run_id,
+            at=clock.now_iso(),
+        )
+        store.update_run(
+            run.db,
+            run.result.run_id,
+            requests=run.sources.requests.as_dict(),
+            errors=run.result.errors,
+        )
+    run.result.count(saved)
+    queued += saved.new
+    log.info(
+        "s2 %s: %d recommended, %d queued (%s)",
+        ask.category,
+        len(records),
+        len(saved.new),
+        ask.reason,
+    )
 
 
 def _snowball(run: _Run) -> None:
@@ -401,6 +472,7 @@ def _snowball(run: _Run) -> None:
         run.sources.s2,
         depth=run.config.snowball_depth,
         min_score=run.config.snowball_min_score,
+        min_links=run.config.snowball_min_links,
         cap_per_paper=run.config.snowball_cap,
         run_id=run.result.run_id,
         stop=lambda: run.breaker.is_open(s2_source.SOURCE),
@@ -417,6 +489,26 @@ def _snowball(run: _Run) -> None:
         found.candidates,
         len(found.queued),
     )
+
+
+def _describe(run: _Run, paper_ids: list[int]) -> None:
+    """The recommended papers just queued, from the batch endpoint: a recommendations answer
+    has no TL;DR, which the queue and the "Focused On" column want in this run."""
+    rows = list(store.papers_by_id(run.db, paper_ids).values())
+    for start in range(0, len(rows), s2_source.BATCH_SIZE):
+        chunk = rows[start : start + s2_source.BATCH_SIZE]
+        try:
+            records = run.sources.s2.batch([s2_source.batch_id(row) for row in chunk])
+        except SourceError as exc:
+            raise _StepFailed(exc, f"(describing {len(chunk)} recommended papers)") from exc
+        known = [(row["id"], r) for row, r in zip(chunk, records, strict=True) if r is not None]
+        run.write(
+            [r for _, r in known],
+            targets=[paper_id for paper_id, _ in known],
+            then=partial(store.mark_refreshed, run.db, [row["id"] for row in chunk]),
+        )
+        run.result.papers_enriched += len(known)
+        run.result.papers_refreshed += len(chunk)
 
 
 def _seeds_to_fetch(run: _Run) -> list[SeedPaper]:

@@ -1,21 +1,32 @@
 """Citation snowballing: papers that cite or are cited by accepted papers become candidates.
 
 Keyword queries miss papers that name their idea differently; the papers that cite the known
-ones rarely do. From every accepted paper (seed papers first) we read its citations and
-references through Semantic Scholar, keep every edge in ``citations``, and let a neighbour
-into the review queue as ``pending`` only when its score passes ``snowball_min_score``:
+ones rarely do. From every accepted paper (seed papers first) we read who cites it and whom
+it cites, keep every edge in ``citations``, and let a neighbour we do not have into the review
+queue as ``pending`` when either
 
-    score = link weight × accepted papers it connects to (per category, capped) + text score
+- its score passes ``min_score``: link weight × accepted papers of a category it connects to
+  (capped) + its text score, so a paper cited by everything (ResNet) needs words of the field;
+  or
+- it is linked to at least ``min_links`` accepted papers of one category (in the whole graph
+  kept so far, not only this run's reads) and its words do not speak against it: the text
+  part of its score in that category, look-alike phrases included, is not negative. A paper
+  linked to three accepted early-exit papers is a strong candidate even in plain words.
 
-so a paper cited by everything (ResNet) needs words of the field too. Nothing is accepted
-here. A paper's citations are read again only when its citation count grew; its references
-never change and are read once.
+Nothing is accepted here. The graph is read through the batch endpoint, ids only: up to 500
+papers a request, as many as keep the answer within the 9,999 citations and references S2
+lists at most (``GRAPH_MAX``, packed by the citation counts we hold; a batch S2 refuses as
+too large is split in two). S2 lists at most 1,000 of each per paper there; a paper with more
+citations than that, when ``cap_per_paper`` asks for more, is read through ``/citations``
+pages instead. The neighbours we do not have are then described by the batch endpoint, 500 a
+request. A paper's citations are read again only when its citation count grew; its
+references never change.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,14 +34,22 @@ from sqlite_utils import Database
 
 from harvester import clock, ingest, store
 from harvester.classify import best_category, score_paper
-from harvester.errors import SourceError
+from harvester.errors import QueryError, SourceError
 from harvester.records import PaperRecord
 from harvester.rules import Rules
-from harvester.sources.semantic_scholar import SemanticScholarSource
+from harvester.sources.semantic_scholar import (
+    BATCH_SIZE,
+    GRAPH_MAX,
+    GRAPH_PER_PAPER,
+    SemanticScholarSource,
+)
 
 log = logging.getLogger(__name__)
 
 DIRECTIONS = ("references", "citations")
+# References a paper lists, as we guess them when packing batches (we do not store the
+# count): most papers cite 30 to 80; one that cites more only makes its batch a little big.
+_REFERENCES_GUESS = 80
 
 
 @dataclass
@@ -43,9 +62,19 @@ class SnowballResult:
 
 
 @dataclass
-class _Candidate:
-    record: PaperRecord
-    linked: set[int] = field(default_factory=set)  # accepted paper ids it connects to
+class _Reads:
+    """A level's neighbours, and its in-run links to sources that are not accepted (the
+    candidates queued at the level before: depth 2)."""
+
+    neighbours: set[str] = field(default_factory=set)
+    extra: dict[str, set[int]] = field(default_factory=dict)
+
+    def add(self, paper: dict[str, Any], edges: list[tuple[str, str]]) -> None:
+        for citing, cited in edges:
+            other = citing if cited == paper["s2_id"] else cited
+            self.neighbours.add(other)
+            if paper["status"] != "accepted":
+                self.extra.setdefault(other, set()).add(paper["id"])
 
 
 def _due(db: Database, paper: dict[str, Any], direction: str) -> bool:
@@ -56,18 +85,56 @@ def _due(db: Database, paper: dict[str, Any], direction: str) -> bool:
     return direction == "citations" and (paper["citation_count"] or 0) > (before[0] or 0)
 
 
-def _link_scores(
-    rules: Rules, categories: dict[int, str | None], candidate: _Candidate
-) -> tuple[float, str | None]:
-    """The candidate's score: its links to accepted papers, by category, and its words."""
-    links: dict[str, int] = {}
-    for paper_id in candidate.linked:
-        category = categories.get(paper_id)
-        if category:
-            links[category] = links.get(category, 0) + 1
-    scores = score_paper(rules, candidate.record.title, candidate.record.abstract, {}, links)
+def _weight(paper: dict[str, Any], cap: int) -> int:
+    """The citations and references a paper adds to a batch answer, as far as we know."""
+    return min(paper["citation_count"] or 0, GRAPH_PER_PAPER, cap) + _REFERENCES_GUESS
+
+
+def pack(papers: Sequence[dict[str, Any]], cap: int) -> list[list[dict[str, Any]]]:
+    """Papers in batches of at most 500 whose answers stay within ``GRAPH_MAX`` entries."""
+    batches: list[list[dict[str, Any]]] = []
+    size = GRAPH_MAX + 1
+    for paper in papers:
+        weight = _weight(paper, cap)
+        if not batches or len(batches[-1]) >= BATCH_SIZE or size + weight > GRAPH_MAX:
+            batches.append([])
+            size = 0
+        batches[-1].append(paper)
+        size += weight
+    return batches
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the rules say of a candidate: its category and score, and whether it is queued."""
+
+    category: str | None
+    score: float
+    queued: bool
+    links: int
+
+
+def judge(
+    rules: Rules,
+    title: str,
+    abstract: str | None,
+    links: dict[str, int],
+    *,
+    min_score: float,
+    min_links: int,
+) -> Verdict:
+    """The queue rule above, as a pure function of a candidate's words and links."""
+    scores = score_paper(rules, title, abstract, {}, links)
     best = best_category(scores, rules.order, rules)
-    return (best.score if best else 0.0), (best.category if best else None)
+    if best is None:
+        return Verdict(None, 0.0, False, 0)
+    n = links.get(best.category, 0)
+    if best.score >= min_score:
+        return Verdict(best.category, best.score, True, n)
+    weights = rules.seeds.rules
+    words = best.score - weights.link * min(n, weights.link_cap)
+    strong = min_links > 0 and n >= min_links and words >= 0
+    return Verdict(best.category, best.score, strong, n)
 
 
 def snowball(
@@ -77,6 +144,7 @@ def snowball(
     *,
     depth: int = 1,
     min_score: float = 8.0,
+    min_links: int = 3,
     cap_per_paper: int = 1000,
     run_id: int | None = None,
     stop: Callable[[], bool] = lambda: False,
@@ -92,80 +160,171 @@ def snowball(
     done: set[int] = set()
     frontier = store.graph.snowball_sources(db)
     for level in range(depth):
-        candidates: dict[str, _Candidate] = {}
-        for paper in frontier:
-            if stop():
-                return result
-            done.add(paper["id"])
-            read_any = False
-            for direction in DIRECTIONS:
-                if stop():
-                    return result
-                if not _due(db, paper, direction):
-                    continue
-                read_any = True
-                try:
-                    edges = _read(s2, paper, direction, cap_per_paper, candidates)
-                except SourceError as exc:
-                    result.errors.append(f"{exc} (snowball {direction} of #{paper['id']})")
-                    if on_failure is not None:
-                        on_failure(exc)
-                    continue
-                with store.write_transaction(db):
-                    store.graph.add_edges(db, edges)
+        due = [
+            p for p in frontier if p["id"] not in done and any(_due(db, p, d) for d in DIRECTIONS)
+        ]
+        done.update(p["id"] for p in frontier)
+        level_reads = _Reads()
+
+        def failed(exc: SourceError, what: str) -> None:
+            result.errors.append(f"{exc} (snowball {what})")
+            if on_failure is not None:
+                on_failure(exc)
+
+        def keep(
+            paper: dict[str, Any], edges: list[tuple[str, str]], reads: _Reads = level_reads
+        ) -> None:
+            with store.write_transaction(db):
+                store.graph.add_edges(db, edges)
+                for direction in DIRECTIONS:
                     store.graph.record_read(
                         db, paper["id"], direction, paper["citation_count"], clock.now_iso()
                     )
-                result.edges += len(edges)
-            result.sources_read += read_any
-        result.candidates += len(candidates)
-        queued = _queue(db, rules, candidates, min_score, run_id)
+            result.edges += len(edges)
+            result.sources_read += 1
+            reads.add(paper, edges)
+
+        # S2's batch lists 1,000 citations a paper: more, when asked for, come from pages.
+        paged = cap_per_paper > GRAPH_PER_PAPER
+        heavy = [p for p in due if paged and (p["citation_count"] or 0) > GRAPH_PER_PAPER]
+        light = [p for p in due if p not in heavy]
+        batches = pack(light, cap_per_paper)
+        while batches:
+            if stop():
+                return result
+            batch = batches.pop(0)
+            try:
+                answers = s2.links([p["s2_id"] for p in batch])
+            except QueryError as exc:
+                if len(batch) > 1:
+                    # Too big an answer for S2 (more references than guessed): halve it.
+                    half = len(batch) // 2
+                    batches[:0] = [batch[:half], batch[half:]]
+                    continue
+                failed(exc, f"graph of #{batch[0]['id']}")
+                continue
+            except SourceError as exc:
+                failed(exc, f"graph of {len(batch)} papers from #{batch[0]['id']}")
+                continue
+            for paper, links in zip(batch, answers, strict=True):
+                if links is None:
+                    keep(paper, [])
+                    continue
+                citing = links.citing[:cap_per_paper]
+                cited = links.cited[:cap_per_paper]
+                edges = [(c, paper["s2_id"]) for c in citing] + [(paper["s2_id"], c) for c in cited]
+                keep(paper, edges)
+        for paper in heavy:
+            if stop():
+                return result
+            try:
+                keep(paper, _read_pages(s2, paper, cap_per_paper))
+            except SourceError as exc:
+                failed(exc, f"neighbours of #{paper['id']}")
+        queued = _queue(
+            db,
+            rules,
+            s2,
+            sorted(level_reads.neighbours),
+            level_reads.extra,
+            min_score,
+            min_links,
+            run_id,
+            result,
+            failed,
+        )
         result.queued += queued
         if level + 1 < depth:
             frontier = [r for r in store.graph.queued_by_snowball(db) if r["id"] not in done]
     return result
 
 
-def _read(
-    s2: SemanticScholarSource,
-    paper: dict[str, Any],
-    direction: str,
-    cap: int,
-    candidates: dict[str, _Candidate],
+def _read_pages(
+    s2: SemanticScholarSource, paper: dict[str, Any], cap: int
 ) -> list[tuple[str, str]]:
+    """Both directions through ``/citations`` and ``/references`` pages, 1,000 a page."""
     edges: list[tuple[str, str]] = []
-    for page in s2.neighbours(paper["s2_id"], direction, max_results=cap):
-        for record in page.records:
-            other = record.s2_id or ""
-            edge = (other, paper["s2_id"]) if direction == "citations" else (paper["s2_id"], other)
-            edges.append(edge)
-            candidates.setdefault(other, _Candidate(record)).linked.add(paper["id"])
+    for direction in DIRECTIONS:
+        for page in s2.neighbours(paper["s2_id"], direction, max_results=cap):
+            for record in page.records:
+                other = record.s2_id or ""
+                citing_cited = (
+                    (other, paper["s2_id"]) if direction == "citations" else (paper["s2_id"], other)
+                )
+                edges.append(citing_cited)
     return edges
 
 
 def _queue(
     db: Database,
     rules: Rules,
-    candidates: dict[str, _Candidate],
+    s2: SemanticScholarSource,
+    neighbours: list[str],
+    extra: dict[str, set[int]],
     min_score: float,
+    min_links: int,
+    run_id: int | None,
+    result: SnowballResult,
+    failed: Callable[[SourceError, str], None],
+) -> list[int]:
+    """Describe the neighbours we do not have, store those the rules queue as pending, and
+    re-derive the ones we have (their new links may change their category and score)."""
+    known = store.graph.papers_by_s2_id(db, neighbours)
+    if known:
+        ingest.refresh_papers(db, rules, sorted(set(known.values())))
+    unknown = [n for n in neighbours if n not in known]
+    links = store.graph.linked_categories(db, unknown)
+    categories = {
+        i: r["category"]
+        for i, r in store.papers_by_id(db, {i for s in extra.values() for i in s}).items()
+    }
+    for s2_id, paper_ids in extra.items():
+        for paper_id in paper_ids:
+            category = categories.get(paper_id)
+            if category:
+                counts = links.setdefault(s2_id, {})
+                counts[category] = counts.get(category, 0) + 1
+    wanted = [n for n in unknown if links.get(n)]
+    result.candidates += len(wanted)
+    queued: list[int] = []
+    for i in range(0, len(wanted), BATCH_SIZE):
+        chunk = wanted[i : i + BATCH_SIZE]
+        try:
+            records = s2.batch(chunk)
+        except SourceError as exc:
+            failed(exc, f"describing {len(chunk)} candidates")
+            continue
+        for s2_id, record in zip(chunk, records, strict=True):
+            if record is None:
+                continue
+            queued += _consider(db, rules, record, links[s2_id], min_score, min_links, run_id)
+    return queued
+
+
+def _consider(
+    db: Database,
+    rules: Rules,
+    record: PaperRecord,
+    links: dict[str, int],
+    min_score: float,
+    min_links: int,
     run_id: int | None,
 ) -> list[int]:
-    """Store candidates above the threshold as pending; refresh the ones already known."""
-    queued: list[int] = []
-    linked = {paper_id for c in candidates.values() for paper_id in c.linked}
-    categories = {i: row["category"] for i, row in store.papers_by_id(db, linked).items()}
-    for _, candidate in sorted(candidates.items()):
-        known = ingest.find_paper(db, candidate.record)
-        if known is not None:
-            # Already in the database: its new links may change its category and score.
-            ingest.refresh_paper(db, rules, int(known["id"]))
-            continue
-        score, category = _link_scores(rules, categories, candidate)
-        if score < min_score or category is None:
-            continue
-        saved = ingest.save_records(
-            db, rules, [candidate.record], run_id=run_id, category=category, query="snowball"
-        )
-        queued += saved.new
-        log.info("snowball: queued %s (%s, %.1f)", candidate.record.title, category, score)
-    return queued
+    verdict = judge(
+        rules, record.title, record.abstract, links, min_score=min_score, min_links=min_links
+    )
+    if not verdict.queued or verdict.category is None:
+        return []
+    if ingest.find_paper(db, record) is not None:
+        return []  # known by another id (arXiv, DOI) than the S2 id the graph gave
+    saved = ingest.save_records(
+        db, rules, [record], run_id=run_id, category=verdict.category, query="snowball"
+    )
+    log.info(
+        "snowball: queued %s (%s, %.1f, %d links)",
+        record.title,
+        verdict.category,
+        verdict.score,
+        verdict.links,
+    )
+    return list(saved.new)

@@ -399,11 +399,21 @@ def _norm(title: str) -> str:
     return " ".join(_words(title))
 
 
+# A batch answer's nested lists: at most 1,000 citations or references per paper, and at most
+# 9,999 in all (the Graph API's documented limits on ``POST /paper/batch``).
+NESTED = ("citations", "references")
+NESTED_PER_PAPER = 1000
+NESTED_MAX = 9999
+
+
 @dataclass
 class FakeS2:
     """A Semantic Scholar Graph API over a corpus of paper objects (with a ``label`` key), and
     its Recommendations API (``POST /recommendations/v1/papers/``: papers near the positives
-    in the citation graph ``edges`` and in their words, away from the negatives).
+    in the citation graph ``edges`` and in their words, away from the negatives). A batch
+    asking for ``citations``/``references`` (or their subfields, ``citations.paperId``) lists
+    each paper's neighbours from ``edges``, 1,000 of each at most, and refuses with 400 an
+    answer that would hold more than 9,999 in all, as the Graph API does.
 
     ``canned`` replays recorded answers, one per request, before the corpus is consulted;
     ``faults`` scripts failures as for arXiv; ``match_miss_as_empty`` answers a title-match
@@ -458,6 +468,32 @@ class FakeS2:
         if by_kind is None:
             return None
         return by_kind.get(value.lower() if kind == "DOI" else value)
+
+    def _edges_by_paper(self) -> dict[str, tuple[list[str], list[str]]]:
+        """Each paper's (citing, cited) ids, in the order of ``edges``."""
+        out: dict[str, tuple[list[str], list[str]]] = {}
+        for citing, cited in self.edges:
+            out.setdefault(cited, ([], []))[0].append(citing)
+            out.setdefault(citing, ([], []))[1].append(cited)
+        return out
+
+    def _nested(self, pid: str, fields: str) -> dict[str, Any]:
+        """A batch answer's ``citations`` and ``references`` lists (``citations.title`` and
+        the like name their papers' fields), at most ``NESTED_PER_PAPER`` each, as S2 does."""
+        graph = self.memo.get(self.corpus, ("edges", len(self.edges)), self._edges_by_paper)
+        by_id = self.memo.get(self.corpus, "by_id", lambda: self._index()[""])
+        citing, cited = graph.get(pid, ([], []))
+        out: dict[str, Any] = {}
+        for key, ids in (("citations", citing), ("references", cited)):
+            inner = [f.split(".", 1)[1] for f in fields.split(",") if f.startswith(key + ".")]
+            if key not in fields.split(",") and not inner:
+                continue
+            wanted = ",".join(inner) or "paperId,title"
+            out[key] = [
+                self._fields(by_id[i], wanted) if i in by_id else {"paperId": None}
+                for i in ids[:NESTED_PER_PAPER]
+            ]
+        return out
 
     def _bulk_search(self, query: str) -> list[dict[str, Any]]:
         """The papers a bulk query matches, newest publication first."""
@@ -560,7 +596,18 @@ class FakeS2:
             ids = json.loads(body or b"{}").get("ids", [])
             if len(ids) > 500:
                 return 400, {"error": "-- number of ids must be at most 500"}
-            return 200, [self._fields(p, fields) if (p := self._lookup(i)) else None for i in ids]
+            papers = [self._lookup(i) for i in ids]
+            answer = [self._fields(p, fields) if p else None for p in papers]
+            if any(f.split(".")[0] in NESTED for f in fields.split(",")):
+                for paper, out in zip(papers, answer, strict=True):
+                    if out is not None and paper is not None:
+                        out.update(self._nested(paper["paperId"], fields))
+                total = sum(len(o.get(k) or []) for o in answer if o for k in NESTED)
+                if total > NESTED_MAX:
+                    return 400, {
+                        "error": f"Response would contain more than {NESTED_MAX} citations"
+                    }
+            return 200, answer
         if path.endswith("/paper/search/bulk"):
             query = params.get("query", "")
             found = self.memo.get(self.corpus, ("bulk", query), lambda: self._bulk_search(query))

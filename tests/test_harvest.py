@@ -173,11 +173,15 @@ def test_run_row_records_requests_and_counts(db, seeds, config, corpus_arxiv, se
     # Each category's queries are sent as one (the seeds' fit in a URL).
     queries = s2_queries = len(seeds.categories)
     # arXiv: one id_list request for the seed papers, one page per query (the corpus is small).
-    # S2: one title match (Cavs), one bulk page per query, one batch for every paper, and
-    # snowballing: citations and references of the four accepted seed papers.
+    # S2: one title match (Cavs), one bulk page per query, one batch for every paper, one
+    # for the TL;DRs of the papers recommended from the seed papers (one recommendations
+    # request for each of the three categories that have seed papers), and snowballing: one
+    # batch for the graph of the four accepted seed papers (their neighbours are all stored
+    # by then, so none is described).
+    seeded = len({s.category for s in seeds.papers})
     assert (
         run["requests"]
-        == {"arxiv": 1 + queries, "s2": 1 + s2_queries + 1 + 2 * 4}
+        == {"arxiv": 1 + queries, "s2": 1 + s2_queries + 1 + 1 + 1, "s2_recommendations": seeded}
         == result.requests
     )
     assert len(corpus_arxiv.requests) == 1 + queries
@@ -199,15 +203,23 @@ def test_papers_a_search_found_get_their_tldr_in_the_same_run(
     by_id = {p["paperId"]: p for p in s2_corpus}
     searched = list(
         db.query(
-            "SELECT * FROM papers WHERE id IN (SELECT paper_id FROM query_hits WHERE source = 's2')"
+            "SELECT * FROM papers WHERE id IN (SELECT paper_id FROM query_hits WHERE source = 's2'"
+            " AND query NOT IN ('recommendations', 'snowball'))"
         )
     )
-    assert len(searched) > 20
-    for row in searched:
+    recommended = list(
+        db.query(
+            "SELECT * FROM papers WHERE id IN"
+            " (SELECT paper_id FROM query_hits WHERE query = 'recommendations')"
+        )
+    )
+    assert len(searched) > 20 and recommended
+    # Recommended papers too: one more batch after the recommendations.
+    for row in searched + recommended:
         answered = by_id[row["s2_id"]].get("tldr") or {}
         assert row["tldr"] == answered.get("text"), row["title"]
     # Still one batch request per 500 papers, the new papers a search found among them.
-    [batch] = [r for r in server.s2.requests if r["path"].endswith("/paper/batch")]
+    batch, *_ = [r for r in server.s2.requests if r["path"].endswith("/paper/batch")]
     asked = set(batch["body"]["ids"])
     not_asked = {
         r["title"]
@@ -215,13 +227,15 @@ def test_papers_a_search_found_get_their_tldr_in_the_same_run(
         if r["s2_id"] not in asked and f"ARXIV:{r['arxiv_id']}" not in asked
     }
     assert not_asked == {CAVS}  # its title match answered with its TL;DR
-    assert result.requests["s2"] == len(server.s2.requests)
+    assert result.requests["s2"] + result.requests["s2_recommendations"] == len(server.s2.requests)
 
 
 def test_seed_queries_find_most_relevant_papers_and_few_lookalikes(
     db, seeds, config, corpus_arxiv, corpus, server
 ):
-    run_harvest(db, seeds, config)
+    # The queries alone: recommendations bring papers by likeness, look-alikes among them
+    # (scored down, never accepted), and are measured on the field corpus.
+    run_harvest(db, seeds, dataclasses.replace(config, recommend_limit=0))
     rows = papers(db)
     relevant = [e for e in corpus if e.label != "lookalike"]
     lookalikes = [e for e in corpus if e.label == "lookalike"]
@@ -300,6 +314,7 @@ def test_faults_on_the_way_end_in_the_same_database_as_a_clean_run(
     assert result.requests == {
         "arxiv": clean_requests["arxiv"] + len(faults),
         "s2": clean_requests["s2"] + len(s2_faults),
+        "s2_recommendations": clean_requests["s2_recommendations"],
     }
 
 

@@ -58,9 +58,10 @@ def clean(tmp_path_factory) -> dict:
         db = store.open_db(path)
         result = run_harvest(db, load_seeds(SEEDS), config)
         assert result.status == "ok", result.errors
-        # The numbering below: 16 arXiv requests; S2's 11 (searches, refresh batch), then 8
-        # snowball reads (citations and references of the four accepted seed papers).
-        assert result.requests == {"arxiv": 16, "s2": 19}
+        # The numbering below: 16 arXiv requests; S2's 11 (searches, refresh batch), then 3
+        # recommendations (the categories of the seed papers) and a batch for the TL;DRs of
+        # the papers they brought, then the snowball's batch of the seed papers' graph.
+        assert result.requests == {"arxiv": 16, "s2": 13, "s2_recommendations": 3}
         return snapshot(db)
 
 
@@ -90,7 +91,8 @@ def consistent(path: Path) -> None:
         ("s2", 4, True),  # waiting for page 2 of a Semantic Scholar search: resumes from its token
         ("s2", 6, False),  # anywhere in the Semantic Scholar searches
         ("s2", 11, True),  # waiting for the refresh batch
-        ("s2", 16, True),  # waiting for a snowball read: the next run reads what is left
+        ("s2", 13, True),  # waiting for a recommendations answer: the next run asks again
+        ("s2", 16, True),  # waiting for the snowball's graph batch: the next run reads it
     ],
 )
 def test_harvest_killed_then_rerun_ends_as_an_uninterrupted_one(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -38,6 +39,11 @@ NEIGHBOUR_PAGE = 1000
 # Requests are GETs; a category's combined bulk query stays within a URL length every proxy
 # and server accepts.
 MAX_URL = 2000
+# A batch answer lists at most 1,000 citations and 1,000 references of each paper, and at
+# most 9,999 in all: the snowball packs its batches to stay under the second.
+GRAPH_PER_PAPER = 1000
+GRAPH_MAX = 9999
+GRAPH_FIELDS = "citations.paperId,references.paperId"
 # The recommendations endpoint answers at most 500 papers per request.
 RECOMMEND_LIMIT = 500
 # Its requests are counted apart in the run's request log (``runs.requests``).
@@ -225,6 +231,31 @@ class SemanticScholarSource:
             out += [to_record(item) if item is not None else None for item in body]
         return out
 
+    def links(self, ids: Sequence[str]) -> list[Links | None]:
+        """Who cites and who is cited by each paper (ids only), in one batch request.
+
+        At most 500 ids, and few enough citations and references in all that the answer
+        stays within ``GRAPH_MAX`` (the caller packs them: ``snowball``); S2 lists at most
+        ``GRAPH_PER_PAPER`` of each per paper. Unknown ids come back as None, in place.
+        """
+        if len(ids) > BATCH_SIZE:
+            raise ValueError(f"at most {BATCH_SIZE} ids, not {len(ids)}")
+
+        def parse(response: httpx.Response) -> list[Any]:
+            body = _json(response)
+            if not isinstance(body, list) or len(body) != len(ids):
+                raise _shape_error(response, f"expected a list of {len(ids)} papers")
+            return body
+
+        body = self.service.request(
+            "POST",
+            f"{self.url}/paper/batch",
+            parse,
+            params={"fields": GRAPH_FIELDS},
+            json={"ids": list(ids)},
+        )
+        return [_links(item) for item in body]
+
     def search_pages(
         self,
         query: str,
@@ -365,6 +396,33 @@ class SemanticScholarSource:
         if normalise_title(record.title) != normalise_title(title):
             return None
         return record
+
+
+@dataclass(frozen=True)
+class Links:
+    """A paper's neighbours in the citation graph, by Semantic Scholar id."""
+
+    s2_id: str
+    citing: tuple[str, ...]
+    cited: tuple[str, ...]
+
+
+def _neighbour_ids(items: Any) -> tuple[str, ...]:
+    # S2 lists a neighbour it cannot resolve as {"paperId": null}: there is no edge to keep.
+    if not isinstance(items, list):
+        return ()
+    ids = (i.get("paperId") for i in items if isinstance(i, dict))
+    return tuple(i for i in ids if isinstance(i, str) and i)
+
+
+def _links(item: Any) -> Links | None:
+    if not isinstance(item, dict) or not isinstance(item.get("paperId"), str):
+        return None
+    return Links(
+        item["paperId"],
+        _neighbour_ids(item.get("citations")),
+        _neighbour_ids(item.get("references")),
+    )
 
 
 def _recommended(response: httpx.Response) -> list[Any] | None:

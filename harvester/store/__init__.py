@@ -3,15 +3,25 @@
 ``database`` opens the file and is the one way to write (``write_transaction``); ``papers``
 (papers, identity lookups, authors, sources and their venue claims, hits, category scores,
 citation history, the full-text index), ``runs``, ``decisions``, ``graph`` (citations,
-snowball state), ``watermarks`` and ``lock`` read and write their tables; ``migrations`` is
-the schema. Nothing here merges, derives or knows a service: that is ``harvester.merge``,
-``harvester.derive`` and ``harvester.sources``, put together by ``harvester.ingest``. No
-SQL is written outside this package.
+snowball state), ``recommendations`` (the last request per category), ``watermarks`` and
+``lock`` read and write their tables; ``migrations`` is the schema. Nothing here merges,
+derives or knows a service: that is ``harvester.merge``, ``harvester.derive`` and
+``harvester.sources``, put together by ``harvester.ingest``. No SQL is written outside this
+package.
 """
 
 from __future__ import annotations
 
-from harvester.store import decisions, graph, lock, migrations, papers, runs, watermarks
+from harvester.store import (
+    decisions,
+    graph,
+    lock,
+    migrations,
+    papers,
+    recommendations,
+    runs,
+    watermarks,
+)
 from harvester.store.database import (
     Access,
     abandon_transaction,
@@ -74,6 +84,7 @@ __all__ = [
     "papers_to_refresh",
     "papers_with",
     "queue_size",
+    "recommendations",
     "runs",
     "start_run",
     "update_run",

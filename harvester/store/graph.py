@@ -48,6 +48,19 @@ def snowball_sources(db: Database) -> list[dict[str, Any]]:
     )
 
 
+def papers_by_s2_id(db: Database, s2_ids: Sequence[str]) -> dict[str, int]:
+    """The stored paper of each of these Semantic Scholar ids that we have."""
+    out: dict[str, int] = {}
+    wanted = sorted(set(s2_ids))
+    for chunk in chunks(wanted):
+        marks = ",".join("?" * len(chunk))
+        for s2_id, paper_id in db.execute(
+            f"SELECT s2_id, id FROM papers WHERE s2_id IN ({marks})", chunk
+        ):
+            out[s2_id] = paper_id
+    return out
+
+
 def queued_by_snowball(db: Database) -> list[dict[str, Any]]:
     """Candidates snowballing queued (in this run or before), for the next level."""
     return list(

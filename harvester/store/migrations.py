@@ -290,6 +290,32 @@ def venue_claims_bulk_fts(db: Database) -> None:
     )
 
 
+# The recommendations channel: what each category's last read asked (a digest of its
+# positives and negatives, so a run asks again only when a decision changed them), and why a
+# paper is in the queue when no keyword put it there (``query_hits.reason``: "recommended
+# from 12 accepted Early exit papers", shown beside the query that found it).
+_SCHEMA_3 = [
+    """
+    CREATE TABLE recommendation_reads (
+        category TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        positives INTEGER NOT NULL,
+        negatives INTEGER NOT NULL,
+        recommended INTEGER NOT NULL,
+        run_id INTEGER REFERENCES runs (id),
+        read_at TEXT NOT NULL
+    )
+    """,
+    "ALTER TABLE query_hits ADD COLUMN reason TEXT",
+]
+
+
+@MIGRATIONS(name="0003_recommendations")
+def recommendations(db: Database) -> None:
+    for statement in _SCHEMA_3:
+        db.execute(statement)
+
+
 def check_schema(db: Database) -> None:
     """Refuse a database written by a newer harvester rather than damage it."""
     # Every migration this harvester knows is pending on an empty database.

@@ -423,13 +423,15 @@ def explanations(
             chunk,
         ):
             reasons[(paper_id, category)] = json.loads(text)
-        for paper_id, source, query in db.execute(
-            "SELECT DISTINCT paper_id, source, query FROM query_hits WHERE "
+        for paper_id, source, query, reason in db.execute(
+            "SELECT DISTINCT paper_id, source, query, reason FROM query_hits WHERE "
             + in_list("paper_id", chunk)
             + " ORDER BY paper_id, source, query",
             chunk,
         ):
-            queries.setdefault(paper_id, []).append(f"{source} query: {query}")
+            # A channel that is not a query (recommendations) says in words why it found it.
+            line = reason or f"{source} query: {query}"
+            queries.setdefault(paper_id, []).append(line)
     return reasons, queries
 
 
