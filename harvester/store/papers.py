@@ -35,15 +35,17 @@ def load_page(
     """The rows any of these identify, their hits and claims, and the records' source rows:
     a few queries per 900 values, whatever the page's size."""
     page = StoredPage(columns=paper_columns(db), next_id=next_paper_id(db))
+    # Ids first, rows once: most papers of a page match by several keys at once.
+    found = {int(i) for i in ids if i is not None}
     for column, values in (
-        ("id", ids),
         ("arxiv_id", arxiv_ids),
         ("doi", dois),
         ("s2_id", s2_ids),
         ("title_key", title_keys),
     ):
-        for row in rows_where(db, "papers", column, values):
-            page.rows.setdefault(row["id"], row)
+        found.update(row["id"] for row in rows_where(db, "papers", column, values, "id"))
+    for row in rows_where(db, "papers", "id", found):
+        page.rows[row["id"]] = row
     stored = sorted(page.rows)
     page.hits = query_hits(db, stored)
     page.claims = venue_claims(db, stored)
