@@ -117,9 +117,30 @@ def score_paper(
     counts once per field (title weighs more than abstract); the curator's negative phrases
     (look-alikes such as "early stopping") subtract from every category.
     """
-    weights = rules.seeds.rules
     in_title = rules.matcher.found(title)
     in_abstract = rules.matcher.found(abstract or "")
+    # Papers share their phrases, hits and links far more often than their texts: the
+    # scores of each combination are worked out once per rules object.
+    key = (in_title, in_abstract, tuple(sorted(hits.items())), tuple(sorted((links or {}).items())))
+    known = rules.scores.get(key)
+    if known is None:
+        if len(rules.scores) >= 50_000:
+            rules.scores.clear()
+        known = rules.scores[key] = [
+            (s.category, s.score, tuple(s.reasons))
+            for s in _score(rules, in_title, in_abstract, hits, links).values()
+        ]
+    return {c: CategoryScore(c, score, list(reasons)) for c, score, reasons in known}
+
+
+def _score(
+    rules: Rules,
+    in_title: frozenset[tuple[str, ...]],
+    in_abstract: frozenset[tuple[str, ...]],
+    hits: Mapping[str, int],
+    links: Mapping[str, int] | None,
+) -> dict[str, CategoryScore]:
+    weights = rules.seeds.rules
     anywhere = in_title | in_abstract
     penalties: list[tuple[float, str]] = []
     for phrase_id, in_the_title, in_the_abstract in rules.penalties:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from harvester.classify import CategoryScore, best_category, score_paper
@@ -99,9 +100,14 @@ class Derived:
     def category_rows(self, paper_id: int) -> list[tuple[int, str, float, str]]:
         """The scores as ``paper_categories`` rows (paper, category, score, reasons JSON)."""
         return [
-            (paper_id, s.category, s.score, json.dumps(s.reasons, ensure_ascii=False))
+            (paper_id, s.category, s.score, _reasons_text(tuple(s.reasons)))
             for s in self.scores.values()
         ]
+
+
+@lru_cache(maxsize=16_384)  # most papers' reasons are a few common lines
+def _reasons_text(reasons: tuple[str, ...]) -> str:
+    return json.dumps(list(reasons), ensure_ascii=False)
 
 
 def derive(

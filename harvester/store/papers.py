@@ -43,9 +43,11 @@ def load_page(
         ("s2_id", s2_ids),
         ("title_key", title_keys),
     ):
-        found.update(row["id"] for row in rows_where(db, "papers", column, values, "id"))
-    for row in rows_where(db, "papers", "id", found):
-        page.rows[row["id"]] = row
+        wanted = sorted({v for v in values if v is not None})
+        for chunk in chunks(wanted):
+            sql = "SELECT id FROM papers WHERE " + in_list(column, chunk)
+            found.update(paper_id for (paper_id,) in db.execute(sql, chunk))
+    page.rows = {row["id"]: row for row in rows_where(db, "papers", "id", found)}
     stored = sorted(page.rows)
     page.hits = query_hits(db, stored)
     page.claims = venue_claims(db, stored)
