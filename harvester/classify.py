@@ -75,14 +75,15 @@ class PhraseMatcher:
         self._stems = _Stems()
         # A harvest scores a paper again when another source's page finds it (its arXiv
         # page, then its Semantic Scholar page): the same texts come back, so their phrases
-        # are kept, for the life of this matcher (one command).
+        # are kept, for the life of this matcher (one command), 20,000 at a time: the texts
+        # are the cache's weight (50,000 took a harvest of 50,000 papers past 300 MB).
         self._seen: dict[str, frozenset[tuple[str, ...]]] = {}
 
     def found(self, text: str) -> frozenset[tuple[str, ...]]:
         """The phrase keys (see ``phrase_key``) that occur in ``text``."""
         phrases = self._seen.get(text)
         if phrases is None:
-            if len(self._seen) >= 50_000:
+            if len(self._seen) >= 20_000:
                 self._seen.clear()
             phrases = self._seen[text] = self._find(text)
         return phrases
@@ -117,9 +118,30 @@ def score_paper(
     counts once per field (title weighs more than abstract); the curator's negative phrases
     (look-alikes such as "early stopping") subtract from every category.
     """
-    weights = rules.seeds.rules
     in_title = rules.matcher.found(title)
     in_abstract = rules.matcher.found(abstract or "")
+    # Papers share their phrases, hits and links far more often than their texts: the
+    # scores of each combination are worked out once per rules object.
+    key = (in_title, in_abstract, tuple(sorted(hits.items())), tuple(sorted((links or {}).items())))
+    known = rules.scores.get(key)
+    if known is None:
+        if len(rules.scores) >= 50_000:
+            rules.scores.clear()
+        known = rules.scores[key] = [
+            (s.category, s.score, tuple(s.reasons))
+            for s in _score(rules, in_title, in_abstract, hits, links).values()
+        ]
+    return {c: CategoryScore(c, score, list(reasons)) for c, score, reasons in known}
+
+
+def _score(
+    rules: Rules,
+    in_title: frozenset[tuple[str, ...]],
+    in_abstract: frozenset[tuple[str, ...]],
+    hits: Mapping[str, int],
+    links: Mapping[str, int] | None,
+) -> dict[str, CategoryScore]:
+    weights = rules.seeds.rules
     anywhere = in_title | in_abstract
     penalties: list[tuple[float, str]] = []
     for phrase_id, in_the_title, in_the_abstract in rules.penalties:

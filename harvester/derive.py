@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from harvester.classify import CategoryScore, best_category, score_paper
 from harvester.records import VenueClaim
+from harvester.rows import manual_fields
 from harvester.rules import Rules
 from harvester.venues import VenueEvidence
 
@@ -44,6 +46,50 @@ def hits_per_category(hits: Iterable[Hit]) -> dict[str, int]:
     return counts
 
 
+# Every column ``derive`` reads: its inputs, and the derived columns it compares against.
+READS = (
+    "title",
+    "abstract",
+    "comment",
+    "journal_ref",
+    "doi",
+    "published",
+    "arxiv_id",
+    "year",
+    "citation_count",
+    "manual_fields",
+    "is_seed",
+    "category",
+    "venue",
+    "venue_year",
+    "award",
+    "milestone",
+    "score",
+)
+
+
+def fingerprint(
+    paper: Mapping[str, Any],
+    claims: Iterable[VenueClaim],
+    hits: Iterable[Hit],
+    links: Mapping[str, int] | None = None,
+) -> int:
+    """A digest of everything ``derive`` reads for a paper: equal digests, equal results.
+
+    Python's 64-bit hash, so a writer can remember what it derived tens of thousands of
+    papers from in a few MB; two different inputs of one paper share a digest with odds of
+    2**-64.
+    """
+    return hash(
+        (
+            tuple(paper[c] for c in READS),
+            tuple(claims),
+            frozenset(hits),
+            tuple(sorted((links or {}).items())),
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Derived:
     """A paper's derived fields that differ from its row, and its per-category scores."""
@@ -54,9 +100,14 @@ class Derived:
     def category_rows(self, paper_id: int) -> list[tuple[int, str, float, str]]:
         """The scores as ``paper_categories`` rows (paper, category, score, reasons JSON)."""
         return [
-            (paper_id, s.category, s.score, json.dumps(s.reasons, ensure_ascii=False))
+            (paper_id, s.category, s.score, _reasons_text(tuple(s.reasons)))
             for s in self.scores.values()
         ]
+
+
+@lru_cache(maxsize=16_384)  # most papers' reasons are a few common lines
+def _reasons_text(reasons: tuple[str, ...]) -> str:
+    return json.dumps(list(reasons), ensure_ascii=False)
 
 
 def derive(
@@ -68,7 +119,7 @@ def derive(
 ) -> Derived:
     """Venue, award, milestone, category and score as the sources and rules give them."""
     scores = score_paper(rules, paper["title"], paper["abstract"], hits_per_category(hits), links)
-    manual = set(json.loads(paper["manual_fields"]))
+    manual = manual_fields(paper)
     changes: dict[str, Any] = {}
     first_year = int(paper["published"][:4]) if paper["published"] else paper["year"]
     venue, venue_year = rules.seeds.venues.place(

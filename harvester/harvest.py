@@ -164,6 +164,7 @@ class _Run:
     # Papers refreshed since are not due (None: every paper is).
     refresh_before: str | None
     writer: Writer = field(default_factory=Writer)
+    memo: ingest.Memo = field(default_factory=ingest.Memo)
     pending: Pending = field(default_factory=Pending)
     marks: dict[tuple[str, str, str], watermarks.Watermark] = field(default_factory=dict)
     searches_done: set[str] = field(default_factory=set)
@@ -206,6 +207,7 @@ class _Run:
                 found_by=found_by,
                 targets=targets,
                 skip_known=not self.full,
+                memo=self.memo,
             )
             if then is not None:
                 then()

@@ -26,6 +26,28 @@ Hit = merge.Hit
 _CHUNK = 900
 
 
+class Memo:
+    """What one writer derived each paper from, as ``derive.fingerprint`` digests.
+
+    A harvest reads most papers two or three times (an arXiv page, a Semantic Scholar
+    search, a refresh batch); a page that changes nothing derivation reads (a TL;DR, the
+    same citation count) leaves the paper's derived fields and category scores as the
+    writer last wrote them, so they are neither derived nor written again. Only for one
+    command's writer with one rules object: a digest says nothing about what other rules
+    would derive. Entries are added once their page is saved; a page that fails ends the
+    run, and its writer's memo with it.
+    """
+
+    def __init__(self) -> None:
+        self._digests: dict[int, int] = {}
+
+    def same(self, paper_id: int, digest: int) -> bool:
+        return self._digests.get(paper_id) == digest
+
+    def update(self, digests: dict[int, int]) -> None:
+        self._digests.update(digests)
+
+
 @dataclass
 class SaveResult:
     """What saving a page did, for the run's counters: papers created, changed, and the
@@ -66,6 +88,7 @@ def save_records(
     found_by: Sequence[Sequence[str]] | None = None,
     targets: Sequence[int] | None = None,
     skip_known: bool = False,
+    memo: Memo | None = None,
 ) -> SaveResult:
     """Merge one page of records, and the queries that found them, in one transaction.
 
@@ -73,9 +96,11 @@ def save_records(
     ``category`` (``found_by``, one list per record); without either they only enrich (no
     query hit is recorded). ``targets`` names the row each record describes when the caller
     already knows it. With ``skip_known``, records that would teach nothing (``merge.known``)
-    are left out. With ``run_id`` the run's row counts the papers new and updated, in the
-    same transaction: an interrupt can fall anywhere, even around the commit, and the row
-    still counts exactly what the database holds.
+    are left out. With a ``memo``, papers whose derivation inputs the page leaves as the
+    memo's writer last derived them are not derived again. With ``run_id`` the run's row
+    counts the papers new and updated, in the same transaction: an interrupt can fall
+    anywhere, even around the commit, and the row still counts exactly what the database
+    holds.
 
     A page costs a fixed number of statements per 900 papers: rows are read for the whole
     page at once, each paper is merged and derived once, and everything is written in bulk,
@@ -114,9 +139,11 @@ def save_records(
         page = merge.merge_page(
             stored, fresh, [texts[i] for i in keep], [hits[i] for i in keep], now, aims
         )
-        _derive_and_write(db, rules, stored, page, now, run_id)
+        digests = _derive_and_write(db, rules, stored, page, now, run_id, memo)
         if run_id is not None:
             paper_rows.add_run_counts(db, run_id, new=len(page.new), updated=len(page.updated))
+    if memo is not None:
+        memo.update(digests)
     result.new, result.updated, result.seen = page.new, page.updated, page.seen
     return result
 
@@ -128,35 +155,46 @@ def _derive_and_write(
     page: merge.MergedPage,
     now: str = "",
     run_id: int | None = None,
-) -> None:
-    """Derive every paper the page touched, once, and write the page in bulk; ``now`` stamps
-    the citation counts it observed."""
+    memo: Memo | None = None,
+) -> dict[int, int]:
+    """Derive every paper the page touched, once (unless the ``memo`` says nothing it reads
+    changed), and write the page in bulk; ``now`` stamps the citation counts it observed.
+    Returns the digest of what each paper was derived from."""
     touched = page.touched
     s2_ids = [page.rows[i]["s2_id"] for i in touched if page.rows[i]["s2_id"]]
     links = store.graph.linked_categories(db, s2_ids)
     categories: list[tuple[int, str, float, str]] = []
+    derived_ids: list[int] = []
+    digests: dict[int, int] = {}
     for paper_id in touched:
         row = page.rows[paper_id]
-        derived = derive.derive(
-            rules,
-            row,
-            page.claims.get(paper_id, {}).values(),
-            page.paper_hits.get(paper_id, ()),
-            links.get(row["s2_id"], {}) if row["s2_id"] else {},
-        )
+        claims = page.claims.get(paper_id, {}).values()
+        hits = page.paper_hits.get(paper_id, ())
+        linked = links.get(row["s2_id"], {}) if row["s2_id"] else {}
+        if memo is not None:
+            digest = derive.fingerprint(row, claims, hits, linked)
+            if memo.same(paper_id, digest):
+                continue
+        derived = derive.derive(rules, row, claims, hits, linked)
+        derived_ids.append(paper_id)
         categories += derived.category_rows(paper_id)
         if derived.changes:
             row.update(derived.changes)
             if paper_id in stored.rows:
                 page.changes.setdefault(paper_id, {}).update(derived.changes)
+            if memo is not None:
+                digest = derive.fingerprint(row, claims, hits, linked)
+        if memo is not None:
+            digests[paper_id] = digest
     paper_rows.insert_papers(db, stored.columns, [page.rows[i] for i in page.new])
     paper_rows.update_papers(db, page.changes)
     paper_rows.replace_authors(db, page.authors)
     paper_rows.upsert_sources(db, page.sources)
     paper_rows.add_hits(db, page.hits, run_id)
     paper_rows.observe_citations(db, page.counts, now)
-    paper_rows.replace_categories(db, touched, categories)
+    paper_rows.replace_categories(db, derived_ids, categories)
     _index_text(db, stored, page)
+    return digests
 
 
 def _index_text(db: Database, stored: StoredPage, page: merge.MergedPage) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harvester.records import PaperRecord, VenueClaim, normalise_title
-from harvester.rows import SourceRow, StoredPage
+from harvester.rows import SourceRow, StoredPage, manual_fields
 
 # arXiv mints DOIs for preprints; they are not the publication's DOI.
 ARXIV_DOI_PREFIX = "10.48550/"
@@ -61,13 +61,13 @@ def said_nothing_new(record: PaperRecord, text: str, stored: str) -> bool:
     """Whether a source's stored record already says everything this one says.
 
     A field it gave then and omits now (Semantic Scholar's TL;DR, which only the batch
-    endpoint gives) is not news. Equal text is the common case and costs no decoding.
+    endpoint gives) is not news. Equal text is the common case and costs no decoding; else
+    only the stored text is decoded (the record's own data is at hand).
     """
     if text == stored:
         return True
     said = json.loads(stored)
-    fresh = json.loads(text)
-    return all(said.get(key) == value for key, value in fresh.items())
+    return all(said.get(key) == value for key, value in source_data(record).items())
 
 
 class PageIndex:
@@ -158,7 +158,7 @@ def _source_values(record: PaperRecord) -> dict[str, Any]:
 
 def merge(existing: dict[str, Any], record: PaperRecord) -> dict[str, Any]:
     """The changes a record makes to a stored row: manual > Semantic Scholar > arXiv."""
-    manual = set(json.loads(existing["manual_fields"]))
+    manual = manual_fields(existing)
     values = _source_values(record)
     changes: dict[str, Any] = {}
     if record.source == "arxiv":
@@ -216,7 +216,7 @@ def seed_marks(
 
     A decision already recorded (a rejection, a category set by hand) stands.
     """
-    manual = set(json.loads(paper["manual_fields"]))
+    manual = manual_fields(paper)
     changes: dict[str, Any] = {"is_seed": 1}
     if paper["status"] == "pending":
         changes["status"] = "accepted"

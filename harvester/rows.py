@@ -6,6 +6,8 @@ work on them without touching the database.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +15,12 @@ from harvester.records import VenueClaim
 
 # The columns of ``papers`` whose schema default is not NULL, with that default.
 _DEFAULTS = {"score": 0.0, "is_seed": 0, "manual_fields": "[]", "status": "pending", "milestone": 0}
+
+
+def manual_fields(row: Mapping[str, Any]) -> frozenset[str]:
+    """The fields a person set on a paper (``manual_fields``, a JSON list, mostly empty)."""
+    text = row["manual_fields"]
+    return frozenset() if text == "[]" else frozenset(json.loads(text))
 
 
 @dataclass

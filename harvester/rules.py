@@ -8,6 +8,7 @@ nothing is compiled twice or cached at module level.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from harvester.classify import PhraseMatcher, phrase_key
 from harvester.config import Config
@@ -50,6 +51,11 @@ class Rules:
     )
     # The categories in the seeds' order (ties go to the earlier one).
     order: list[str] = field(init=False, repr=False, compare=False)
+    # ``classify.score_paper``'s answers, by the phrases found, hits and links: rules are
+    # fixed for the life of this object, so an answer never goes stale.
+    scores: dict[Any, list[tuple[str, float, tuple[str, ...]]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         rules = self.seeds.rules

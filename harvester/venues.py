@@ -31,8 +31,11 @@ KINDS = (CONFERENCE, JOURNAL, PREPRINT)
 PUBLISHERS_TABLE = "publishers"
 
 
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
 def _key(name: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", name.lower()))
+    return " ".join(_WORD_RE.findall(name.lower()))
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,10 @@ class Venues:
         for position, venue in enumerate(self.venues):
             for prefix in venue.dblp:
                 self._by_dblp.setdefault(prefix, (position, venue.short))
+        # ``place`` is pure over the table, and a harvest asks it about the same few hundred
+        # venues, years and comments for every paper: each answer is kept (for one table).
+        self._placed: dict[tuple[VenueEvidence, int | None, int | None], tuple[str, int | None]]
+        self._placed = {}
         self._by_name: dict[str, str] = {}
         for venue in self.venues:
             for name in (venue.short, *venue.names, *venue.abbrev):
@@ -196,6 +203,17 @@ class Venues:
         with a DOI was published, even where no venue is known); ``arXiv`` for a preprint
         (``preprint_year`` is its first submission's year); else ``Unknown``.
         """
+        key = (evidence, preprint_year, year)
+        placed = self._placed.get(key)
+        if placed is None:
+            if len(self._placed) >= 50_000:
+                self._placed.clear()
+            placed = self._placed[key] = self._place(evidence, preprint_year, year)
+        return placed
+
+    def _place(
+        self, evidence: VenueEvidence, preprint_year: int | None, year: int | None
+    ) -> tuple[str, int | None]:
         found = self.resolve(evidence)
         if found and found[0] != UNPUBLISHED:
             return found[0], found[1] or year

@@ -78,3 +78,13 @@ def test_documented_tables_exist(db):
     documented = set(re.findall(r"^\| `(\w+)`", section, re.M))
     documented |= {"paper_authors"}
     assert documented <= set(db.table_names())
+
+
+def test_architecture_lists_every_module_once_and_none_that_is_gone():
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    table = text.split("## Modules", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `(harvester/[^`]+)` \|", table, re.M)
+    package = ROOT / "harvester"
+    modules = {str(p.relative_to(ROOT)) for p in package.rglob("*.py")}
+    assert len(listed) == len(set(listed))
+    assert set(listed) == modules | {"harvester/web/static/"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 
@@ -388,3 +389,64 @@ def test_the_full_text_index_follows_new_and_changed_papers(db, seeds):
     assert review.search(db, "gamma") == [paper(db, "2001.00001")["id"]]
     # FTS5 compares the index with the papers it was made from.
     db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('integrity-check')")
+
+
+def test_a_page_that_changes_nothing_derivation_reads_is_not_derived_again(
+    tmp_path, rules, monkeypatch
+):
+    """With the writer's memo, a refresh bringing only a TL;DR derives nothing; a page that
+    changes what derivation reads derives the paper again; the database ends as without it."""
+    from harvester import derive
+    from tests.conftest import snapshot
+
+    arxiv = PaperRecord(
+        source="arxiv",
+        title="Adaptive Early Exit Networks for Efficient Inference",
+        abstract="Early exits let easy inputs leave a deep network after a few layers.",
+        arxiv_id="2101.00001",
+        arxiv_version=1,
+        published="2021-01-01",
+        year=2021,
+    )
+    s2 = PaperRecord(
+        source="s2",
+        title=arxiv.title,
+        arxiv_id=arxiv.arxiv_id,
+        s2_id="a" * 40,
+        year=2021,
+        citation_count=40,
+        source_id="a" * 40,
+    )
+    pages = [
+        [arxiv],
+        [s2],
+        [dataclasses.replace(s2, tldr="Exits early on easy inputs.")],  # only a TL;DR
+        [dataclasses.replace(s2, citation_count=140)],  # a milestone now
+    ]
+    derived: list[int] = []
+    real = derive.derive
+
+    def counting(*args, **kwargs):
+        derived.append(args[1]["id"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(derive, "derive", counting)
+    databases = {}
+    for name, memo in (("memo", ingest.Memo()), ("none", None)):
+        db = store.open_db(tmp_path / f"{name}.db")
+        counts = []
+        for page in pages:
+            before = len(derived)
+            ingest.save_records(db, rules, page, category="early_exit", query="q", memo=memo)
+            counts.append(len(derived) - before)
+        databases[name] = (snapshot(db), counts)
+    assert databases["memo"][1] == [1, 1, 0, 1]
+    assert databases["none"][1] == [1, 1, 1, 1]
+    assert databases["memo"][0] == databases["none"][0]
+    memo_db = store.open_db(tmp_path / "memo.db")
+    [paper] = store.papers.papers_where(memo_db, "arxiv_id", "2101.00001")
+    assert (paper["tldr"], paper["citation_count"], paper["milestone"]) == (
+        "Exits early on easy inputs.",
+        140,
+        1,
+    )

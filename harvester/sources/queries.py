@@ -26,7 +26,7 @@ _BULK_TOKEN = re.compile(r'\s*(\(|\)|\||\+|-(?=\S)|"[^"]*"|[^\s()|+"]+)')
 _WORD = re.compile(r"[a-z0-9]+")
 # arXiv's field prefixes this module evaluates (``rn``, report numbers, and date ranges are
 # not on a record: queries with them are sent alone).
-_ARXIV_FIELDS = frozenset({"ti", "abs", "au", "co", "jr", "cat", "id", "all"})
+_ARXIV_PREFIXES = frozenset({"ti", "abs", "au", "co", "jr", "cat", "id", "all"})
 _ARXIV_OPERATORS = frozenset({"AND", "OR", "ANDNOT"})
 
 
@@ -98,7 +98,7 @@ def parse_arxiv(text: str) -> Node:
         field, colon, value = token.partition(":")
         if not colon:
             field, value = "all", token
-        if field not in _ARXIV_FIELDS:
+        if field not in _ARXIV_PREFIXES:
             raise QuerySyntaxError(f"field {field!r}")
         if field in ("cat", "id"):
             return ("term", field, value.strip('"'))
@@ -162,6 +162,8 @@ class _Fields:
     def __init__(self, record: PaperRecord) -> None:
         self.record = record
         self._lines: dict[str, str] = {}
+        # The parts of a combined query share most of their terms: each is tested once.
+        self._has: dict[tuple[str, str], bool] = {}
 
     def line(self, field: str) -> str:
         cached = self._lines.get(field)
@@ -178,6 +180,12 @@ class _Fields:
         return cached
 
     def has(self, field: str, phrase: str) -> bool:
+        found = self._has.get((field, phrase))
+        if found is None:
+            found = self._has[(field, phrase)] = self._test(field, phrase)
+        return found
+
+    def _test(self, field: str, phrase: str) -> bool:
         if field == "cat":
             cats = self.record.categories or [self.record.primary_category or ""]
             if phrase.endswith("*"):

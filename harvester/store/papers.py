@@ -35,15 +35,19 @@ def load_page(
     """The rows any of these identify, their hits and claims, and the records' source rows:
     a few queries per 900 values, whatever the page's size."""
     page = StoredPage(columns=paper_columns(db), next_id=next_paper_id(db))
+    # Ids first, rows once: most papers of a page match by several keys at once.
+    found = {int(i) for i in ids if i is not None}
     for column, values in (
-        ("id", ids),
         ("arxiv_id", arxiv_ids),
         ("doi", dois),
         ("s2_id", s2_ids),
         ("title_key", title_keys),
     ):
-        for row in rows_where(db, "papers", column, values):
-            page.rows.setdefault(row["id"], row)
+        wanted = sorted({v for v in values if v is not None})
+        for chunk in chunks(wanted):
+            sql = "SELECT id FROM papers WHERE " + in_list(column, chunk)
+            found.update(paper_id for (paper_id,) in db.execute(sql, chunk))
+    page.rows = {row["id"]: row for row in rows_where(db, "papers", "id", found)}
     stored = sorted(page.rows)
     page.hits = query_hits(db, stored)
     page.claims = venue_claims(db, stored)
