@@ -236,10 +236,11 @@ def _duration(seconds: int | None) -> str:
 def status(obj: Context, as_json: bool, runs: int) -> None:
     """Show the last runs, the lock, the review queue and the papers per category."""
     config = obj.config()
+    seeds = load_seeds(config.seeds)
     db = store.open_db(config.db, access="read")
     try:
         recent = store.last_runs(db, runs)
-        counts = store.counts_by_category(db)
+        counts = review.category_counts(db, seeds)
         queue = store.queue_size(db)
         holder = lock.current_holder(db)
     finally:
@@ -295,7 +296,7 @@ def _line(item: review.QueueItem) -> str:
     venue = printable(f"{item.venue or '?'} {item.venue_year or ''}")
     cited = "?" if item.citation_count is None else str(item.citation_count)
     return (
-        f"{item.id:>6}  {item.rank:5.2f}  {item.score:6.1f}  {item.suggested or '-':14}  "
+        f"{item.id:>6}  {item.rank:5.2f}  {item.score:6.1f}  {item.category or '-':14}  "
         f"{venue:16} {cited:>6}  {printable(item.title)}"
     )
 
@@ -341,16 +342,37 @@ def review_cmd(ctx: click.Context, interactive: bool | None, category: str | Non
     default="pending",
     show_default=True,
 )
-@_category_option("Only this category (suggested for pending papers).")
+@_category_option("Only the papers shown under this category (as status counts them).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N papers.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N.")
+@click.option(
+    "--uncertain",
+    is_flag=True,
+    help="The papers the ranking is least sure about first (the decisions that teach it most).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_obj
 def review_list(
-    obj: Context, status: str, category: str | None, limit: int | None, as_json: bool
+    obj: Context,
+    status: str,
+    category: str | None,
+    limit: int | None,
+    offset: int,
+    uncertain: bool,
+    as_json: bool,
 ) -> None:
-    """Papers best first: id, rank, score, suggested category, venue, citations, title, why."""
+    """Papers most likely relevant first: id, rank (the probability), score, category,
+    venue, citations, title, why."""
     _, seeds, db = _open(obj, "read")
-    items = review.queue(db, seeds, status=status, category=category, limit=limit)
+    items = review.queue(
+        db,
+        seeds,
+        status=status,
+        category=category,
+        limit=limit,
+        offset=offset,
+        order="uncertain" if uncertain else "likely",
+    )
     if as_json:
         click.echo(json.dumps([i.as_json() for i in items], indent=2, ensure_ascii=False))
         return
@@ -370,6 +392,7 @@ def review_show(obj: Context, ident: str) -> None:
     """Everything about one paper. ID is papers.id, an arXiv id, a DOI or an S2 id."""
     _, seeds, db = _open(obj, "read")
     paper = review.find(db, ident)
+    paper["category"] = review.shown_category(db, seeds, paper)
     for key in (
         "id",
         "title",
@@ -392,7 +415,8 @@ def review_show(obj: Context, ident: str) -> None:
         if paper[key] not in (None, ""):
             click.echo(f"{key:15} {printable(paper[key])}")
     click.echo(f"{'authors':15} {printable(', '.join(json.loads(paper['authors'])))}")
-    for reason in review.why(db, seeds, paper):
+    ranking = review.ranking_line(db, seeds, paper["id"])
+    for reason in review.why(db, seeds, paper, [ranking] if ranking else []):
         click.echo(f"{'why':15} {printable(reason)}")
 
 

@@ -553,26 +553,14 @@ class Ranker:
     def explain(self, paper: PaperFeatures, seeds: Seeds) -> str:
         """Why a paper scores as it does, in one line: for the rows a reader is shown only,
         since it costs a scoring of its own."""
-        scored = self.score([paper])[0]
-        head = f"{scored.probability:.0%} likely relevant"
-        if self.model is not None:
-            head += f" (prior {scored.prior:.0%}, learned {self.trust:.0%} of it)"
-        parts = [head]
-        strongest = sorted(paper.relevance_reasons, key=_points, reverse=True)
-        parts += [r for r in strongest if _points(r) > 0][:2]
-        parts += [r for r in strongest if _points(r) < 0][-1:]
-        if paper.found_by:
-            names = ", ".join(seeds.categories[k].name for k in paper.found_by)
-            parts.append(f"found by {names} queries")
-        to_accepted, to_rejected = self.links(paper)
-        if to_accepted:
-            parts.append(f"cites {to_accepted} accepted")
-        if to_rejected:
-            parts.append(f"linked to {to_rejected} rejected")
-        words = self.top_words(paper)
-        if words:
-            parts.append("words: " + ", ".join(repr(w) for w in words))
-        return "; ".join(parts)
+        return explain(
+            seeds,
+            paper,
+            self.score([paper])[0],
+            trust=self.trust if self.model is not None else None,
+            links=self.links(paper),
+            words=self.top_words(paper),
+        )
 
     def top_words(self, paper: PaperFeatures, n: int = 3) -> list[str]:
         """The words and word pairs of the paper that weigh most for relevance."""
@@ -600,6 +588,38 @@ class Ranker:
             if name not in shown:
                 shown.append(name)
         return shown
+
+
+def explain(
+    seeds: Seeds,
+    paper: PaperFeatures,
+    scored: Scored,
+    *,
+    trust: float | None,
+    links: tuple[int, int],
+    words: Sequence[str] = (),
+) -> str:
+    """Why a paper scores as it does, in one line, from its score and features: ``trust``
+    is the learned model's share (None before it exists), ``links`` the paper's links to
+    accepted and rejected papers, ``words`` its strongest words (``Ranker.top_words``)."""
+    head = f"{scored.probability:.0%} likely relevant"
+    if trust is not None:
+        head += f" (prior {scored.prior:.0%}, learned {trust:.0%} of it)"
+    parts = [head]
+    strongest = sorted(paper.relevance_reasons, key=_points, reverse=True)
+    parts += [r for r in strongest if _points(r) > 0][:2]
+    parts += [r for r in strongest if _points(r) < 0][-1:]
+    if paper.found_by:
+        names = ", ".join(seeds.categories[k].name for k in paper.found_by)
+        parts.append(f"found by {names} queries")
+    to_accepted, to_rejected = links
+    if to_accepted:
+        parts.append(f"cites {to_accepted} accepted")
+    if to_rejected:
+        parts.append(f"linked to {to_rejected} rejected")
+    if words:
+        parts.append("words: " + ", ".join(repr(w) for w in words))
+    return "; ".join(parts)
 
 
 def _points(reason: str) -> float:
@@ -654,14 +674,17 @@ def _meta(paper: PaperFeatures) -> dict[str, float]:
 @dataclass
 class CategoryModel:
     """Which section, learned from accepted papers, for the categories that have enough; and
-    the seeds' own description of each section, for papers no keyword places."""
+    the seeds' own description of each section, for papers no keyword places.
+
+    The words are the ``Prior``'s, transformed once for every paper: filing the whole queue
+    after a decision is then one sparse product, not a tokenising of every abstract.
+    """
 
     described: tuple[str, ...]
     description_vec: TfidfVectorizer
     descriptions: sparse.csr_matrix
+    prior: Prior | None = None
     learned: tuple[str, ...] = ()
-    title_vec: TfidfVectorizer | None = None
-    body_vec: TfidfVectorizer | None = None
     meta_vec: DictVectorizer | None = None
     model: LogisticRegression | None = None
 
@@ -673,10 +696,12 @@ class CategoryModel:
         decisions: Sequence[Decision],
         *,
         min_accepted: int = MIN_CATEGORY_ACCEPTED,
+        prior: Prior | None = None,
     ) -> CategoryModel:
         """Learn from accepted papers, once at least one category has ``min_accepted`` and
         there is something to tell it from (another such category, or accepted papers of
-        the rest, which the model learns as "not one of mine")."""
+        the rest, which the model learns as "not one of mine"). ``prior`` gives the words
+        (fitted here when not given)."""
         described = tuple(seeds.categories)
         docs = [
             ". ".join([c.description or c.name, *c.keywords]) for c in seeds.categories.values()
@@ -697,10 +722,12 @@ class CategoryModel:
         classes = [key if key in learned else _OTHER for _, key in accepted]
         if not learned or len(set(classes)) < 2:
             return built
+        if prior is None:
+            seed_papers = [by_id[d.paper_id] for d in decisions if d.seed and d.paper_id in by_id]
+            prior = Prior.fit(seeds, papers, seed_papers)
         shown = [p for p, _ in accepted]
+        built.prior = prior
         built.learned = learned
-        built.title_vec = _vectorizer(frozenset()).fit([p.title for p in shown])
-        built.body_vec = _vectorizer(frozenset()).fit([p.body for p in shown])
         built.meta_vec = DictVectorizer().fit([_meta(p) for p in shown])
         model = LogisticRegression(C=CATEGORY_C, class_weight="balanced", max_iter=2000)
         with _one_thread():
@@ -708,8 +735,7 @@ class CategoryModel:
         return built
 
     def _matrix(self, seeds: Seeds, papers: Sequence[PaperFeatures]) -> sparse.csr_matrix:
-        assert self.title_vec is not None and self.body_vec is not None
-        assert self.meta_vec is not None
+        assert self.prior is not None and self.meta_vec is not None
         keys = list(seeds.categories)
         shares = np.zeros((len(papers), len(keys)))
         for r, paper in enumerate(papers):
@@ -719,8 +745,7 @@ class CategoryModel:
                     shares[r, keys.index(key)] = score / top
         return sparse.hstack(
             [
-                TITLE_WEIGHT * self.title_vec.transform([p.title for p in papers]),
-                self.body_vec.transform([p.body for p in papers]),
+                self.prior.words(papers),
                 sparse.csr_matrix(shares),
                 self.meta_vec.transform([_meta(p) for p in papers]),
             ]
@@ -728,10 +753,18 @@ class CategoryModel:
 
     def probabilities(self, seeds: Seeds, paper: PaperFeatures) -> dict[str, float]:
         """Each learned category's probability ("" for "another category"), or nothing."""
-        if self.model is None:
-            return {}
-        row = self.model.predict_proba(self._matrix(seeds, [paper]))[0]
-        return {str(c): float(p) for c, p in zip(self.model.classes_, row, strict=True)}
+        return self.probabilities_of(seeds, [paper])[0]
+
+    def probabilities_of(
+        self, seeds: Seeds, papers: Sequence[PaperFeatures]
+    ) -> list[dict[str, float]]:
+        """``probabilities`` of many papers, in one product."""
+        if self.model is None or not papers:
+            return [{} for _ in papers]
+        with _one_thread():
+            rows = self.model.predict_proba(self._matrix(seeds, papers))
+        classes = [str(c) for c in self.model.classes_]
+        return [dict(zip(classes, map(float, row), strict=True)) for row in rows]
 
     def nearest_description(self, paper: PaperFeatures) -> str | None:
         """The category whose description and keywords the paper's words are most like."""
@@ -745,7 +778,8 @@ class CategoryModel:
 def suggest_category(
     seeds: Seeds, paper: PaperFeatures, model: CategoryModel | None = None
 ) -> str | None:
-    """The one category a paper is shown, counted and filed under.
+    """The category the ranking proposes for a paper (``screening.shown_category`` adds what
+    a person decided).
 
     The keyword section rule (``keyword_category``); for a paper no keyword places, the
     category whose description it is most like. Once ``model`` has learned categories (each
@@ -754,13 +788,28 @@ def suggest_category(
     a more specific section (higher ``priority``): a survey of dynamic networks stays a
     Survey.
     """
-    rule = keyword_category(seeds, paper)
-    if rule is None and model is not None:
-        rule = model.nearest_description(paper)
-    probabilities = model.probabilities(seeds, paper) if model is not None else {}
+    return suggest_categories(seeds, [paper], model)[paper.paper_id]
+
+
+def suggest_categories(
+    seeds: Seeds, papers: Sequence[PaperFeatures], model: CategoryModel | None = None
+) -> dict[int, str | None]:
+    """``suggest_category`` of many papers, the learned model applied to all in one go."""
+    probabilities = (
+        model.probabilities_of(seeds, papers) if model is not None else [{} for _ in papers]
+    )
+    out: dict[int, str | None] = {}
+    for paper, probs in zip(papers, probabilities, strict=True):
+        rule = keyword_category(seeds, paper)
+        if rule is None and model is not None:
+            rule = model.nearest_description(paper)
+        out[paper.paper_id] = _pick(seeds, rule, probs)
+    return out
+
+
+def _pick(seeds: Seeds, rule: str | None, probabilities: dict[str, float]) -> str | None:
     if not probabilities:
         return rule
-    assert model is not None
     best = max(probabilities, key=lambda k: (probabilities[k], k))
     if best in (_OTHER, rule) or probabilities[best] < CONFIDENT:
         return rule

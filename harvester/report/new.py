@@ -15,7 +15,6 @@ from sqlite_utils import Database
 
 from harvester import review, store
 from harvester.markdown import escape
-from harvester.rank import Ranker
 from harvester.report.common import date_cell, focus_cell, linked_title, table
 from harvester.seeds import Seeds
 
@@ -32,9 +31,7 @@ def _section(seeds: Seeds, key: str | None) -> str:
     return escape(category.title) if category else ""
 
 
-def render_new(
-    db: Database, seeds: Seeds, papers: list[dict[str, Any]], ranker: Ranker | None = None
-) -> str:
+def render_new(db: Database, seeds: Seeds, papers: list[dict[str, Any]]) -> str:
     """The page: accepted since the previous harvest, then the last harvest's candidates."""
     runs = store.finished_runs(db)
     out = ["# What's new", ""]
@@ -52,9 +49,7 @@ def render_new(
     fresh.sort(key=lambda p: (accepted_at.get(p["id"], ""), p["id"]), reverse=True)
     candidate_ids = store.first_seen_between(db, latest["started"], latest["ended"])
     candidates = (
-        review.queue(db, seeds, ranker=ranker, ids=set(candidate_ids), explain=False)
-        if candidate_ids
-        else []
+        review.queue(db, seeds, ids=set(candidate_ids), explain=False) if candidate_ids else []
     )
     boundary = f"the harvest of {_day(since)}" if since else "the first harvest"
     out += [
@@ -90,8 +85,8 @@ def render_new(
         parts = [linked_title(paper), date_cell(paper)]
         if item.citation_count is not None:
             parts.append(f"{item.citation_count:,} citations")
-        if item.suggested:
-            parts.append(f"suggested: {_section(seeds, item.suggested)}")
+        if item.category:
+            parts.append(f"suggested: {_section(seeds, item.category)}")
         out.append(f"1. {' · '.join(p for p in parts if p)} `#{item.id}`")
     if len(candidates) > MAX_CANDIDATES:
         out += [
