@@ -322,7 +322,7 @@ def review_cmd(ctx: click.Context, interactive: bool | None, category: str | Non
         interactive = sys.stdin.isatty()
     config, seeds, db = _open(obj, "write" if interactive else "read")
     if not interactive:
-        for item in review.queue(db, seeds, category=category):
+        for item in review.queue(db, seeds, category=category, explain=False):
             click.echo(_line(item))
         return
     review_loop(

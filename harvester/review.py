@@ -181,18 +181,26 @@ ORDERS = ("likely", "uncertain")
 
 
 def why(
-    db: Database, seeds: Seeds, paper: dict[str, Any], extra: list[str] | None = None
+    db: Database,
+    seeds: Seeds,
+    paper: dict[str, Any],
+    extra: list[str] | None = None,
+    current: screening.Order | None = None,
 ) -> list[str]:
     """What put the paper where it is: queries and rules for its category, citations, award."""
-    return _explain(db, seeds, [paper], {paper["id"]: extra or []})[paper["id"]]
+    return _explain(db, seeds, [paper], {paper["id"]: extra or []}, current)[paper["id"]]
 
 
 def _explain(
-    db: Database, seeds: Seeds, papers: list[dict[str, Any]], extra: dict[int, list[str]]
+    db: Database,
+    seeds: Seeds,
+    papers: list[dict[str, Any]],
+    extra: dict[int, list[str]],
+    current: screening.Order | None = None,
 ) -> dict[int, list[str]]:
     """``why`` for many papers, in a few queries: the queue file lists every pending paper."""
     reasons, queries = store.papers.explanations(db, [p["id"] for p in papers])
-    current = screening.order(db, seeds)
+    current = current or screening.order(db, seeds)
     out: dict[int, list[str]] = {}
     for paper in papers:
         lines = list(extra.get(paper["id"], []))
@@ -223,9 +231,10 @@ def category_counts(db: Database, seeds: Seeds) -> dict[str, dict[str, int]]:
     """Papers per shown category (``""`` for none) and status, as ``status`` prints them."""
     current = screening.order(db, seeds)
     out: dict[str, dict[str, int]] = {}
-    for row in store.papers.queue_rows(db, "all"):
+    for pid, status, stored, manual in store.papers.category_rows(db):
+        row = {"id": pid, "status": status, "category": stored, "manual_fields": manual}
         key = screening.shown_category(row, current) or ""
-        out.setdefault(key, dict.fromkeys(STATUSES, 0))[row["status"]] += 1
+        out.setdefault(key, dict.fromkeys(STATUSES, 0))[status] += 1
     return dict(sorted(out.items()))
 
 
@@ -261,17 +270,32 @@ def queue_page(
     if category is not None:
         seeds.category(category)
     current = screening.order(db, seeds)
-    items: list[QueueItem] = []
-    for row in store.papers.queue_rows(db, status):
-        if ids is not None and row["id"] not in ids:
+    # Every paper is sorted and filtered from a few columns; rows are read for the page only.
+    keyed: list[tuple[tuple[float, ...], int, str | None]] = []
+    for pid, st, stored, manual, score, cited in store.papers.ranking_rows(db, status):
+        if ids is not None and pid not in ids:
             continue
-        shown = screening.shown_category(row, current)
+        shown = screening.category_of(pid, st, stored, manual, current)
         if category is not None and shown != category:
             continue
-        scored = current.scores.get(row["id"])
+        scored = current.scores.get(pid)
+        rank = scored.probability if scored is not None else 0.0
+        if order == "uncertain":
+            key: tuple[float, ...] = (abs(rank - 0.5), -rank, pid)
+        else:
+            key = (-rank, -score, -(cited or 0), pid)
+        keyed.append((key, pid, shown))
+    keyed.sort()
+    total = len(keyed)
+    page = keyed[offset : offset + limit if limit is not None else None]
+    rows = store.papers.queue_rows_of(db, [pid for _, pid, _ in page])
+    items: list[QueueItem] = []
+    for _, pid, shown in page:
+        row = rows[pid]
+        scored = current.scores.get(pid)
         items.append(
             QueueItem(
-                id=row["id"],
+                id=pid,
                 title=row["title"],
                 status=row["status"],
                 category=shown,
@@ -285,21 +309,16 @@ def queue_page(
                 s2_id=row["s2_id"],
             )
         )
-    if order == "uncertain":
-        items.sort(key=lambda i: (abs(i.rank - 0.5), -i.rank, i.id))
-    else:
-        items.sort(key=lambda i: (-i.rank, -i.score, -(i.citation_count or 0), i.id))
-    total = len(items)
-    items = items[offset : offset + limit if limit is not None else None]
     if explain and items:
         shown_ids = [i.id for i in items]
-        model_lines = screening.explain_lines(db, seeds, shown_ids)
-        rows = store.papers.papers_by_id(db, shown_ids)
+        model_lines = screening.explain_lines(db, seeds, shown_ids, current=current)
+        full = store.papers.papers_by_id(db, shown_ids)
         lines = _explain(
             db,
             seeds,
-            [rows[i] for i in shown_ids],
+            [full[i] for i in shown_ids],
             {i: [model_lines[i]] if i in model_lines else [] for i in shown_ids},
+            current,
         )
         for item in items:
             item.why = lines[item.id]

@@ -23,34 +23,31 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import pickle
 import secrets
+import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from harvester import __version__, store
-from harvester.ranking import (
-    CategoryModel,
-    Decision,
-    PaperFeatures,
-    Prior,
-    Ranker,
-    Scored,
-    explain,
-    paper_features,
-    suggest_categories,
-)
+from harvester.features import Decision, PaperFeatures, Scored, explain, paper_features
 from harvester.seeds import Seeds
 
+if TYPE_CHECKING:
+    # scikit-learn takes seconds to import: only training and naming words need it, so a
+    # read of a kept order never loads it (``ranking`` is imported where it trains).
+    from harvester.ranking import CategoryModel, Prior, Ranker
+
 # Bumped when what is pickled changes shape; the package version is part of the key too.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+# Up to this many papers, an explanation computes their features instead of loading all.
+FEW = 200
 
 
 @dataclass(frozen=True)
@@ -92,6 +89,9 @@ class _State:
     features_state: tuple[Any, ...] | None = None
     prior: Prior | None = None
     prior_digest: str | None = None
+    # One training at a time: a request arriving while another trains for the same key
+    # waits for it and reads its result.
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
 
 _STATES: dict[tuple[str, str], _State] = {}
@@ -103,10 +103,19 @@ def shown_category(row: Mapping[str, Any], order: Order) -> str | None:
     What a person decided (an accepted paper's category, or a category set by hand) stands;
     for every other paper it is the ranking's suggestion (``ranking.suggest_category``).
     """
-    manual = "category" in json.loads(row.get("manual_fields") or "[]")
-    if row.get("status") == "accepted" or manual:
-        return row.get("category")
-    return order.suggested.get(int(row["id"]), row.get("category"))
+    return category_of(
+        int(row["id"]), row.get("status"), row.get("category"), row.get("manual_fields"), order
+    )
+
+
+def category_of(
+    paper_id: int, status: str | None, stored: str | None, manual: str | None, order: Order
+) -> str | None:
+    """``shown_category`` from the columns themselves (the queue tests every paper)."""
+    # ``manual_fields`` is a JSON list of field names: the quoted name is in it or not.
+    if status == "accepted" or '"category"' in (manual or ""):
+        return stored
+    return order.suggested.get(paper_id, stored)
 
 
 def seeds_digest(seeds: Seeds) -> str:
@@ -146,11 +155,22 @@ def order(db: Database, seeds: Seeds) -> Order:
     state = _state(db, seeds)
     if state.order is not None and state.order.key == key:
         return state.order
-    cached = _load(db, "order")
-    if isinstance(cached, Order) and cached.key == key:
-        state.order = cached
-        return cached
-    return _train(db, seeds, state, key).order  # type: ignore[return-value]
+    with state.lock:
+        if state.order is not None and state.order.key == key:
+            return state.order  # trained by another thread meanwhile
+        cached = _load(db, "order")
+        if isinstance(cached, Order) and cached.key == key:
+            state.order = cached
+            return cached
+        return _train(db, seeds, state, key).order  # type: ignore[return-value]
+
+
+def latest(db: Database, seeds: Seeds) -> Order:
+    """The last order this process holds, even if a decision has been made since, else
+    ``order``: for the answer to a decision, which should not wait for a training (the
+    decided paper's own category is a person's or the suggestion made before)."""
+    state = _state(db, seeds)
+    return state.order if state.order is not None else order(db, seeds)
 
 
 def model(db: Database, seeds: Seeds) -> tuple[Order, Model, dict[int, PaperFeatures]]:
@@ -158,21 +178,27 @@ def model(db: Database, seeds: Seeds) -> tuple[Order, Model, dict[int, PaperFeat
     of a paper's score needs. Loads more than ``order`` (the prior's vocabulary)."""
     current = order(db, seeds)
     state = _state(db, seeds)
-    if state.model is None or state.model.key != current.key:
-        cached = _load(db, "model")
-        prior = _prior_from_disk(db, state)
-        if isinstance(cached, Model) and cached.key == current.key and prior is not None:
-            state.model = _with_prior(cached, prior)
-        else:
-            _train(db, seeds, state, current.key)
-    _features(db, seeds, state)
+    with state.lock:
+        if state.model is None or state.model.key != current.key:
+            cached = _load(db, "model")
+            prior = _prior_from_disk(db, state)
+            if isinstance(cached, Model) and cached.key == current.key and prior is not None:
+                state.model = _with_prior(cached, prior)
+            else:
+                _train(db, seeds, state, current.key)
+        _features(db, seeds, state)
     if state.model is None:  # no papers: nothing was trained
         raise LookupError("no papers to explain")
     return current, state.model, state.features
 
 
 def explain_lines(
-    db: Database, seeds: Seeds, paper_ids: Sequence[int], *, words: bool = False
+    db: Database,
+    seeds: Seeds,
+    paper_ids: Sequence[int],
+    *,
+    words: bool = False,
+    current: Order | None = None,
 ) -> dict[int, str]:
     """The ranking's one-line reason for each of these papers (the rows a reader is shown).
 
@@ -189,7 +215,7 @@ def explain_lines(
             for pid in paper_ids
             if pid in features
         }
-    current = order(db, seeds)
+    current = current or order(db, seeds)
     shown = _compute_features(db, seeds, paper_ids)
     trust = current.trust
     return {
@@ -203,6 +229,8 @@ def explain_lines(
 
 
 def _train(db: Database, seeds: Seeds, state: _State, key: tuple[Any, ...]) -> _State:
+    from harvester.ranking import CategoryModel, Prior, Ranker, suggest_categories
+
     features = _features(db, seeds, state)
     decisions = [
         Decision(pid, status == "accepted", category, seed=seed)
@@ -243,7 +271,7 @@ def _train(db: Database, seeds: Seeds, state: _State, key: tuple[Any, ...]) -> _
 
 def _features(db: Database, seeds: Seeds, state: _State) -> dict[int, PaperFeatures]:
     """Every paper's features, recomputed for the papers that changed since they were made."""
-    papers_state = store.papers.ranking_state(db)
+    papers_state = (seeds_digest(seeds), *store.papers.ranking_state(db))
     if state.features_state == papers_state:
         return state.features
     cached = _load(db, "features")
@@ -291,8 +319,12 @@ def _compute_features(
 ) -> dict[int, PaperFeatures]:
     """Features of a few papers, from memory when this process has them, else computed."""
     state = _state(db, seeds)
-    if state.features_state == store.papers.ranking_state(db):
-        return {pid: state.features[pid] for pid in paper_ids if pid in state.features}
+    papers_state = (seeds_digest(seeds), *store.papers.ranking_state(db))
+    if len(paper_ids) > FEW or state.features_state == papers_state:
+        # Many papers (the checklist lists every pending one): the kept features of all
+        # load faster than these are made.
+        features = _features(db, seeds, state)
+        return {pid: features[pid] for pid in paper_ids if pid in features}
     rows = store.papers.papers_by_id(db, paper_ids)
     hits = store.papers.query_hits(db, list(rows))
     out = {}
@@ -331,6 +363,8 @@ def _with_prior(cached: Model, prior: Prior) -> Model:
 
 
 def _prior_from_disk(db: Database, state: _State) -> Prior | None:
+    from harvester.ranking import Prior
+
     if state.prior is not None:
         return state.prior
     cached = _load(db, "prior")

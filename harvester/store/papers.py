@@ -591,9 +591,26 @@ def decided(db: Database) -> list[tuple[int, str, str | None, bool]]:
     ]
 
 
-def queue_rows(db: Database, status: str = "pending") -> list[dict[str, Any]]:
-    """``QUEUE_COLUMNS`` of the papers of a status (or ``all``), in id order."""
-    sql = f"SELECT {', '.join(QUEUE_COLUMNS)} FROM papers"
+def ranking_rows(
+    db: Database, status: str = "pending"
+) -> list[tuple[int, str, str | None, str, float, int | None]]:
+    """(id, status, category, manual fields, score, citations) of the papers of a status (or
+    ``all``): what the queue sorts and filters every paper by."""
+    sql = "SELECT id, status, category, manual_fields, score, citation_count FROM papers"
     if status == "all":
-        return list(dicts(db, sql + " ORDER BY id"))
-    return list(dicts(db, sql + " WHERE status = ? ORDER BY id", [status]))
+        return list(db.execute(sql))
+    return list(db.execute(sql + " WHERE status = ?", [status]))
+
+
+def queue_rows_of(db: Database, paper_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """``QUEUE_COLUMNS`` of these papers, by id."""
+    out: dict[int, dict[str, Any]] = {}
+    for chunk in chunks(list(paper_ids)):
+        sql = f"SELECT {', '.join(QUEUE_COLUMNS)} FROM papers WHERE " + in_list("id", chunk)
+        out |= {row["id"]: row for row in dicts(db, sql, chunk)}
+    return out
+
+
+def category_rows(db: Database) -> list[tuple[int, str, str | None, str]]:
+    """(id, status, category, manual fields) of every paper: what ``status`` counts."""
+    return list(db.execute("SELECT id, status, category, manual_fields FROM papers"))

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 from sqlite_utils import Database
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -28,7 +29,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from harvester import review, store
+from harvester import review, screening, store
 from harvester.errors import HarvesterError
 from harvester.rules import Rules
 from harvester.seeds import Seeds
@@ -263,9 +264,9 @@ class ReviewApp:
                         expected_version=version,
                     )
                 row = _row(db, paper_id)
-                return {"paper": data.paper(db, self.seeds, row)}
+                return {"paper": data.paper(db, self.seeds, row, decided=True)}
 
-        return JSONResponse(await run_in_threadpool(work))
+        return JSONResponse(await run_in_threadpool(work), background=self._retrain())
 
     async def api_undo(self, request: Request) -> Response:
         _, who = await self._post(request)
@@ -282,10 +283,20 @@ class ReviewApp:
                         "paper_id": paper_id,
                         "fields": [r["field"] for r in rows if r["field"] != "manual_fields"],
                     },
-                    "paper": data.paper(db, self.seeds, row),
+                    "paper": data.paper(db, self.seeds, row, decided=True),
                 }
 
-        return JSONResponse(await run_in_threadpool(work))
+        return JSONResponse(await run_in_threadpool(work), background=self._retrain())
+
+    def _retrain(self) -> BackgroundTask:
+        """Train the ranking for the new decision once the answer is sent, so the page's
+        next read (usually a second later) finds it trained or waits for it, not longer."""
+
+        def work() -> None:
+            with self.db() as db:
+                screening.order(db, self.seeds)
+
+        return BackgroundTask(run_in_threadpool, work)
 
     async def _post(self, request: Request) -> tuple[dict[str, Any], str]:
         """The JSON body of a state-changing request and who sends it, or ``Refused``."""

@@ -112,12 +112,12 @@ def queue_json(db: Database, page: QueuePage, *, limit: int | None, offset: int)
 
 
 def proposed_category(
-    db: Database, seeds: Seeds, paper: Mapping[str, Any]
+    db: Database, seeds: Seeds, paper: Mapping[str, Any], current: screening.Order | None = None
 ) -> tuple[str | None, bool]:
     """The category the paper is shown and an accept files it under, and whether a person
     chose it (``screening.shown_category``, as ``review.accept``)."""
     chosen = bool(paper["category"]) and "category" in json.loads(paper["manual_fields"])
-    return screening.shown_category(paper, screening.order(db, seeds)), chosen
+    return screening.shown_category(paper, current or screening.order(db, seeds)), chosen
 
 
 def history(db: Database, paper_id: int) -> list[dict[str, Any]]:
@@ -125,11 +125,23 @@ def history(db: Database, paper_id: int) -> list[dict[str, Any]]:
     return store.decisions.history(db, paper_id, HISTORY_LIMIT)
 
 
-def paper(db: Database, seeds: Seeds, row: Mapping[str, Any]) -> dict[str, Any]:
-    """Everything the page shows about one paper, and the ``version`` a decision must quote."""
-    category, chosen = proposed_category(db, seeds, row)
-    line = review.ranking_line(db, seeds, row["id"])
-    extra = [line] if line else []
+def paper(
+    db: Database, seeds: Seeds, row: Mapping[str, Any], *, decided: bool = False
+) -> dict[str, Any]:
+    """Everything the page shows about one paper, and the ``version`` a decision must quote.
+
+    ``decided``: the answer to a decision on it, from the ranking held before the decision
+    (no training while the reviewer waits; the next read trains)."""
+    if decided:
+        current = screening.latest(db, seeds)
+        category, chosen = proposed_category(db, seeds, row, current)
+        lines = screening.explain_lines(db, seeds, [row["id"]], current=current)
+        extra = [lines[row["id"]]] if row["id"] in lines else []
+    else:
+        current = None
+        category, chosen = proposed_category(db, seeds, row)
+        line = review.ranking_line(db, seeds, row["id"])
+        extra = [line] if line else []
     return {
         "id": row["id"],
         "title": row["title"],
@@ -153,7 +165,7 @@ def paper(db: Database, seeds: Seeds, row: Mapping[str, Any]) -> dict[str, Any]:
         "doi": row["doi"],
         "s2_id": row["s2_id"],
         "links": links(row),
-        "why": review.why(db, seeds, dict(row), extra),
+        "why": review.why(db, seeds, dict(row), extra, current),
         "citation_links": (cited := store.citation_links(db, dict(row))),
         "citation_links_note": "" if cited else CITATION_LINKS_NOTE,
         "history": history(db, row["id"]),
