@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 import click
 from sqlite_utils import Database
 
-from harvester import __version__, lock, review, review_file, store
+from harvester import __version__, lock, review, review_file, screening, store
 from harvester import export as exports
 from harvester.config import Config, load_config
 from harvester.errors import EXIT_PARTIAL, HarvesterError
@@ -206,6 +206,9 @@ def harvest(obj: Context, categories: tuple[str, ...], full: bool) -> None:
                 full=full,
                 progress=for_stream(sys.stderr, quiet=obj.quiet, verbose=obj.verbose),
             )
+            # The queue's ranking trained now, in the cron job, rather than by the first
+            # person to look at the queue (seconds at 20,000 papers).
+            screening.order(db, seeds)
     finally:
         store.close_db(db)
     requests = ", ".join(f"{k} {v}" for k, v in result.requests.items()) or "none"

@@ -52,7 +52,7 @@ def render(db: Database, seeds: Seeds) -> str:
     # Read before the queue: a decision made in between then shows as newer than the file
     # (a conflict at import), never as older (which would let the file overwrite it).
     version = review.last_decision(db)
-    items = review.queue(db, seeds)
+    items = review.queue(db, seeds, explain=False)  # the checklist prints no why
     groups: dict[str | None, list[review.QueueItem]] = {}
     for item in items:
         groups.setdefault(item.category, []).append(item)

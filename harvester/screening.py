@@ -192,6 +192,13 @@ def model(db: Database, seeds: Seeds) -> tuple[Order, Model, dict[int, PaperFeat
     return current, state.model, state.features
 
 
+def model_held(db: Database, seeds: Seeds) -> bool:
+    """Whether this process holds the trained model of the current order (naming a paper's
+    words then costs nothing; loading it costs the prior's vocabulary and scikit-learn)."""
+    state = _state(db, seeds)
+    return state.model is not None and state.model.key == order(db, seeds).key
+
+
 def explain_lines(
     db: Database,
     seeds: Seeds,

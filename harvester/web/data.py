@@ -140,8 +140,11 @@ def paper(
     else:
         current = None
         category, chosen = proposed_category(db, seeds, row)
-        line = review.ranking_line(db, seeds, row["id"])
-        extra = [line] if line else []
+        # The strongest words when the app holds the model (from its first training on),
+        # never a load of the vocabulary while the reviewer waits.
+        words = screening.model_held(db, seeds)
+        lines = screening.explain_lines(db, seeds, [row["id"]], words=words)
+        extra = [lines[row["id"]]] if row["id"] in lines else []
     return {
         "id": row["id"],
         "title": row["title"],
