@@ -47,12 +47,20 @@ _NOTE_FIELDS = {"category": "category", "focus": "focus", "note": "notes"}
 _LINK_TEXT = {"arXiv": "arXiv:{id}", "DOI": "doi:{id}", "Semantic Scholar": "S2"}
 
 
-def render(db: Database, seeds: Seeds) -> str:
-    """The pending queue as a checklist, grouped by suggested category, best first."""
-    # Read before the queue: a decision made in between then shows as newer than the file
-    # (a conflict at import), never as older (which would let the file overwrite it).
-    version = review.last_decision(db)
-    items = review.queue(db, seeds, explain=False)  # the checklist prints no why
+def render(
+    db: Database,
+    seeds: Seeds,
+    *,
+    pending: tuple[int, list[review.QueueItem]] | None = None,
+) -> str:
+    """The pending queue as a checklist, grouped by category, best first.
+
+    ``pending`` is (``review.last_decision``, the pending queue) read in that order by a
+    caller that needs the queue too (``report``).
+    """
+    # Version read before the queue: a decision made in between then shows as newer than the
+    # file (a conflict at import), never as older (which would let the file overwrite it).
+    version, items = pending or queue_as_of(db, seeds)
     groups: dict[str | None, list[review.QueueItem]] = {}
     for item in items:
         groups.setdefault(item.category, []).append(item)
@@ -78,6 +86,12 @@ def render(db: Database, seeds: Seeds) -> str:
         for item in groups[key]:
             lines.append(f"- [ ] {_describe(item)} `#{item.id}`")
     return "\n".join(lines) + "\n"
+
+
+def queue_as_of(db: Database, seeds: Seeds) -> tuple[int, list[review.QueueItem]]:
+    """The last decision's id, then the pending queue (no why: the checklist prints none)."""
+    version = review.last_decision(db)
+    return version, review.queue(db, seeds, explain=False)
 
 
 def _describe(item: review.QueueItem) -> str:

@@ -67,8 +67,12 @@ def write_reports(
         _write(out / "years" / f"{each}.md", text, written)
     _write(out / "years" / "README.md", render_index(db, seeds, papers), written)
     _write(out / "years" / CHART_FILE, render_chart(seeds, papers), written)
-    _write(out / "review-queue.md", review_file.render(db, seeds), written)
-    _write(out / "new.md", render_new(db, seeds, papers), written)
+    # One read of the pending queue for the checklist and new.md.
+    version, pending = review_file.queue_as_of(db, seeds)
+    _write(
+        out / "review-queue.md", review_file.render(db, seeds, pending=(version, pending)), written
+    )
+    _write(out / "new.md", render_new(db, seeds, papers, pending), written)
     _write(out / "feed.xml", render_feed(db, seeds, papers, TITLE), written)
     _write(out / "papers.bib", export.render(db, seeds, "bibtex", title=TITLE), written)
     return written

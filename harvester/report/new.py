@@ -31,8 +31,16 @@ def _section(seeds: Seeds, key: str | None) -> str:
     return escape(category.title) if category else ""
 
 
-def render_new(db: Database, seeds: Seeds, papers: list[dict[str, Any]]) -> str:
-    """The page: accepted since the previous harvest, then the last harvest's candidates."""
+def render_new(
+    db: Database,
+    seeds: Seeds,
+    papers: list[dict[str, Any]],
+    pending: list[review.QueueItem] | None = None,
+) -> str:
+    """The page: accepted since the previous harvest, then the last harvest's candidates.
+
+    ``pending`` is the pending queue when the caller has it (``report``: read once for the
+    checklist and this page)."""
     runs = store.finished_runs(db)
     out = ["# What's new", ""]
     out += [
@@ -48,9 +56,13 @@ def render_new(db: Database, seeds: Seeds, papers: list[dict[str, Any]]) -> str:
     fresh = [p for p in papers if since is None or accepted_at.get(p["id"], "") > since]
     fresh.sort(key=lambda p: (accepted_at.get(p["id"], ""), p["id"]), reverse=True)
     candidate_ids = store.first_seen_between(db, latest["started"], latest["ended"])
-    candidates = (
-        review.queue(db, seeds, ids=set(candidate_ids), explain=False) if candidate_ids else []
-    )
+    wanted = set(candidate_ids)
+    if not wanted:
+        candidates: list[review.QueueItem] = []
+    elif pending is not None:
+        candidates = [item for item in pending if item.id in wanted]
+    else:
+        candidates = review.queue(db, seeds, ids=wanted, explain=False)
     boundary = f"the harvest of {_day(since)}" if since else "the first harvest"
     out += [
         f"Since {boundary}: {len(fresh)} {'paper' if len(fresh) == 1 else 'papers'} accepted."
