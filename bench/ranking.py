@@ -7,7 +7,7 @@ seed papers accepted), then every paper the queries did not find, from its sourc
 (as snowballing would bring it). The citation graph is the one the fake Semantic Scholar
 serves. Labels and the dev/test split are by normalised title.
 
-Measured, for the ranking on main (harvester/rank.py) and the new one (harvester/ranking.py):
+Measured, for the ranking (harvester/ranking.py, as harvester/screening.py trains it):
 
 - ROC AUC of relevant over look-alike, cold (the seed papers the only decisions) and after 50
   simulated decisions: each round the reviewer decides the paper the ranking puts first (the
@@ -41,9 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sklearn.metrics import roc_auc_score
-from sqlite_utils import Database
 
-from harvester import ingest, rank, review, store
+from harvester import ingest, store
 from harvester.config import Config
 from harvester.harvest import run_harvest
 from harvester.ranking import (
@@ -168,7 +167,7 @@ def wss(labels_in_order: Sequence[bool], recall: float = 0.95) -> float:
 
 
 class NewRanking:
-    name = "new (ranking.py)"
+    name = "ranking.py"
 
     def __init__(self, seeds: Seeds, pool: Pool) -> None:
         self.seeds, self.pool = seeds, pool
@@ -200,50 +199,13 @@ class NewRanking:
 
     def category(self, pid: int) -> str | None:
         if self.categories is None:
-            self.categories = CategoryModel.train(self.seeds, self.pool.features, self.decisions)
+            self.categories = CategoryModel.train(
+                self.seeds, self.pool.features, self.decisions, prior=self.prior
+            )
         return suggest_category(self.seeds, self.by_id[pid], self.categories)
 
 
-class OldRanking:
-    """harvester/rank.py as on main: trained on the database's statuses."""
-
-    name = "old (rank.py)"
-
-    def __init__(self, seeds: Seeds, pool: Pool, folder: Path) -> None:
-        path = folder / f"old-{time.monotonic_ns()}.db"
-        shutil.copy(pool.db_path, path)
-        self.seeds, self.pool = seeds, pool
-        self.db: Database = store.open_db(path)
-        self._retrain()
-
-    def _retrain(self) -> None:
-        self.ranker = rank.Ranker.train(self.db, self.seeds)
-        self.rows = {row["id"]: row for row in self.db.table("papers").rows}
-
-    def decide(self, pid: int, label: str, *, retrain: bool = True) -> None:
-        if label == LOOKALIKE:
-            review.reject(self.db, str(pid), who="bench")
-        else:
-            category = label if label in self.seeds.categories else None
-            review.accept(self.db, self.seeds, str(pid), category=category, who="bench")
-        if retrain:
-            self._retrain()
-
-    def retrain(self) -> None:
-        self._retrain()
-
-    def scores(self, ids: Sequence[int]) -> dict[int, float]:
-        return {i: self.ranker.relevance(self.rows[i]) for i in ids}
-
-    def first(self, ids: Sequence[int]) -> int:
-        scores = self.scores(ids)
-        return min(ids, key=lambda i: (-scores[i], i))
-
-    def category(self, pid: int) -> str | None:
-        return self.ranker.suggest_category(self.rows[pid])
-
-
-Ranking = NewRanking | OldRanking
+Ranking = NewRanking
 
 
 @dataclass
@@ -351,7 +313,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=Path, default=ROOT / "seeds", help="seeds folder")
     parser.add_argument("--wss", action="store_true", help="also WSS@95 (full screening)")
-    parser.add_argument("--only", choices=["old", "new"], help="one ranking only")
     args = parser.parse_args()
     seeds = load_seeds(args.seeds)
     folder = Path(tempfile.mkdtemp())
@@ -366,11 +327,9 @@ def main() -> None:
     )
     if missing:
         print(f"labels the seeds have no category for (relevant, uncategorised): {missing}")
-    rankings: list[tuple[str, Callable[[], Ranking]]] = []
-    if args.only != "old":
-        rankings.append((NewRanking.name, lambda: NewRanking(seeds, pool)))
-    if args.only != "new":
-        rankings.append((OldRanking.name, lambda: OldRanking(seeds, pool, folder)))
+    rankings: list[tuple[str, Callable[[], Ranking]]] = [
+        (NewRanking.name, lambda: NewRanking(seeds, pool))
+    ]
     best_wss = 1 - 0.95 * relevant / len(pending) - 0.05
     print()
     print(

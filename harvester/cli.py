@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 import click
 from sqlite_utils import Database
 
-from harvester import __version__, lock, review, review_file, store
+from harvester import __version__, lock, review, review_file, screening, store
 from harvester import export as exports
 from harvester.config import Config, load_config
 from harvester.errors import EXIT_PARTIAL, HarvesterError
@@ -206,6 +206,9 @@ def harvest(obj: Context, categories: tuple[str, ...], full: bool) -> None:
                 full=full,
                 progress=for_stream(sys.stderr, quiet=obj.quiet, verbose=obj.verbose),
             )
+            # The queue's ranking trained now, in the cron job, rather than by the first
+            # person to look at the queue (seconds at 20,000 papers).
+            screening.order(db, seeds)
     finally:
         store.close_db(db)
     requests = ", ".join(f"{k} {v}" for k, v in result.requests.items()) or "none"
@@ -236,10 +239,11 @@ def _duration(seconds: int | None) -> str:
 def status(obj: Context, as_json: bool, runs: int) -> None:
     """Show the last runs, the lock, the review queue and the papers per category."""
     config = obj.config()
+    seeds = load_seeds(config.seeds)
     db = store.open_db(config.db, access="read")
     try:
         recent = store.last_runs(db, runs)
-        counts = store.counts_by_category(db)
+        counts = review.category_counts(db, seeds)
         queue = store.queue_size(db)
         holder = lock.current_holder(db)
     finally:
@@ -295,7 +299,7 @@ def _line(item: review.QueueItem) -> str:
     venue = printable(f"{item.venue or '?'} {item.venue_year or ''}")
     cited = "?" if item.citation_count is None else str(item.citation_count)
     return (
-        f"{item.id:>6}  {item.rank:5.2f}  {item.score:6.1f}  {item.suggested or '-':14}  "
+        f"{item.id:>6}  {item.rank:5.2f}  {item.score:6.1f}  {item.category or '-':14}  "
         f"{venue:16} {cited:>6}  {printable(item.title)}"
     )
 
@@ -321,7 +325,7 @@ def review_cmd(ctx: click.Context, interactive: bool | None, category: str | Non
         interactive = sys.stdin.isatty()
     config, seeds, db = _open(obj, "write" if interactive else "read")
     if not interactive:
-        for item in review.queue(db, seeds, category=category):
+        for item in review.queue(db, seeds, category=category, explain=False):
             click.echo(_line(item))
         return
     review_loop(
@@ -341,16 +345,37 @@ def review_cmd(ctx: click.Context, interactive: bool | None, category: str | Non
     default="pending",
     show_default=True,
 )
-@_category_option("Only this category (suggested for pending papers).")
+@_category_option("Only the papers shown under this category (as status counts them).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N papers.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N.")
+@click.option(
+    "--uncertain",
+    is_flag=True,
+    help="The papers the ranking is least sure about first (the decisions that teach it most).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_obj
 def review_list(
-    obj: Context, status: str, category: str | None, limit: int | None, as_json: bool
+    obj: Context,
+    status: str,
+    category: str | None,
+    limit: int | None,
+    offset: int,
+    uncertain: bool,
+    as_json: bool,
 ) -> None:
-    """Papers best first: id, rank, score, suggested category, venue, citations, title, why."""
+    """Papers most likely relevant first: id, rank (the probability), score, category,
+    venue, citations, title, why."""
     _, seeds, db = _open(obj, "read")
-    items = review.queue(db, seeds, status=status, category=category, limit=limit)
+    items = review.queue(
+        db,
+        seeds,
+        status=status,
+        category=category,
+        limit=limit,
+        offset=offset,
+        order="uncertain" if uncertain else "likely",
+    )
     if as_json:
         click.echo(json.dumps([i.as_json() for i in items], indent=2, ensure_ascii=False))
         return
@@ -370,6 +395,7 @@ def review_show(obj: Context, ident: str) -> None:
     """Everything about one paper. ID is papers.id, an arXiv id, a DOI or an S2 id."""
     _, seeds, db = _open(obj, "read")
     paper = review.find(db, ident)
+    paper["category"] = review.shown_category(db, seeds, paper)
     for key in (
         "id",
         "title",
@@ -392,7 +418,8 @@ def review_show(obj: Context, ident: str) -> None:
         if paper[key] not in (None, ""):
             click.echo(f"{key:15} {printable(paper[key])}")
     click.echo(f"{'authors':15} {printable(', '.join(json.loads(paper['authors'])))}")
-    for reason in review.why(db, seeds, paper):
+    ranking = review.ranking_line(db, seeds, paper["id"])
+    for reason in review.why(db, seeds, paper, [ranking] if ranking else []):
         click.echo(f"{'why':15} {printable(reason)}")
 
 

@@ -7,7 +7,6 @@ through ``printable``: a title cannot retitle the window or clear the screen.
 
 from __future__ import annotations
 
-import json
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ from typing import Any
 from sqlite_utils import Database
 
 from harvester import review, store
-from harvester.rank import Ranker
 from harvester.review import ReviewError
 from harvester.rules import Rules
 from harvester.seeds import Seeds
@@ -43,7 +41,7 @@ class Session:
 
 def _card(db: Database, seeds: Seeds, item: review.QueueItem, position: str) -> str:
     paper = _paper(db, item.id)
-    suggested = seeds.categories.get(item.suggested or "")
+    suggested = seeds.categories.get(item.category or "")
     lines = [
         "",
         f"[{position}] #{item.id}  {printable(paper['title'])}",
@@ -51,7 +49,7 @@ def _card(db: Database, seeds: Seeds, item: review.QueueItem, position: str) -> 
         f"{item.citation_count if item.citation_count is not None else '?'} citations · "
         f"score {item.score:.1f}"
         + (f" · arXiv:{printable(item.arxiv_id)}" if item.arxiv_id else ""),
-        f"    suggested: {item.suggested or '(none)'}"
+        f"    suggested: {item.category or '(none)'}"
         + (f" ({suggested.title})" if suggested else ""),
     ]
     summary = printable(paper["tldr"] or (paper["abstract"] or "")[:600])
@@ -68,21 +66,10 @@ def _paper(db: Database, paper_id: int) -> dict[str, Any]:
     return row
 
 
-def _as_decided(db: Database, item: review.QueueItem) -> review.QueueItem:
-    """The item with the category ``a`` files it under: one a person set stands over the
-    suggestion."""
-    paper = _paper(db, item.id)
-    if paper["category"] and "category" in json.loads(paper["manual_fields"]):
-        item.suggested = paper["category"]
-    return item
-
-
-def _reloaded(
-    db: Database, seeds: Seeds, item: review.QueueItem, ranker: Ranker
-) -> review.QueueItem:
+def _reloaded(db: Database, seeds: Seeds, item: review.QueueItem) -> review.QueueItem:
     """The item as the database has it now, e.g. after an undo."""
-    found = review.queue(db, seeds, status="all", ids={item.id}, ranker=ranker)
-    return _as_decided(db, found[0]) if found else item
+    found = review.queue(db, seeds, status="all", ids={item.id})
+    return found[0] if found else item
 
 
 def review_loop(
@@ -97,10 +84,7 @@ def review_loop(
 ) -> Session:
     """Walk the pending queue best first until it ends or the reviewer quits."""
     seeds = rules.seeds
-    ranker = Ranker.train(db, seeds)
-    items = [
-        _as_decided(db, item) for item in review.queue(db, seeds, category=category, ranker=ranker)
-    ]
+    items = review.queue(db, seeds, category=category)
     who = who or review.reviewer()
     session = Session()
     keys = list(seeds.categories)
@@ -114,9 +98,7 @@ def review_loop(
             break
         if key == "a":
             try:
-                review.accept(
-                    db, seeds, str(item.id), category=item.suggested, who=who, ranker=ranker
-                )
+                review.accept(db, seeds, str(item.id), category=item.category, who=who)
             except ReviewError as exc:
                 echo(f"    {exc}")
                 continue
@@ -135,9 +117,9 @@ def review_loop(
             echo("    " + "  ".join(f"{i + 1} {k}" for i, k in enumerate(keys)))
             choice = getchar()
             if choice.isdigit() and 1 <= int(choice) <= len(keys):
-                item.suggested = keys[int(choice) - 1]
-                review.set_fields(db, rules, str(item.id), category=item.suggested, who=who)
-                echo(f"    category: {item.suggested}")
+                item.category = keys[int(choice) - 1]
+                review.set_fields(db, rules, str(item.id), category=item.category, who=who)
+                echo(f"    category: {item.category}")
         elif key == "f":
             text = prompt("    focus").strip()
             if text:
@@ -163,7 +145,7 @@ def review_loop(
                 index = ids.index(paper_id)
                 # What the card shows (the category ``a`` files it under) is what the undo
                 # restored, not what the undone command had put there.
-                items[index] = _reloaded(db, seeds, items[index], ranker)
+                items[index] = _reloaded(db, seeds, items[index])
         else:
             echo(f"    {HELP}")
     echo(session.summary())

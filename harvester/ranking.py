@@ -27,12 +27,10 @@ store, a bench, a test) supplies them, and nothing here reads a database.
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -42,10 +40,39 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from harvester.classify import CategoryScore, PhraseMatcher, best_category, phrase_key, score_paper
+from harvester.classify import phrase_key
 from harvester.classify import stem as stem_word
-from harvester.rules import Rules
-from harvester.seeds import Category, Seeds
+from harvester.features import (
+    Decision,
+    PaperFeatures,
+    Scored,
+    explain,
+    keyword_category,
+    keyword_relevance,
+    most_likely_first,
+    paper_features,
+    uncertain_first,
+    vocabulary,
+)
+from harvester.seeds import Seeds
+
+__all__ = [
+    "CategoryModel",
+    "Decision",
+    "PaperFeatures",
+    "Prior",
+    "Ranker",
+    "Scored",
+    "explain",
+    "keyword_category",
+    "keyword_relevance",
+    "most_likely_first",
+    "paper_features",
+    "suggest_categories",
+    "suggest_category",
+    "uncertain_first",
+    "vocabulary",
+]
 
 # A category's own learned model files papers only once it has this many accepted papers: one
 # seed paper is no picture of a section ("Dynamic Neural Networks: A Survey" is no System
@@ -85,194 +112,6 @@ STOPWORDS = frozenset(
         *("been", "but", "not", "they", "them", "how", "when", "where", "each", "more"),
     }
 )
-# Words that join other words into a phrase without saying anything themselves: a section
-# phrase is field evidence when it shares a real word with the model categories' phrases.
-_JOINERS = frozenset({"a", "an", "the", "of", "to", "for", "in", "on", "and", "by", "with"})
-
-
-# --- features -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PaperFeatures:
-    """What the ranking knows of one paper, computed once from its row.
-
-    Nothing here depends on decisions: links to accepted and rejected papers are counted from
-    ``neighbours`` when the ranking is trained, so the features can be stored per paper.
-    """
-
-    paper_id: int
-    title: str
-    # Abstract and TL;DR, the words beyond the title.
-    body: str
-    venue: str | None
-    # Keys of the categories whose queries found the paper, sorted.
-    found_by: tuple[str, ...]
-    s2_id: str | None
-    # Semantic Scholar ids of the papers it cites, and of those that cite it: a paper that
-    # builds on accepted papers is likely relevant; one that accepted papers build on may be
-    # a general tool (ResNet), so the two directions are kept apart.
-    cites: frozenset[str]
-    cited_by: frozenset[str]
-    # arXiv subject classes, the primary one first.
-    arxiv_classes: tuple[str, ...]
-    # The keyword evidence of relevance (section-only words left out) and its reasons.
-    keyword_relevance: float
-    relevance_reasons: tuple[str, ...]
-    # The keyword classifier's score per category (the section question), best first.
-    category_scores: tuple[tuple[str, float], ...]
-
-
-def paper_features(
-    seeds: Seeds,
-    row: Mapping[str, Any],
-    *,
-    hits: Iterable[Mapping[str, Any]] = (),
-    cites: Iterable[str] = (),
-    cited_by: Iterable[str] = (),
-) -> PaperFeatures:
-    """Features of a ``papers`` row, with its ``query_hits`` rows and the Semantic Scholar
-    ids of the papers it cites and is cited by (the ``citations`` table)."""
-    title = str(row.get("title") or "")
-    abstract = str(row.get("abstract") or "")
-    body = " ".join(t for t in (abstract, str(row.get("tldr") or "")) if t)
-    hits_by_category: dict[str, int] = {}
-    for hit in hits:
-        key = str(hit["category"])
-        if key in seeds.categories:
-            hits_by_category[key] = hits_by_category.get(key, 0) + 1
-    relevance, reasons = keyword_relevance(seeds, title, body)
-    scores = score_paper(vocabulary(seeds).rules, title, abstract, hits_by_category)
-    order = list(seeds.categories)
-    s2_id = row.get("s2_id") or None
-    ranked = sorted(scores.values(), key=lambda s: (-s.score, order.index(s.category)))
-    return PaperFeatures(
-        paper_id=int(row["id"]),
-        title=title,
-        body=body,
-        venue=row.get("venue") or None,
-        found_by=tuple(sorted(hits_by_category)),
-        s2_id=s2_id,
-        cites=frozenset(n for n in cites if n and n != s2_id),
-        cited_by=frozenset(n for n in cited_by if n and n != s2_id),
-        arxiv_classes=_arxiv_classes(row),
-        keyword_relevance=relevance,
-        relevance_reasons=tuple(reasons),
-        category_scores=tuple((s.category, s.score) for s in ranked),
-    )
-
-
-def _arxiv_classes(row: Mapping[str, Any]) -> tuple[str, ...]:
-    """The primary subject class, then the others (``arxiv_categories`` is a JSON list)."""
-    primary = row.get("primary_category")
-    others = row.get("arxiv_categories") or []
-    if isinstance(others, str):
-        try:
-            others = json.loads(others)
-        except ValueError:
-            others = []
-    found = [primary] if isinstance(primary, str) and primary else []
-    found += [c for c in others if isinstance(c, str) and c and c not in found]
-    return tuple(found)
-
-
-@dataclass(frozen=True)
-class _Vocabulary:
-    """The seeds' phrases split by the question they answer, built once per Seeds."""
-
-    # phrase key -> (phrase as written, weight): evidence that a paper is about the field.
-    field: dict[tuple[str, ...], tuple[str, float]]
-    # The curator's look-alike phrases, negative weights.
-    negative: dict[tuple[str, ...], tuple[str, float]]
-    # Single words that only pick a section: left out of the relevance features.
-    section_words: frozenset[str]
-    matcher: PhraseMatcher
-    # The keyword classifier's compiled rules, for the section question.
-    rules: Rules
-
-
-_VOCABULARIES: dict[int, tuple[Seeds, _Vocabulary]] = {}
-
-
-def _is_section(category: Category) -> bool:
-    """A section cuts across the field (a survey, a system of dynamic networks): higher
-    ``priority`` in the seeds says so. The model categories say what the field is."""
-    return category.priority > 0
-
-
-def vocabulary(seeds: Seeds) -> _Vocabulary:
-    """Split each section category's keywords into field evidence ("dynamic shape", "early
-    exit") and section-only words ("compiler", "survey", "runtime").
-
-    A section's phrase is field evidence when a model category has it too, or when it is a
-    phrase of several words sharing one with the model categories' phrases ("dynamic
-    batching" shares "dynamic"). A single word is field evidence only as a model category's
-    own phrase: "runtime" names a section even where "runtime pruning" names a family.
-    """
-    cached = _VOCABULARIES.get(id(seeds))
-    if cached is not None and cached[0] is seeds:
-        return cached[1]
-    model_phrases = {
-        phrase_key(phrase)
-        for category in seeds.categories.values()
-        if not _is_section(category)
-        for phrase in category.keywords
-    }
-    model_words = {word for key in model_phrases for word in key} - _JOINERS
-
-    def is_field(key: tuple[str, ...]) -> bool:
-        return key in model_phrases or (len(key) > 1 and bool(set(key) & model_words))
-
-    found: dict[tuple[str, ...], tuple[str, float]] = {}
-    section: set[tuple[str, ...]] = set()
-    for category in seeds.categories.values():
-        for phrase, weight in category.keywords.items():
-            key = phrase_key(phrase)
-            if not key:
-                continue
-            if _is_section(category) and not is_field(key):
-                section.add(key)
-            elif weight > found.get(key, ("", -math.inf))[1]:
-                found[key] = (phrase, weight)
-    section -= set(found)
-    negative = {phrase_key(p): (p, w) for p, w in seeds.rules.negative.items() if phrase_key(p)}
-    built = _Vocabulary(
-        field=found,
-        negative=negative,
-        section_words=frozenset(k[0] for k in section if len(k) == 1),
-        matcher=PhraseMatcher([p for p, _ in (*found.values(), *negative.values())]),
-        rules=Rules(seeds),
-    )
-    if len(_VOCABULARIES) > 64:
-        _VOCABULARIES.clear()
-    _VOCABULARIES[id(seeds)] = (seeds, built)
-    return built
-
-
-def keyword_relevance(seeds: Seeds, title: str, body: str) -> tuple[float, list[str]]:
-    """The keyword evidence that a paper is about the field, and why.
-
-    Each field phrase counts once, in the title ``title_weight`` times, else in the body
-    ``abstract_weight`` times; the look-alike phrases subtract the same way. Section-only
-    words count nothing here: they pick a section, they do not make a paper relevant.
-    """
-    vocab = vocabulary(seeds)
-    rules = seeds.rules
-    in_title = vocab.matcher.found(title)
-    in_body = vocab.matcher.found(body)
-    total = 0.0
-    reasons: list[str] = []
-    for table in (vocab.field, vocab.negative):
-        for key, (phrase, weight) in table.items():
-            if key in in_title:
-                points, where = weight * rules.title_weight, "title"
-            elif key in in_body:
-                points, where = weight * rules.abstract_weight, "abstract"
-            else:
-                continue
-            total += points
-            reasons.append(f"{points:+g} {where}: {phrase!r}")
-    return total, reasons
 
 
 class _Tokens:
@@ -296,39 +135,6 @@ def _vectorizer(drop: frozenset[str]) -> TfidfVectorizer:
         sublinear_tf=True,
         dtype=np.float64,
     )
-
-
-# --- decisions and scores -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Decision:
-    """A reviewer's decision on one paper; a seed paper counts as accepted prior knowledge."""
-
-    paper_id: int
-    accepted: bool
-    category: str | None = None
-    seed: bool = False
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A paper's probability of being relevant, and what the prior alone would say."""
-
-    paper_id: int
-    probability: float
-    prior: float
-
-
-def most_likely_first(scored: Iterable[Scored]) -> list[Scored]:
-    """The screening order: most probably relevant first (ties by id, so it is total)."""
-    return sorted(scored, key=lambda s: (-s.probability, s.paper_id))
-
-
-def uncertain_first(scored: Iterable[Scored]) -> list[Scored]:
-    """Uncertainty sampling: the papers the ranking is least sure about first (probability
-    closest to one half), the decisions that teach the model most."""
-    return sorted(scored, key=lambda s: (abs(s.probability - 0.5), -s.probability, s.paper_id))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -553,26 +359,14 @@ class Ranker:
     def explain(self, paper: PaperFeatures, seeds: Seeds) -> str:
         """Why a paper scores as it does, in one line: for the rows a reader is shown only,
         since it costs a scoring of its own."""
-        scored = self.score([paper])[0]
-        head = f"{scored.probability:.0%} likely relevant"
-        if self.model is not None:
-            head += f" (prior {scored.prior:.0%}, learned {self.trust:.0%} of it)"
-        parts = [head]
-        strongest = sorted(paper.relevance_reasons, key=_points, reverse=True)
-        parts += [r for r in strongest if _points(r) > 0][:2]
-        parts += [r for r in strongest if _points(r) < 0][-1:]
-        if paper.found_by:
-            names = ", ".join(seeds.categories[k].name for k in paper.found_by)
-            parts.append(f"found by {names} queries")
-        to_accepted, to_rejected = self.links(paper)
-        if to_accepted:
-            parts.append(f"cites {to_accepted} accepted")
-        if to_rejected:
-            parts.append(f"linked to {to_rejected} rejected")
-        words = self.top_words(paper)
-        if words:
-            parts.append("words: " + ", ".join(repr(w) for w in words))
-        return "; ".join(parts)
+        return explain(
+            seeds,
+            paper,
+            self.score([paper])[0],
+            trust=self.trust if self.model is not None else None,
+            links=self.links(paper),
+            words=self.top_words(paper),
+        )
 
     def top_words(self, paper: PaperFeatures, n: int = 3) -> list[str]:
         """The words and word pairs of the paper that weigh most for relevance."""
@@ -602,10 +396,6 @@ class Ranker:
         return shown
 
 
-def _points(reason: str) -> float:
-    return float(reason.split(" ", 1)[0])
-
-
 def prototypes(
     seeds: Seeds, seed_papers: Sequence[PaperFeatures] = ()
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -628,16 +418,6 @@ def prototypes(
 # --- categories ---------------------------------------------------------------------------------
 
 
-def keyword_category(seeds: Seeds, paper: PaperFeatures) -> str | None:
-    """The section rule of the keyword classifier (priorities included) over the paper's
-    stored scores."""
-    scores = {key: CategoryScore(key, score) for key, score in paper.category_scores}
-    best = best_category(scores, list(seeds.categories), vocabulary(seeds).rules)
-    return best.category if best is not None else None
-
-
-# The learned category model overrules the keyword rule only this sure: the rule is the
-# curator's, the model a guess from a few dozen papers.
 CONFIDENT = 0.7
 _OTHER = ""
 
@@ -654,14 +434,17 @@ def _meta(paper: PaperFeatures) -> dict[str, float]:
 @dataclass
 class CategoryModel:
     """Which section, learned from accepted papers, for the categories that have enough; and
-    the seeds' own description of each section, for papers no keyword places."""
+    the seeds' own description of each section, for papers no keyword places.
+
+    The words are the ``Prior``'s, transformed once for every paper: filing the whole queue
+    after a decision is then one sparse product, not a tokenising of every abstract.
+    """
 
     described: tuple[str, ...]
     description_vec: TfidfVectorizer
     descriptions: sparse.csr_matrix
+    prior: Prior | None = None
     learned: tuple[str, ...] = ()
-    title_vec: TfidfVectorizer | None = None
-    body_vec: TfidfVectorizer | None = None
     meta_vec: DictVectorizer | None = None
     model: LogisticRegression | None = None
 
@@ -673,10 +456,12 @@ class CategoryModel:
         decisions: Sequence[Decision],
         *,
         min_accepted: int = MIN_CATEGORY_ACCEPTED,
+        prior: Prior | None = None,
     ) -> CategoryModel:
         """Learn from accepted papers, once at least one category has ``min_accepted`` and
         there is something to tell it from (another such category, or accepted papers of
-        the rest, which the model learns as "not one of mine")."""
+        the rest, which the model learns as "not one of mine"). ``prior`` gives the words
+        (fitted here when not given)."""
         described = tuple(seeds.categories)
         docs = [
             ". ".join([c.description or c.name, *c.keywords]) for c in seeds.categories.values()
@@ -697,10 +482,12 @@ class CategoryModel:
         classes = [key if key in learned else _OTHER for _, key in accepted]
         if not learned or len(set(classes)) < 2:
             return built
+        if prior is None:
+            seed_papers = [by_id[d.paper_id] for d in decisions if d.seed and d.paper_id in by_id]
+            prior = Prior.fit(seeds, papers, seed_papers)
         shown = [p for p, _ in accepted]
+        built.prior = prior
         built.learned = learned
-        built.title_vec = _vectorizer(frozenset()).fit([p.title for p in shown])
-        built.body_vec = _vectorizer(frozenset()).fit([p.body for p in shown])
         built.meta_vec = DictVectorizer().fit([_meta(p) for p in shown])
         model = LogisticRegression(C=CATEGORY_C, class_weight="balanced", max_iter=2000)
         with _one_thread():
@@ -708,8 +495,7 @@ class CategoryModel:
         return built
 
     def _matrix(self, seeds: Seeds, papers: Sequence[PaperFeatures]) -> sparse.csr_matrix:
-        assert self.title_vec is not None and self.body_vec is not None
-        assert self.meta_vec is not None
+        assert self.prior is not None and self.meta_vec is not None
         keys = list(seeds.categories)
         shares = np.zeros((len(papers), len(keys)))
         for r, paper in enumerate(papers):
@@ -719,8 +505,7 @@ class CategoryModel:
                     shares[r, keys.index(key)] = score / top
         return sparse.hstack(
             [
-                TITLE_WEIGHT * self.title_vec.transform([p.title for p in papers]),
-                self.body_vec.transform([p.body for p in papers]),
+                self.prior.words(papers),
                 sparse.csr_matrix(shares),
                 self.meta_vec.transform([_meta(p) for p in papers]),
             ]
@@ -728,10 +513,18 @@ class CategoryModel:
 
     def probabilities(self, seeds: Seeds, paper: PaperFeatures) -> dict[str, float]:
         """Each learned category's probability ("" for "another category"), or nothing."""
-        if self.model is None:
-            return {}
-        row = self.model.predict_proba(self._matrix(seeds, [paper]))[0]
-        return {str(c): float(p) for c, p in zip(self.model.classes_, row, strict=True)}
+        return self.probabilities_of(seeds, [paper])[0]
+
+    def probabilities_of(
+        self, seeds: Seeds, papers: Sequence[PaperFeatures]
+    ) -> list[dict[str, float]]:
+        """``probabilities`` of many papers, in one product."""
+        if self.model is None or not papers:
+            return [{} for _ in papers]
+        with _one_thread():
+            rows = self.model.predict_proba(self._matrix(seeds, papers))
+        classes = [str(c) for c in self.model.classes_]
+        return [dict(zip(classes, map(float, row), strict=True)) for row in rows]
 
     def nearest_description(self, paper: PaperFeatures) -> str | None:
         """The category whose description and keywords the paper's words are most like."""
@@ -745,7 +538,8 @@ class CategoryModel:
 def suggest_category(
     seeds: Seeds, paper: PaperFeatures, model: CategoryModel | None = None
 ) -> str | None:
-    """The one category a paper is shown, counted and filed under.
+    """The category the ranking proposes for a paper (``screening.shown_category`` adds what
+    a person decided).
 
     The keyword section rule (``keyword_category``); for a paper no keyword places, the
     category whose description it is most like. Once ``model`` has learned categories (each
@@ -754,13 +548,28 @@ def suggest_category(
     a more specific section (higher ``priority``): a survey of dynamic networks stays a
     Survey.
     """
-    rule = keyword_category(seeds, paper)
-    if rule is None and model is not None:
-        rule = model.nearest_description(paper)
-    probabilities = model.probabilities(seeds, paper) if model is not None else {}
+    return suggest_categories(seeds, [paper], model)[paper.paper_id]
+
+
+def suggest_categories(
+    seeds: Seeds, papers: Sequence[PaperFeatures], model: CategoryModel | None = None
+) -> dict[int, str | None]:
+    """``suggest_category`` of many papers, the learned model applied to all in one go."""
+    probabilities = (
+        model.probabilities_of(seeds, papers) if model is not None else [{} for _ in papers]
+    )
+    out: dict[int, str | None] = {}
+    for paper, probs in zip(papers, probabilities, strict=True):
+        rule = keyword_category(seeds, paper)
+        if rule is None and model is not None:
+            rule = model.nearest_description(paper)
+        out[paper.paper_id] = _pick(seeds, rule, probs)
+    return out
+
+
+def _pick(seeds: Seeds, rule: str | None, probabilities: dict[str, float]) -> str | None:
     if not probabilities:
         return rule
-    assert model is not None
     best = max(probabilities, key=lambda k: (probabilities[k], k))
     if best in (_OTHER, rule) or probabilities[best] < CONFIDENT:
         return rule

@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from harvester import clock, ingest, store
+from harvester import clock, ingest, screening, store
 from harvester.errors import HarvesterError
 from harvester.paper_ids import parse_paper_id
-from harvester.rank import Ranker
 from harvester.records import PaperRecord, normalise_title
 from harvester.rules import Rules
 from harvester.seeds import Seeds
@@ -130,13 +129,16 @@ def _check_version(db: Database, paper: dict[str, Any], expected: int | None) ->
 
 @dataclass
 class QueueItem:
-    """One paper as the review queue shows it."""
+    """One paper as the review queue shows it.
+
+    ``category`` is the one category it is shown, counted and filed under
+    (``screening.shown_category``); ``rank`` the ranking's probability that it is relevant.
+    """
 
     id: int
     title: str
     status: str
     category: str | None
-    suggested: str | None
     score: float
     rank: float
     venue: str | None
@@ -153,7 +155,8 @@ class QueueItem:
             "title": self.title,
             "status": self.status,
             "category": self.category,
-            "suggested_category": self.suggested,
+            # The same category, under the name scripts of earlier versions read.
+            "suggested_category": self.category,
             "score": round(self.score, 3),
             "rank": round(self.rank, 4),
             "venue": self.venue,
@@ -166,22 +169,42 @@ class QueueItem:
         }
 
 
+@dataclass
+class QueuePage:
+    """A slice of the queue, and how many papers the whole filtered queue holds."""
+
+    items: list[QueueItem]
+    total: int
+
+
+ORDERS = ("likely", "uncertain")
+
+
 def why(
-    db: Database, seeds: Seeds, paper: dict[str, Any], extra: list[str] | None = None
+    db: Database,
+    seeds: Seeds,
+    paper: dict[str, Any],
+    extra: list[str] | None = None,
+    current: screening.Order | None = None,
 ) -> list[str]:
     """What put the paper where it is: queries and rules for its category, citations, award."""
-    return _explain(db, [paper], {paper["id"]: extra or []})[paper["id"]]
+    return _explain(db, seeds, [paper], {paper["id"]: extra or []}, current)[paper["id"]]
 
 
 def _explain(
-    db: Database, papers: list[dict[str, Any]], extra: dict[int, list[str]]
+    db: Database,
+    seeds: Seeds,
+    papers: list[dict[str, Any]],
+    extra: dict[int, list[str]],
+    current: screening.Order | None = None,
 ) -> dict[int, list[str]]:
     """``why`` for many papers, in a few queries: the queue file lists every pending paper."""
     reasons, queries = store.papers.explanations(db, [p["id"] for p in papers])
+    current = current or screening.order(db, seeds)
     out: dict[int, list[str]] = {}
     for paper in papers:
         lines = list(extra.get(paper["id"], []))
-        lines += reasons.get((paper["id"], paper["category"]), [])
+        lines += reasons.get((paper["id"], screening.shown_category(paper, current) or ""), [])
         found = queries.get(paper["id"], [])
         lines += found[:3] + ([f"… and {len(found) - 3} more queries"] if len(found) > 3 else [])
         if paper["citation_count"] is not None:
@@ -194,69 +217,112 @@ def _explain(
     return out
 
 
-def queue(
+def shown_category(db: Database, seeds: Seeds, paper: dict[str, Any]) -> str | None:
+    """The category the paper is shown under (``screening.shown_category``)."""
+    return screening.shown_category(paper, screening.order(db, seeds))
+
+
+def ranking_line(db: Database, seeds: Seeds, paper_id: int) -> str | None:
+    """The ranking's reason for one paper, with the words that weigh most for it."""
+    return screening.explain_lines(db, seeds, [paper_id], words=True).get(paper_id)
+
+
+def category_counts(db: Database, seeds: Seeds) -> dict[str, dict[str, int]]:
+    """Papers per shown category (``""`` for none) and status, as ``status`` prints them."""
+    current = screening.order(db, seeds)
+    out: dict[str, dict[str, int]] = {}
+    for pid, status, stored, manual in store.papers.category_rows(db):
+        row = {"id": pid, "status": status, "category": stored, "manual_fields": manual}
+        key = screening.shown_category(row, current) or ""
+        out.setdefault(key, dict.fromkeys(STATUSES, 0))[status] += 1
+    return dict(sorted(out.items()))
+
+
+def queue(db: Database, seeds: Seeds, **options: Any) -> list[QueueItem]:
+    """``queue_page``'s items: papers of a status (or ``all``), best first."""
+    return queue_page(db, seeds, **options).items
+
+
+def queue_page(
     db: Database,
     seeds: Seeds,
     *,
     status: str = "pending",
     category: str | None = None,
     limit: int | None = None,
-    ranker: Ranker | None = None,
+    offset: int = 0,
     ids: Collection[int] | None = None,
     explain: bool = True,
-) -> list[QueueItem]:
-    """Papers of a status (or ``all``), best first.
+    order: str = "likely",
+) -> QueuePage:
+    """Papers of a status (or ``all``) in the screening order, a page of them.
 
-    Best is the learned model's probability of acceptance once there are decisions to learn
-    from, else the keyword and query score (cold start). ``ids`` keeps only those papers (a
-    search's hits); ``explain=False`` leaves out the per-paper ``why`` lines, which cost a few
-    queries each, for callers that show them for one paper only.
+    ``order`` is ``likely`` (most probably relevant first) or ``uncertain`` (the papers the
+    ranking is least sure about first: deciding those teaches it most). ``category`` keeps
+    the papers shown under it; ``ids`` only those papers (a search's hits). The ranking is
+    read from ``screening`` (trained only when the decisions or papers changed), and the
+    ``why`` lines are made for the rows returned only (``explain=False``: none).
     """
     if status not in (*STATUSES, "all"):
         raise ReviewError(f"unknown status {status!r} (use {', '.join(STATUSES)} or all)")
+    if order not in ORDERS:
+        raise ReviewError(f"unknown order {order!r} (use {', '.join(ORDERS)})")
     if category is not None:
         seeds.category(category)
-    ranker = ranker or Ranker.train(db, seeds)
+    current = screening.order(db, seeds)
+    # Every paper is sorted and filtered from a few columns; rows are read for the page only.
+    keyed: list[tuple[tuple[float, ...], int, str | None]] = []
+    for pid, st, stored, manual, score, cited in store.papers.ranking_rows(db, status):
+        if ids is not None and pid not in ids:
+            continue
+        shown = screening.category_of(pid, st, stored, manual, current)
+        if category is not None and shown != category:
+            continue
+        scored = current.scores.get(pid)
+        rank = scored.probability if scored is not None else 0.0
+        if order == "uncertain":
+            key: tuple[float, ...] = (abs(rank - 0.5), -rank, pid)
+        else:
+            key = (-rank, -score, -(cited or 0), pid)
+        keyed.append((key, pid, shown))
+    keyed.sort()
+    total = len(keyed)
+    page = keyed[offset : offset + limit if limit is not None else None]
+    rows = store.papers.queue_rows_of(db, [pid for _, pid, _ in page])
     items: list[QueueItem] = []
-    rows: dict[int, dict[str, Any]] = {}
-    for paper in store.papers_with(db, status):
-        if ids is not None and paper["id"] not in ids:
-            continue
-        suggested = ranker.suggest_category(paper)
-        if (
-            category is not None
-            and (paper["category"] if paper["status"] != "pending" else suggested) != category
-        ):
-            continue
-        rank = ranker.relevance(paper)
-        extra = [ranker.explain(paper)] if ranker.trained else []
+    for _, pid, shown in page:
+        row = rows[pid]
+        scored = current.scores.get(pid)
         items.append(
             QueueItem(
-                id=paper["id"],
-                title=paper["title"],
-                status=paper["status"],
-                category=paper["category"],
-                suggested=suggested,
-                score=paper["score"],
-                rank=rank,
-                venue=paper["venue"],
-                venue_year=paper["venue_year"],
-                citation_count=paper["citation_count"],
-                arxiv_id=paper["arxiv_id"],
-                doi=paper["doi"],
-                s2_id=paper["s2_id"],
-                why=extra,
+                id=pid,
+                title=row["title"],
+                status=row["status"],
+                category=shown,
+                score=row["score"],
+                rank=scored.probability if scored is not None else 0.0,
+                venue=row["venue"],
+                venue_year=row["venue_year"],
+                citation_count=row["citation_count"],
+                arxiv_id=row["arxiv_id"],
+                doi=row["doi"],
+                s2_id=row["s2_id"],
             )
         )
-        if explain:
-            rows[paper["id"]] = paper
-    items.sort(key=lambda i: (-i.rank, -i.score, -(i.citation_count or 0), i.id))
-    items = items[:limit] if limit is not None else items
-    if explain:
-        lines = _explain(db, [rows[i.id] for i in items], {i.id: i.why for i in items})
+    if explain and items:
+        shown_ids = [i.id for i in items]
+        model_lines = screening.explain_lines(db, seeds, shown_ids, current=current)
+        full = store.papers.papers_by_id(db, shown_ids)
+        lines = _explain(
+            db,
+            seeds,
+            [full[i] for i in shown_ids],
+            {i: [model_lines[i]] if i in model_lines else [] for i in shown_ids},
+            current,
+        )
         for item in items:
             item.why = lines[item.id]
-    return items
+    return QueuePage(items, total)
 
 
 # --- decisions ----------------------------------------------------------------------------
@@ -321,28 +387,26 @@ def accept(
     focus: str | None = None,
     note: str | None = None,
     who: str | None = None,
-    ranker: Ranker | None = None,
     kind: str = "accept",
     expected_version: int | None = None,
 ) -> dict[str, Any]:
-    """Accept a paper, in the given category or else the suggested one.
+    """Accept a paper, in the given category or else the one it is shown under
+    (``screening.shown_category``).
 
     With ``expected_version`` (see ``paper_version``) the decision is refused with
     ``StaleDecision`` if anyone decided on the paper since the caller read that version.
     """
     _check_category(seeds, category)
-    if category is None and ranker is None and not db.conn.in_transaction:
-        # Training reads every paper and decision (half a second at 4,000 papers): done
-        # before the write lock is taken, so a harvest's pages do not wait for it.
-        ranker = Ranker.train(db, seeds)
+    current = None
+    if category is None and not db.conn.in_transaction:
+        # Read (or trained) before the write lock is taken, so a harvest's pages never
+        # wait for a training.
+        current = screening.order(db, seeds)
     with write_transaction(db):
         paper = find(db, ident)
         _check_version(db, paper, expected_version)
         if category is None:
-            if paper["category"] and "category" in json.loads(paper["manual_fields"]):
-                category = paper["category"]
-            else:
-                category = (ranker or Ranker.train(db, seeds)).suggest_category(paper)
+            category = screening.shown_category(paper, current or screening.order(db, seeds))
         if category is None:
             raise ReviewError(f"paper {paper['id']} has no suggested category: give --category")
         changes: dict[str, Any] = {"status": "accepted", "category": category}

@@ -22,11 +22,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from harvester import review, store
+from harvester import review, screening, store
 from harvester.files import write_text
 from harvester.links import primary_link
 from harvester.markdown import escape, unescape
-from harvester.rank import Ranker
 from harvester.review import ReviewError
 from harvester.rules import Rules
 from harvester.seeds import Seeds
@@ -48,16 +47,23 @@ _NOTE_FIELDS = {"category": "category", "focus": "focus", "note": "notes"}
 _LINK_TEXT = {"arXiv": "arXiv:{id}", "DOI": "doi:{id}", "Semantic Scholar": "S2"}
 
 
-def render(db: Database, seeds: Seeds, *, ranker: Ranker | None = None) -> str:
-    """The pending queue as a checklist, grouped by suggested category, best first."""
-    # Read before the queue: a decision made in between then shows as newer than the file
-    # (a conflict at import), never as older (which would let the file overwrite it).
-    version = review.last_decision(db)
-    ranker = ranker or Ranker.train(db, seeds)
-    items = review.queue(db, seeds, ranker=ranker)
+def render(
+    db: Database,
+    seeds: Seeds,
+    *,
+    pending: tuple[int, list[review.QueueItem]] | None = None,
+) -> str:
+    """The pending queue as a checklist, grouped by category, best first.
+
+    ``pending`` is (``review.last_decision``, the pending queue) read in that order by a
+    caller that needs the queue too (``report``).
+    """
+    # Version read before the queue: a decision made in between then shows as newer than the
+    # file (a conflict at import), never as older (which would let the file overwrite it).
+    version, items = pending or queue_as_of(db, seeds)
     groups: dict[str | None, list[review.QueueItem]] = {}
     for item in items:
-        groups.setdefault(item.suggested, []).append(item)
+        groups.setdefault(item.category, []).append(item)
     lines = [
         "# Review queue",
         "",
@@ -80,6 +86,12 @@ def render(db: Database, seeds: Seeds, *, ranker: Ranker | None = None) -> str:
         for item in groups[key]:
             lines.append(f"- [ ] {_describe(item)} `#{item.id}`")
     return "\n".join(lines) + "\n"
+
+
+def queue_as_of(db: Database, seeds: Seeds) -> tuple[int, list[review.QueueItem]]:
+    """The last decision's id, then the pending queue (no why: the checklist prints none)."""
+    version = review.last_decision(db)
+    return version, review.queue(db, seeds, explain=False)
 
 
 def _describe(item: review.QueueItem) -> str:
@@ -313,7 +325,9 @@ def import_decisions(
             )
     report = ImportReport()
     who = who or review.reviewer()
-    ranker = Ranker.train(db, seeds)
+    # Read once before the write lock: each acceptance changes the ranking's key, and the
+    # file was made against this order.
+    current = screening.order(db, seeds)
     # The write lock from the first read: a decision made elsewhere cannot slip between the
     # version check and the write it allows.
     with write_transaction(db):
@@ -329,24 +343,25 @@ def import_decisions(
             if not force and (conflict := _conflict(db, item, checklist.version)):
                 report.conflicts.append(conflict)
                 continue
-            _apply(db, rules, item, who=who, ranker=ranker)
+            _apply(db, rules, item, who=who, current=current)
             bucket = {"accept": report.accepted, "reject": report.rejected}
             bucket.get(item.decision or "", report.annotated).append(item.paper_id)
     return report
 
 
-def _apply(db: Database, rules: Rules, item: _Item, *, who: str, ranker: Ranker) -> None:
+def _apply(db: Database, rules: Rules, item: _Item, *, who: str, current: screening.Order) -> None:
     ident, notes = str(item.paper_id), item.notes
     if item.decision == "accept":
+        paper = _paper(db, item.paper_id)
+        assert paper is not None
         review.accept(
             db,
             rules.seeds,
             ident,
-            category=notes.get("category"),
+            category=notes.get("category") or screening.shown_category(paper, current),
             focus=notes.get("focus"),
             note=notes.get("note"),
             who=who,
-            ranker=ranker,
         )
     elif item.decision == "reject":
         review.reject(db, ident, reason=notes.get("reason"), who=who)

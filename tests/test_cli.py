@@ -9,11 +9,12 @@ import re
 import shutil
 import socket
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from click.testing import CliRunner
 
-from harvester import store, watermarks
+from harvester import ranking, screening, store, watermarks
 from harvester.cli import cli
 from harvester.harvest import run_harvest
 from harvester.logs import OneLineFormatter
@@ -285,3 +286,14 @@ def test_progress_bar_on_a_terminal_and_nowhere_else(db, seeds, config, fake_arx
     shown = terminal.getvalue()
     # One step per source: compiler's two arXiv queries are sent as one.
     assert "arXiv + S2" in shown and "2/2" in shown
+
+
+def test_a_harvest_leaves_the_queue_ranking_trained(run, fake_arxiv, tmp_path):
+    fake_arxiv.corpus = synthetic_entries(30)
+    run("harvest")
+    assert (tmp_path / "db" / "h.db-ranking" / "order.pickle").exists()
+    screening.forget()  # the next command is another process
+    with mock.patch.object(ranking.Ranker, "train", side_effect=ranking.Ranker.train) as train:
+        assert run("review", "list", "--limit", "5").exit_code == 0
+        assert run("status").exit_code == 0
+    assert train.call_count == 0

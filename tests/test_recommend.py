@@ -14,7 +14,6 @@ from harvester.cli import cli
 from harvester.config import Config
 from harvester.harvest import run_harvest
 from harvester.ingest import save_records
-from harvester.rank import Ranker
 from harvester.rules import Rules
 from harvester.sources.semantic_scholar import RECOMMEND_ENDPOINT, to_record
 from harvester.web.data import paper as paper_view
@@ -117,7 +116,7 @@ def test_the_reason_is_shown_on_the_page_and_by_review_show(
     run_harvest(db, seeds, quiet, categories=["compiler"])
     row = by_s2(db)[PLAIN]
     assert REASON in review.why(db, seeds, row)
-    assert REASON in paper_view(db, seeds, Ranker.train(db, seeds), row)["why"]
+    assert REASON in paper_view(db, seeds, row)["why"]
     shown = CliRunner().invoke(
         cli,
         ["review", "show", str(row["id"])],

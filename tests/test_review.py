@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from sklearn.metrics import roc_auc_score as roc_auc
 
 from harvester import review, store
 from harvester.cli import cli
-from harvester.rank import roc_auc
 from tests.conftest import SEEDS
 from tests.loopback import load_corpus, load_s2_corpus
 
@@ -75,7 +75,7 @@ def test_relevant_papers_rank_above_lookalikes_from_the_start(env):
     items = [i for i in listed(env) if i["arxiv_id"] in LABELS]
     labels = [int(LABELS[i["arxiv_id"]] != "lookalike") for i in items]
     assert 0 < sum(labels) < len(labels)
-    assert roc_auc([i["rank"] for i in items], labels) >= 0.8
+    assert roc_auc(labels, [i["rank"] for i in items]) >= 0.8
 
 
 def test_accept_reject_set_undo_and_the_audit_trail(env):

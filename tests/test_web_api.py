@@ -16,7 +16,6 @@ from click.testing import CliRunner
 
 from harvester import review, store
 from harvester.cli import cli
-from harvester.rank import Ranker
 from harvester.rules import Rules
 from harvester.web import app as web_app
 from harvester.web.security import REVIEWER_COOKIE, SESSION_COOKIE, Csrf
@@ -85,8 +84,9 @@ def test_queue_is_the_review_queue_best_first(served, seeds):
     body = answer.json()
     db = store.open_db(path)
     expected = review.queue(db, seeds)
-    assert body["count"] == len(expected) == 96
-    assert [i["id"] for i in body["items"]] == [i.id for i in expected]
+    assert body["total"] == len(expected) == 96
+    # A page of the queue unless asked for more: the first 50.
+    assert [i["id"] for i in body["items"]] == [i.id for i in expected[:50]]
     first, top = body["items"][0], expected[0].as_json()
     assert first["version"] == 0
     assert {k: v for k, v in first.items() if k not in ("why", "version")} == {
@@ -128,8 +128,8 @@ def test_paper_gives_what_the_page_shows(served, seeds):
     db = store.open_db(path)
     row = db.table("papers").get(paper_id)
     assert paper["title"] == row["title"] and paper["authors"] == json.loads(row["authors"])
-    assert paper["proposed_category"] == Ranker.train(db, seeds).suggest_category(row)
-    assert paper["why"] == review.why(db, seeds, row)
+    assert paper["proposed_category"] == review.shown_category(db, seeds, row)
+    assert paper["why"] == [review.ranking_line(db, seeds, paper_id), *review.why(db, seeds, row)]
     assert paper["version"] == 0 and paper["status"] == "pending"
     assert [link["label"] for link in paper["links"]][:2] == ["arXiv", "PDF"]
     assert all(link["url"].startswith("https://") for link in paper["links"])

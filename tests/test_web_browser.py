@@ -7,6 +7,7 @@ page, then the database is read to see exactly what was decided. Waits are on co
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -84,8 +85,18 @@ def shown(page: Any) -> dict[str, str]:
     }
 
 
+@contextlib.contextmanager
+def updated_in_place(page: Any) -> Iterator[None]:
+    """Wait for the script to swap in the next view (it counts them on ``<html>``)."""
+    before = page.evaluate("() => document.documentElement.dataset.view")
+    yield
+    page.wait_for_function(
+        "(before) => document.documentElement.dataset.view !== before", arg=before
+    )
+
+
 def press_and_wait(page: Any, key: str) -> None:
-    with page.expect_navigation():
+    with updated_in_place(page):
         page.keyboard.press(key)
 
 
@@ -163,6 +174,21 @@ def test_review_ten_papers_by_keyboard_undo_one_change_a_category(
     assert json.loads(last["manual_fields"]) == ["category"]
 
 
+def test_a_decision_updates_the_list_and_the_card_without_reloading_the_page(corpus, open_page):
+    base, _ = corpus
+    page = open_page(base)
+    sign_in(page, "kay")
+    page.evaluate("() => { window.loadedOnce = true; }")  # gone if the page reloads
+    first = shown(page)["id"]
+    count = page.inner_text("#queue-count")
+    press_and_wait(page, "r")
+    assert page.evaluate("() => window.loadedOnce") is True
+    assert shown(page)["id"] != first
+    assert page.locator(f'#queue-list li[data-paper-id="{first}"]').count() == 0
+    assert page.inner_text("#queue-count") != count
+    assert f"paper={shown(page)['id']}" in page.url
+
+
 def test_buttons_focus_and_note(corpus, open_page):
     base, path = corpus
     page = open_page(base)
@@ -170,15 +196,15 @@ def test_buttons_focus_and_note(corpus, open_page):
     paper_id = int(shown(page)["id"])
     page.click("button[data-key='f']")
     page.fill("#text-input", "exit per token")
-    with page.expect_navigation():
+    with updated_in_place(page):
         page.keyboard.press("Enter")
     page.keyboard.press("n")
     page.wait_for_selector("#text-input", state="visible")
     page.keyboard.type("compare with CALM")
-    with page.expect_navigation():
+    with updated_in_place(page):
         page.keyboard.press("Enter")
     assert page.inner_text("#paper-focus") == "Focus: exit per token"
-    with page.expect_navigation():
+    with updated_in_place(page):
         page.click("button[data-key='a']")
     row = store.open_db(path).table("papers").get(paper_id)
     assert (row["status"], row["focus"], row["notes"]) == (

@@ -16,7 +16,6 @@ from sqlite_utils import Database
 from harvester import export, review_file, store
 from harvester.errors import ReportError
 from harvester.files import write_text
-from harvester.rank import Ranker
 from harvester.report.awesome import TITLE, render_readme
 from harvester.report.common import accepted_papers
 from harvester.report.feed import render_feed
@@ -68,9 +67,12 @@ def write_reports(
         _write(out / "years" / f"{each}.md", text, written)
     _write(out / "years" / "README.md", render_index(db, seeds, papers), written)
     _write(out / "years" / CHART_FILE, render_chart(seeds, papers), written)
-    ranker = Ranker.train(db, seeds)
-    _write(out / "review-queue.md", review_file.render(db, seeds, ranker=ranker), written)
-    _write(out / "new.md", render_new(db, seeds, papers, ranker), written)
+    # One read of the pending queue for the checklist and new.md.
+    version, pending = review_file.queue_as_of(db, seeds)
+    _write(
+        out / "review-queue.md", review_file.render(db, seeds, pending=(version, pending)), written
+    )
+    _write(out / "new.md", render_new(db, seeds, papers, pending), written)
     _write(out / "feed.xml", render_feed(db, seeds, papers, TITLE), written)
     _write(out / "papers.bib", export.render(db, seeds, "bibtex", title=TITLE), written)
     return written

@@ -15,7 +15,6 @@ from sqlite_utils import Database
 
 from harvester import review, store
 from harvester.markdown import escape
-from harvester.rank import Ranker
 from harvester.report.common import date_cell, focus_cell, linked_title, table
 from harvester.seeds import Seeds
 
@@ -33,9 +32,15 @@ def _section(seeds: Seeds, key: str | None) -> str:
 
 
 def render_new(
-    db: Database, seeds: Seeds, papers: list[dict[str, Any]], ranker: Ranker | None = None
+    db: Database,
+    seeds: Seeds,
+    papers: list[dict[str, Any]],
+    pending: list[review.QueueItem] | None = None,
 ) -> str:
-    """The page: accepted since the previous harvest, then the last harvest's candidates."""
+    """The page: accepted since the previous harvest, then the last harvest's candidates.
+
+    ``pending`` is the pending queue when the caller has it (``report``: read once for the
+    checklist and this page)."""
     runs = store.finished_runs(db)
     out = ["# What's new", ""]
     out += [
@@ -51,11 +56,13 @@ def render_new(
     fresh = [p for p in papers if since is None or accepted_at.get(p["id"], "") > since]
     fresh.sort(key=lambda p: (accepted_at.get(p["id"], ""), p["id"]), reverse=True)
     candidate_ids = store.first_seen_between(db, latest["started"], latest["ended"])
-    candidates = (
-        review.queue(db, seeds, ranker=ranker, ids=set(candidate_ids), explain=False)
-        if candidate_ids
-        else []
-    )
+    wanted = set(candidate_ids)
+    if not wanted:
+        candidates: list[review.QueueItem] = []
+    elif pending is not None:
+        candidates = [item for item in pending if item.id in wanted]
+    else:
+        candidates = review.queue(db, seeds, ids=wanted, explain=False)
     boundary = f"the harvest of {_day(since)}" if since else "the first harvest"
     out += [
         f"Since {boundary}: {len(fresh)} {'paper' if len(fresh) == 1 else 'papers'} accepted."
@@ -90,8 +97,8 @@ def render_new(
         parts = [linked_title(paper), date_cell(paper)]
         if item.citation_count is not None:
             parts.append(f"{item.citation_count:,} citations")
-        if item.suggested:
-            parts.append(f"suggested: {_section(seeds, item.suggested)}")
+        if item.category:
+            parts.append(f"suggested: {_section(seeds, item.category)}")
         out.append(f"1. {' · '.join(p for p in parts if p)} `#{item.id}`")
     if len(candidates) > MAX_CANDIDATES:
         out += [

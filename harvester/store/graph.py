@@ -112,3 +112,19 @@ def citation_links(db: Database, paper: dict[str, Any]) -> list[dict[str, Any]]:
         {"id": paper["s2_id"], "pid": paper["id"]},
     ).fetchall()
     return [{"id": i, "title": t, "category": c, "direction": d} for i, t, c, d in rows]
+
+
+def all_edges(db: Database) -> list[tuple[str, str]]:
+    """Every citation edge (citing S2 id, cited S2 id)."""
+    return [(str(a), str(b)) for a, b in db.execute("SELECT citing_id, cited_id FROM citations")]
+
+
+def neighbours(db: Database, s2_id: str) -> tuple[list[str], list[str]]:
+    """The S2 ids a paper cites, and of those citing it."""
+    cites = [
+        str(r[0]) for r in db.execute("SELECT cited_id FROM citations WHERE citing_id = ?", [s2_id])
+    ]
+    cited_by = [
+        str(r[0]) for r in db.execute("SELECT citing_id FROM citations WHERE cited_id = ?", [s2_id])
+    ]
+    return cites, cited_by

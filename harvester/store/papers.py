@@ -526,3 +526,97 @@ def citation_rises(
             rises.append((paper_id, rows[1][0], rows[0][0]))
     rises.sort(key=lambda r: (-(r[2] - r[1]), r[0]))
     return rises[:limit]
+
+
+# --- what the ranking reads (harvester.screening) ------------------------------------------------
+
+# The columns a paper's ranking features are made of (``ranking.paper_features``).
+FEATURE_COLUMNS = (
+    "id",
+    "title",
+    "abstract",
+    "tldr",
+    "venue",
+    "s2_id",
+    "primary_category",
+    "arxiv_categories",
+)
+# What a queue row shows, without the abstract: the queue reads every pending paper.
+QUEUE_COLUMNS = (
+    "id",
+    "title",
+    "status",
+    "category",
+    "manual_fields",
+    "score",
+    "venue",
+    "venue_year",
+    "citation_count",
+    "arxiv_id",
+    "doi",
+    "s2_id",
+)
+
+
+def ranking_state(db: Database) -> tuple[Any, ...]:
+    """A cheap summary that changes whenever a paper's text, hits or links may have: the
+    number of papers, hits and citation edges, the newest sighting and refresh. Equal
+    summaries let a cached ranking stand without reading a single abstract."""
+    papers = db.execute(
+        "SELECT count(*), coalesce(max(id), 0), coalesce(max(last_seen), ''),"
+        " coalesce(max(s2_refreshed), '') FROM papers"
+    ).fetchone()
+    hits = db.execute("SELECT count(*) FROM query_hits").fetchone()[0]
+    edges = db.execute("SELECT count(*) FROM citations").fetchone()[0]
+    return (*papers, hits, edges)
+
+
+def feature_rows(db: Database) -> list[dict[str, Any]]:
+    """Every paper's columns the ranking's features are made of, in id order."""
+    return list(dicts(db, f"SELECT {', '.join(FEATURE_COLUMNS)} FROM papers ORDER BY id"))
+
+
+def all_hits(db: Database) -> dict[int, list[dict[str, Any]]]:
+    """Every paper's query hits (category and source), by paper id."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for paper_id, source, category in db.execute(
+        "SELECT paper_id, source, category FROM query_hits ORDER BY paper_id, source, category"
+    ):
+        out.setdefault(paper_id, []).append({"source": source, "category": category})
+    return out
+
+
+def decided(db: Database) -> list[tuple[int, str, str | None, bool]]:
+    """(id, status, category, is seed) of every accepted or rejected paper, in id order."""
+    return [
+        (int(pid), str(status), category, bool(seed))
+        for pid, status, category, seed in db.execute(
+            "SELECT id, status, category, is_seed FROM papers"
+            " WHERE status IN ('accepted', 'rejected') ORDER BY id"
+        )
+    ]
+
+
+def ranking_rows(
+    db: Database, status: str = "pending"
+) -> list[tuple[int, str, str | None, str, float, int | None]]:
+    """(id, status, category, manual fields, score, citations) of the papers of a status (or
+    ``all``): what the queue sorts and filters every paper by."""
+    sql = "SELECT id, status, category, manual_fields, score, citation_count FROM papers"
+    if status == "all":
+        return list(db.execute(sql))
+    return list(db.execute(sql + " WHERE status = ?", [status]))
+
+
+def queue_rows_of(db: Database, paper_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """``QUEUE_COLUMNS`` of these papers, by id."""
+    out: dict[int, dict[str, Any]] = {}
+    for chunk in chunks(list(paper_ids)):
+        sql = f"SELECT {', '.join(QUEUE_COLUMNS)} FROM papers WHERE " + in_list("id", chunk)
+        out |= {row["id"]: row for row in dicts(db, sql, chunk)}
+    return out
+
+
+def category_rows(db: Database) -> list[tuple[int, str, str | None, str]]:
+    """(id, status, category, manual fields) of every paper: what ``status`` counts."""
+    return list(db.execute("SELECT id, status, category, manual_fields FROM papers"))

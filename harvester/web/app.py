@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 from sqlite_utils import Database
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -28,9 +29,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from harvester import review, store
+from harvester import review, screening, store
 from harvester.errors import HarvesterError
-from harvester.rank import Ranker
 from harvester.rules import Rules
 from harvester.seeds import Seeds
 from harvester.web import data, pages
@@ -54,6 +54,9 @@ STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024
 MAX_TEXT = 2000
 DECIDE_ACTIONS = ("accept", "reject", "set")
+# /api/queue answers a page of the queue: this many papers unless asked, never more than the max.
+QUEUE_PAGE = 50
+MAX_QUEUE_PAGE = 1000
 
 
 class Refused(Exception):
@@ -109,8 +112,8 @@ class ReviewApp:
         except HarvesterError as exc:
             filters, message = data.Filters(), str(exc)
         with self.db() as db:
-            ranker = Ranker.train(db, self.seeds)
-            items = data.queue_items(db, self.seeds, filters, ranker)
+            queue = data.queue_page(db, self.seeds, filters, limit=pages.QUEUE_SHOWN)
+            items = queue.items
             ids = [i.id for i in items]
             row = None
             wanted = params.get("paper", "")
@@ -126,13 +129,14 @@ class ReviewApp:
                     message = f"no paper #{wanted}; showing the top of the queue"
             if row is None and items:
                 row = _row(db, items[0].id)
-            paper = data.paper(db, self.seeds, ranker, row) if row else None
+            paper = data.paper(db, self.seeds, row) if row else None
             ctx = pages.PageContext(
                 seeds=self.seeds,
                 csrf=self.csrf.token(session),
                 reviewer=reviewer,
                 filters=filters,
                 items=items,
+                total=queue.total,
                 dashboard=data.dashboard(db, self.seeds),
                 paper=paper,
                 message=message,
@@ -183,16 +187,23 @@ class ReviewApp:
     async def api_queue(self, request: Request) -> Response:
         params = dict(request.query_params)
         limit = _int(params.get("limit"), "limit", minimum=1) if params.get("limit") else None
+        limit = min(limit or QUEUE_PAGE, MAX_QUEUE_PAGE)
+        offset = _int(params.get("offset"), "offset", minimum=0) if params.get("offset") else 0
+        order = params.get("order") or "likely"
+        if order not in review.ORDERS:
+            raise Refused(400, f"order must be one of {', '.join(review.ORDERS)}")
 
         def work() -> dict[str, Any]:
             filters = _read_filters(params, self.seeds)
             with self.db() as db:
-                ranker = Ranker.train(db, self.seeds)
-                items = data.queue_items(db, self.seeds, filters, ranker)
-                return data.queue_json(db, items, limit) | {
+                page = data.queue_page(
+                    db, self.seeds, filters, limit=limit, offset=offset, order=order
+                )
+                return data.queue_json(db, page, limit=limit, offset=offset) | {
                     "status": filters.status,
                     "category": filters.category,
                     "q": filters.q,
+                    "order": order,
                 }
 
         return JSONResponse(await run_in_threadpool(work))
@@ -204,7 +215,7 @@ class ReviewApp:
     def _paper_json(self, paper_id: int) -> dict[str, Any]:
         with self.db() as db:
             row = _row(db, paper_id)
-            return data.paper(db, self.seeds, Ranker.train(db, self.seeds), row)
+            return data.paper(db, self.seeds, row)
 
     async def api_decide(self, request: Request) -> Response:
         body, who = await self._post(request)
@@ -253,9 +264,9 @@ class ReviewApp:
                         expected_version=version,
                     )
                 row = _row(db, paper_id)
-                return {"paper": data.paper(db, self.seeds, Ranker.train(db, self.seeds), row)}
+                return {"paper": data.paper(db, self.seeds, row, decided=True)}
 
-        return JSONResponse(await run_in_threadpool(work))
+        return JSONResponse(await run_in_threadpool(work), background=self._retrain())
 
     async def api_undo(self, request: Request) -> Response:
         _, who = await self._post(request)
@@ -272,10 +283,20 @@ class ReviewApp:
                         "paper_id": paper_id,
                         "fields": [r["field"] for r in rows if r["field"] != "manual_fields"],
                     },
-                    "paper": data.paper(db, self.seeds, Ranker.train(db, self.seeds), row),
+                    "paper": data.paper(db, self.seeds, row, decided=True),
                 }
 
-        return JSONResponse(await run_in_threadpool(work))
+        return JSONResponse(await run_in_threadpool(work), background=self._retrain())
+
+    def _retrain(self) -> BackgroundTask:
+        """Train the ranking for the new decision once the answer is sent, so the page's
+        next read (usually a second later) finds it trained or waits for it, not longer."""
+
+        def work() -> None:
+            with self.db() as db:
+                screening.order(db, self.seeds)
+
+        return BackgroundTask(run_in_threadpool, work)
 
     async def _post(self, request: Request) -> tuple[dict[str, Any], str]:
         """The JSON body of a state-changing request and who sends it, or ``Refused``."""

@@ -14,12 +14,11 @@ from urllib.parse import urlencode
 
 from sqlite_utils import Database
 
-from harvester import review, store
+from harvester import review, screening, store
 from harvester.links import paper_links
-from harvester.rank import Ranker
 from harvester.report.common import accepted_papers
 from harvester.report.yearly import render_chart
-from harvester.review import QueueItem, ReviewError
+from harvester.review import QueuePage, ReviewError
 from harvester.seeds import Seeds
 
 # Links come from the citation graph snowballing reads; where it has none for a paper the
@@ -74,37 +73,51 @@ def versions(db: Database) -> dict[int, int]:
     return store.decisions.versions(db)
 
 
-def queue_items(db: Database, seeds: Seeds, filters: Filters, ranker: Ranker) -> list[QueueItem]:
-    """The filtered queue best first, without the per-paper ``why`` (see ``paper``)."""
+def queue_page(
+    db: Database,
+    seeds: Seeds,
+    filters: Filters,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    order: str = "likely",
+) -> QueuePage:
+    """A page of the filtered queue best first, without the per-paper ``why`` (see
+    ``paper``): the ranking is read once, only the rows shown are built into JSON."""
     ids = set(review.search(db, filters.q)) if filters.q else None
-    return review.queue(
+    return review.queue_page(
         db,
         seeds,
         status=filters.status,
         category=filters.category,
-        ranker=ranker,
         ids=ids,
         explain=False,
+        limit=limit,
+        offset=offset,
+        order=order,
     )
 
 
-def queue_json(db: Database, items: list[QueueItem], limit: int | None = None) -> dict[str, Any]:
+def queue_json(db: Database, page: QueuePage, *, limit: int | None, offset: int) -> dict[str, Any]:
+    """A page of the queue as ``/api/queue`` returns it: ``total`` papers match the filters,
+    ``items`` are the ``limit`` from ``offset`` on."""
     known = versions(db)
-    shown = items[:limit] if limit is not None else items
     return {
-        "count": len(items),
-        "items": [i.as_json() | {"version": known.get(i.id, 0)} for i in shown],
+        "total": page.total,
+        "count": page.total,
+        "offset": offset,
+        "limit": limit,
+        "items": [i.as_json() | {"version": known.get(i.id, 0)} for i in page.items],
     }
 
 
-def proposed_category(paper: Mapping[str, Any], ranker: Ranker) -> tuple[str | None, bool]:
-    """The category an accept files the paper under, and whether a person chose it.
-
-    The same rule as ``review.accept``: a category a person set wins over the suggestion.
-    """
-    if paper["category"] and "category" in json.loads(paper["manual_fields"]):
-        return paper["category"], True
-    return ranker.suggest_category(dict(paper)), False
+def proposed_category(
+    db: Database, seeds: Seeds, paper: Mapping[str, Any], current: screening.Order | None = None
+) -> tuple[str | None, bool]:
+    """The category the paper is shown and an accept files it under, and whether a person
+    chose it (``screening.shown_category``, as ``review.accept``)."""
+    chosen = bool(paper["category"]) and "category" in json.loads(paper["manual_fields"])
+    return screening.shown_category(paper, current or screening.order(db, seeds)), chosen
 
 
 def history(db: Database, paper_id: int) -> list[dict[str, Any]]:
@@ -112,10 +125,26 @@ def history(db: Database, paper_id: int) -> list[dict[str, Any]]:
     return store.decisions.history(db, paper_id, HISTORY_LIMIT)
 
 
-def paper(db: Database, seeds: Seeds, ranker: Ranker, row: Mapping[str, Any]) -> dict[str, Any]:
-    """Everything the page shows about one paper, and the ``version`` a decision must quote."""
-    category, chosen = proposed_category(row, ranker)
-    extra = [ranker.explain(dict(row))] if ranker.trained else []
+def paper(
+    db: Database, seeds: Seeds, row: Mapping[str, Any], *, decided: bool = False
+) -> dict[str, Any]:
+    """Everything the page shows about one paper, and the ``version`` a decision must quote.
+
+    ``decided``: the answer to a decision on it, from the ranking held before the decision
+    (no training while the reviewer waits; the next read trains)."""
+    if decided:
+        current = screening.latest(db, seeds)
+        category, chosen = proposed_category(db, seeds, row, current)
+        lines = screening.explain_lines(db, seeds, [row["id"]], current=current)
+        extra = [lines[row["id"]]] if row["id"] in lines else []
+    else:
+        current = None
+        category, chosen = proposed_category(db, seeds, row)
+        # The strongest words when the app holds the model (from its first training on),
+        # never a load of the vocabulary while the reviewer waits.
+        words = screening.model_held(db, seeds)
+        lines = screening.explain_lines(db, seeds, [row["id"]], words=words)
+        extra = [lines[row["id"]]] if row["id"] in lines else []
     return {
         "id": row["id"],
         "title": row["title"],
@@ -128,7 +157,7 @@ def paper(db: Database, seeds: Seeds, ranker: Ranker, row: Mapping[str, Any]) ->
         "tldr": row["tldr"],
         "abstract": row["abstract"],
         "status": row["status"],
-        "category": row["category"],
+        "category": category,
         "proposed_category": category,
         "category_set_by_person": chosen,
         "focus": row["focus"],
@@ -139,7 +168,7 @@ def paper(db: Database, seeds: Seeds, ranker: Ranker, row: Mapping[str, Any]) ->
         "doi": row["doi"],
         "s2_id": row["s2_id"],
         "links": links(row),
-        "why": review.why(db, seeds, dict(row), extra),
+        "why": review.why(db, seeds, dict(row), extra, current),
         "citation_links": (cited := store.citation_links(db, dict(row))),
         "citation_links_note": "" if cited else CITATION_LINKS_NOTE,
         "history": history(db, row["id"]),
@@ -150,7 +179,7 @@ def paper(db: Database, seeds: Seeds, ranker: Ranker, row: Mapping[str, Any]) ->
 def dashboard(db: Database, seeds: Seeds) -> dict[str, Any]:
     """Queue size, decisions today, and the yearly report's chart of accepted papers."""
     counts = {key: dict.fromkeys(review.STATUSES, 0) for key in [*seeds.categories, None]}
-    for category, by_status in store.counts_by_category(db).items():
+    for category, by_status in review.category_counts(db, seeds).items():
         for status, n in by_status.items():
             counts[category if category in seeds.categories else None][status] += n
     return {

@@ -46,6 +46,8 @@ class PageContext:
     items: list[QueueItem]
     dashboard: dict[str, Any]
     paper: dict[str, Any] | None = None
+    # Papers in the whole filtered queue; ``items`` holds the first ``QUEUE_SHOWN``.
+    total: int = 0
     position: int | None = None
     next_url: str = "/"
     prev_url: str = "/"
@@ -136,9 +138,9 @@ def _queue(ctx: PageContext) -> str:
             f'<li{mark} data-paper-id="{item.id}">'
             f'<a href="{e(f.url(paper=item.id))}">{e(item.title)}</a>'
             f'<span class="meta">{e(venue)}{e(cited)} · '
-            f"{e(item.suggested or '?')} · {item.rank:.2f}</span></li>"
+            f"{e(item.category or '?')} · {item.rank:.2f}</span></li>"
         )
-    more = len(ctx.items) - QUEUE_SHOWN
+    more = ctx.total - len(ctx.items[:QUEUE_SHOWN])
     return (
         '<nav class="queue" aria-label="Queue">'
         '<form class="filters" method="get" action="/" role="search">'
@@ -149,7 +151,7 @@ def _queue(ctx: PageContext) -> str:
         f"{_options(categories, f.category or '')}</select>"
         '<button type="submit">Filter</button>'
         "</form>"
-        f'<p class="count" id="queue-count">{len(ctx.items)} {e(f.status)} papers'
+        f'<p class="count" id="queue-count">{ctx.total} {e(f.status)} papers'
         f"{e(' matching ' + repr(f.q)) if f.q else ''}, best first</p>"
         f'<ol id="queue-list">{"".join(rows)}</ol>'
         + (f'<p class="count">… and {more} more</p>' if more > 0 else "")
@@ -207,7 +209,7 @@ def _card(ctx: PageContext) -> str:
             f"{_buttons(empty=True)}</main>"
         )
     seeds = ctx.seeds
-    total = len(ctx.items)
+    total = ctx.total
     where = (
         f"{ctx.position + 1} of {total}"
         if ctx.position is not None

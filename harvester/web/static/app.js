@@ -1,18 +1,75 @@
 // The review page's keys and buttons. The server renders everything; this file only sends
-// decisions to the JSON API and then loads the page it should show next. It never builds
-// HTML from data: messages go in with textContent.
+// decisions to the JSON API and then swaps in the header, queue, card and dashboard of the
+// page it should show next, rendered by the server (no reload: the script, the style sheet
+// and the scroll position stay). It never builds HTML from data: messages go in with
+// textContent, and swapped parts come whole from the server's renderer.
 "use strict";
 
 (() => {
-  const card = document.getElementById("paper");
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
-  const message = document.getElementById("message");
-  const categoryPanel = document.getElementById("category-panel");
-  const textPanel = document.getElementById("text-panel");
-  const textInput = document.getElementById("text-input");
-  const textLabel = document.getElementById("text-label");
+  let card = null;
+  let message = null;
+  let categoryPanel = null;
+  let textPanel = null;
+  let textInput = null;
+  let textLabel = null;
   let busy = false;
   let textField = null;
+  let views = 0;
+
+  // The elements of the current view, and the listeners of its buttons.
+  function bind() {
+    card = document.getElementById("paper");
+    message = document.getElementById("message");
+    categoryPanel = document.getElementById("category-panel");
+    textPanel = document.getElementById("text-panel");
+    textInput = document.getElementById("text-input");
+    textLabel = document.getElementById("text-label");
+    textField = null;
+    for (const button of document.querySelectorAll("button[data-key]")) {
+      button.addEventListener("click", () => {
+        const action = actions[button.dataset.key];
+        if (action && (card?.dataset.paperId || button.dataset.key === "u")) action();
+      });
+    }
+    for (const button of document.querySelectorAll("button[data-category]")) {
+      button.addEventListener("click", () => chooseCategory(button.dataset.category));
+    }
+    textPanel?.addEventListener("submit", submitText);
+    document.getElementById("text-cancel")?.addEventListener("click", closePanels);
+    views += 1;
+    document.documentElement.dataset.view = String(views);
+  }
+
+  // Show the page at ``url`` in place: its parts replace ours, and the address follows.
+  async function show(url, push = true) {
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+    const next = new DOMParser().parseFromString(await response.text(), "text/html");
+    const header = next.querySelector("header.bar");
+    const layout = next.querySelector("div.layout");
+    if (!header || !layout) {
+      window.location.assign(url);
+      return;
+    }
+    document.querySelector("header.bar")?.replaceWith(document.adoptNode(header));
+    document.querySelector("div.layout")?.replaceWith(document.adoptNode(layout));
+    document.title = next.title;
+    if (push) window.history.pushState(null, "", url);
+    bind();
+  }
+
+  async function go(url) {
+    if (!url || busy) return;
+    busy = true;
+    try {
+      await show(url);
+    } catch (error) {
+      say(error.message);
+    } finally {
+      busy = false;
+    }
+  }
 
   function say(text) {
     if (!message) return;
@@ -69,7 +126,8 @@
         version: Number(card.dataset.version),
         ...body,
       });
-      window.location.assign(then);
+      await show(then);
+      busy = false;
     } catch (error) {
       busy = false;
       if (error.status === 409) await explainStale(error);
@@ -85,7 +143,8 @@
       const here = new URL(window.location.href);
       here.searchParams.set("paper", answer.undone.paper_id);
       here.searchParams.delete("rename");
-      window.location.assign(here.pathname + here.search);
+      await show(here.pathname + here.search);
+      busy = false;
     } catch (error) {
       busy = false;
       say(error.message);
@@ -112,10 +171,6 @@
   function chooseCategory(key) {
     closePanels();
     decide({ action: "set", category: key }, card.dataset.hereUrl);
-  }
-
-  function go(url) {
-    if (url && !busy) window.location.assign(url);
   }
 
   const actions = {
@@ -167,16 +222,7 @@
     }
   });
 
-  for (const button of document.querySelectorAll("button[data-key]")) {
-    button.addEventListener("click", () => {
-      const action = actions[button.dataset.key];
-      if (action && (card?.dataset.paperId || button.dataset.key === "u")) action();
-    });
-  }
-  for (const button of document.querySelectorAll("button[data-category]")) {
-    button.addEventListener("click", () => chooseCategory(button.dataset.category));
-  }
-  textPanel?.addEventListener("submit", (event) => {
+  function submitText(event) {
     event.preventDefault();
     const field = textField;
     if (!field) return;
@@ -185,6 +231,10 @@
     closePanels();
     // Enter on an unchanged line is not a decision.
     if (value !== before) decide({ action: "set", [field]: value }, card.dataset.hereUrl);
+  }
+
+  window.addEventListener("popstate", () => {
+    show(window.location.href, false).catch((error) => say(error.message));
   });
-  document.getElementById("text-cancel")?.addEventListener("click", closePanels);
+  bind();
 })();

@@ -1,0 +1,199 @@
+"""The review queue at the field's size: python bench/review.py [--papers N] [--decisions N]
+
+Builds a database of 20,000 papers (bench/harvest.py's synthetic corpus, harvested through
+the loopback services with no delays) and makes 500 decisions on it (the corpus labels: a
+relevant paper accepted under its category, a look-alike rejected), then times what a
+curator waits for, each in a fresh process through the CLI or over HTTP to the review app:
+
+- ``harvester status`` (its start-up time is the yardstick), ``harvester review list
+  --limit 20``, the same with ``--uncertain`` where the code has it, and ``harvester report``;
+  each run twice, the first right after the decisions (what the first read after a decision
+  or a harvest costs: it trains), the second warm;
+- ``GET /api/queue?limit=50``, ``GET /api/paper/ID`` and ``POST /api/decide`` (a reject, then
+  the queue read the page makes after it, which waits for the training the decision
+  started), on the app served by uvicorn on 127.0.0.1: first in a fresh app process, then
+  again (a second decision) once the app holds the trained model.
+
+Targets: ``review list --limit 20`` within 0.5 s of ``status``, the API calls at most 0.2 s,
+``report`` at most 2 s. The same script runs against an older checkout (it uses only the
+CLI, the app and ``review.accept``/``reject``), which is how the "before" figures were made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import httpx
+from harvest import SEEDS, harvest_run, in_child, machine, serving, synthetic_corpus
+
+from harvester import review, store
+from harvester.records import normalise_title
+from harvester.seeds import load_seeds
+from tests.web_helpers import live_app
+
+LOOKALIKE = "lookalike"
+
+
+def decide(db_path: Path, papers: int, decisions: int) -> dict[str, int]:
+    """``decisions`` papers drawn at random (seeded) decided by their corpus label."""
+    seeds = load_seeds(SEEDS)
+    _, objects = synthetic_corpus(papers)
+    label = {normalise_title(p["title"]): p["label"] for p in objects}
+    db = store.open_db(db_path)
+    rows = list(store.papers_with(db, "pending"))
+    picked = random.Random(16).sample(rows, min(decisions, len(rows)))
+    counts = {"accepted": 0, "rejected": 0}
+    for row in picked:
+        wanted = label.get(normalise_title(row["title"]), LOOKALIKE)
+        if wanted == LOOKALIKE or wanted not in seeds.categories:
+            review.reject(db, str(row["id"]), who="bench")
+            counts["rejected"] += 1
+        else:
+            review.accept(db, seeds, str(row["id"]), category=wanted, who="bench")
+            counts["accepted"] += 1
+    db.close()
+    return counts
+
+
+def cli_time(db_path: Path, *args: str) -> float:
+    """Wall time of one ``harvester`` command in a fresh interpreter."""
+    env = os.environ | {"HARVESTER_SEEDS": str(SEEDS), "HARVESTER_DB": str(db_path)}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "harvester", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"harvester {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+    return wall
+
+
+def supports(db_path: Path, *args: str) -> bool:
+    env = os.environ | {"HARVESTER_SEEDS": str(SEEDS), "HARVESTER_DB": str(db_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "harvester", *args, "--help"], env=env, capture_output=True, cwd=ROOT
+    )
+    return done.returncode == 0 and b"--uncertain" in done.stdout
+
+
+def timed(fn: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - started, value
+
+
+def api_times(db_path: Path) -> dict[str, float]:
+    """The API calls the page makes, first and warm, against a live app in this process."""
+    seeds = load_seeds(SEEDS)
+    out: dict[str, float] = {}
+    with live_app(db_path, seeds) as base, httpx.Client(base_url=base, timeout=600) as client:
+        csrf = client.get("/api/session").json()["csrf"]
+        client.post("/reviewer", data={"name": "bench", "csrf": csrf})
+        out["queue first"], answer = timed(lambda: client.get("/api/queue?limit=50"))
+        out["queue"], answer = timed(lambda: client.get("/api/queue?limit=50"))
+        body = answer.json()
+        out["queue bytes"] = len(answer.content)
+        items = body["items"]
+        out["paper"], paper = timed(lambda: client.get(f"/api/paper/{items[1]['id']}"))
+        version = paper.json()["version"]
+        decision = {"paper_id": items[1]["id"], "version": version, "action": "reject"}
+        out["decide"], answer = timed(
+            lambda: client.post("/api/decide", json=decision, headers={"X-CSRF-Token": csrf})
+        )
+        if answer.status_code != 200:
+            raise SystemExit(f"/api/decide answered {answer.status_code}: {answer.text[:300]}")
+        out["queue after decide"], _ = timed(lambda: client.get("/api/queue?limit=50"))
+        out["paper after decide"], _ = timed(lambda: client.get(f"/api/paper/{items[2]['id']}"))
+        # A second decision: the app now holds everything a training needs.
+        version = client.get(f"/api/paper/{items[2]['id']}").json()["version"]
+        decision = {"paper_id": items[2]["id"], "version": version, "action": "reject"}
+        out["decide 2"], _ = timed(
+            lambda: client.post("/api/decide", json=decision, headers={"X-CSRF-Token": csrf})
+        )
+        out["queue after decide 2"], _ = timed(lambda: client.get("/api/queue?limit=50"))
+        out["paper 2"], _ = timed(lambda: client.get(f"/api/paper/{items[3]['id']}"))
+        out["page"], _ = timed(lambda: client.get("/"))
+    return out
+
+
+def main() -> None:
+    logging.disable(logging.ERROR)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--papers", type=int, default=20_000)
+    parser.add_argument("--decisions", type=int, default=500)
+    parser.add_argument("--keep", type=Path, help="keep the database here (or reuse it)")
+    args = parser.parse_args()
+    print(f"Machine: {machine()}\n")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-review-"))
+    try:
+        db_path = tmp / "review.db"
+        if args.keep and args.keep.exists():
+            shutil.copy2(args.keep, db_path)
+            store.open_db(db_path).close()  # brought up to the code's schema, untimed
+        else:
+            with serving(args.papers) as srv:
+                run = in_child(srv, harvest_run, srv.urls, db_path, 0.0, 0.0)
+            print(f"harvested {run['stored']} papers in {run['wall']:.1f} s")
+            counts = decide(db_path, args.papers, args.decisions)
+            print(f"decided: {counts}")
+            if args.keep:
+                shutil.copy2(db_path, args.keep)
+        rows: list[tuple[str, str, str]] = []
+        for name, argv in (
+            ("harvester status", ["status"]),
+            ("harvester review list --limit 20", ["review", "list", "--limit", "20"]),
+        ):
+            first = cli_time(db_path, *argv)
+            warm = cli_time(db_path, *argv)
+            rows.append((name, f"{first:.2f} s", f"{warm:.2f} s"))
+        if supports(db_path, "review", "list"):
+            argv = ["review", "list", "--uncertain", "--limit", "20"]
+            rows.append(("harvester review list --uncertain --limit 20", "", ""))
+            rows[-1] = (rows[-1][0], "", f"{cli_time(db_path, *argv):.2f} s")
+        api = api_times(db_path)
+        rows.append(
+            ("GET /api/queue?limit=50", f"{api['queue first']:.2f} s", f"{api['queue']:.2f} s")
+        )
+        rows.append(("/api/queue?limit=50 size", "", f"{api['queue bytes'] / 1000:.0f} kB"))
+        rows.append(("GET /api/paper/ID", f"{api['paper']:.2f} s", f"{api['paper 2']:.2f} s"))
+        rows.append(("POST /api/decide", f"{api['decide']:.2f} s", f"{api['decide 2']:.2f} s"))
+        rows.append(
+            (
+                "GET /api/queue?limit=50 right after the decision (the training it waits for)",
+                f"{api['queue after decide']:.2f} s",
+                f"{api['queue after decide 2']:.2f} s",
+            )
+        )
+        rows.append(("GET / (the page)", "", f"{api['page']:.2f} s"))
+        out = tmp / "reports"
+        first = cli_time(db_path, "report", "--out", str(out), "--force")
+        warm = cli_time(db_path, "report", "--out", str(out), "--force")
+        rows.append(("harvester report", f"{first:.2f} s", f"{warm:.2f} s"))
+        print("| measure | first | again |")
+        print("| --- | --- | --- |")
+        for name, a, b in rows:
+            print(f"| {name} | {a} | {b} |")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

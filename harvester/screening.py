@@ -1,0 +1,428 @@
+"""The ranking of one database, trained once per state of its papers and decisions.
+
+Every read of the queue (``status``, ``review list``, the page, ``report``) wants each
+paper's probability of being relevant and the category it is shown under. Training them
+costs seconds at 20,000 papers (features of every paper, TF-IDF over every text), so it is
+done when what it learns from changes, and kept:
+
+- **features** (``ranking.PaperFeatures``) per paper, recomputed only for the papers whose
+  text, hits or links changed since they were computed;
+- the **prior** (the vocabulary of every paper and the seeds' text model), refitted only when
+  the texts or the seed papers change;
+- the **order** (each paper's score and suggested category) and the **model** (the trained
+  ``Ranker`` and ``CategoryModel``), keyed by the last decision's id.
+
+They live in memory (the review app keeps them between requests) and in a folder beside the
+database (``<db>-ranking/``, pickles written whole with ``os.replace``), so a second command
+reads them instead of training; where that folder cannot be written, each process trains
+for itself. The key of the order is cheap to read (a few aggregates, ``store.papers.
+ranking_state``, and the last decision id): a read whose key matches never trains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import secrets
+import threading
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
+
+from harvester import __version__, store
+from harvester.features import Decision, PaperFeatures, Scored, explain, paper_features
+from harvester.seeds import Seeds
+
+if TYPE_CHECKING:
+    # scikit-learn takes seconds to import: only training and naming words need it, so a
+    # read of a kept order never loads it (``ranking`` is imported where it trains).
+    from harvester.ranking import CategoryModel, Prior, Ranker
+
+# Bumped when what is pickled changes shape; the package version is part of the key too.
+CACHE_FORMAT = 2
+# Up to this many papers, an explanation computes their features instead of loading all.
+FEW = 200
+
+
+@dataclass(frozen=True)
+class Order:
+    """What every read of the queue needs: each paper's score and suggested category."""
+
+    key: tuple[Any, ...]
+    scores: dict[int, Scored]
+    suggested: dict[int, str | None]
+    # The learned model's share of the score; None before there is one.
+    trust: float | None
+    accepted_s2: frozenset[str]
+    rejected_s2: frozenset[str]
+
+    def links(self, paper: PaperFeatures) -> tuple[int, int]:
+        """Accepted papers it cites; rejected papers it cites or is cited by."""
+        return (
+            len(paper.cites & self.accepted_s2),
+            len((paper.cites | paper.cited_by) & self.rejected_s2),
+        )
+
+
+@dataclass
+class Model:
+    """The trained ranking and category model behind an ``Order``, for explanations."""
+
+    key: tuple[Any, ...]
+    ranker: Ranker
+    categories: CategoryModel
+
+
+@dataclass
+class _State:
+    """What one process holds of one database."""
+
+    order: Order | None = None
+    model: Model | None = None
+    features: dict[int, PaperFeatures] = field(default_factory=dict)
+    features_state: tuple[Any, ...] | None = None
+    prior: Prior | None = None
+    prior_digest: str | None = None
+    # One training at a time: a request arriving while another trains for the same key
+    # waits for it and reads its result.
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+_STATES: dict[tuple[str, str], _State] = {}
+
+
+def shown_category(row: Mapping[str, Any], order: Order) -> str | None:
+    """The one category a paper is shown, counted, filtered and filed under.
+
+    What a person decided (an accepted paper's category, or a category set by hand) stands;
+    for every other paper it is the ranking's suggestion (``ranking.suggest_category``).
+    """
+    return category_of(
+        int(row["id"]), row.get("status"), row.get("category"), row.get("manual_fields"), order
+    )
+
+
+def category_of(
+    paper_id: int, status: str | None, stored: str | None, manual: str | None, order: Order
+) -> str | None:
+    """``shown_category`` from the columns themselves (the queue tests every paper)."""
+    # ``manual_fields`` is a JSON list of field names: the quoted name is in it or not.
+    if status == "accepted" or '"category"' in (manual or ""):
+        return stored
+    return order.suggested.get(paper_id, stored)
+
+
+def seeds_digest(seeds: Seeds) -> str:
+    """What of the seeds and the code the cached ranking depends on: the seeds folder's
+    files (a curator's edit retrains), the cache format and the package version."""
+    cached = _DIGESTS.get(id(seeds))
+    if cached is not None and cached[0] is seeds:
+        return cached[1]
+    digest = hashlib.sha256(f"{CACHE_FORMAT} {__version__}".encode())
+    root = Path(seeds.root)
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        with contextlib.suppress(OSError):
+            digest.update(path.read_bytes())
+    if not files:
+        digest.update(repr(seeds.categories).encode())
+    _DIGESTS[id(seeds)] = (seeds, digest.hexdigest()[:16])
+    return _DIGESTS[id(seeds)][1]
+
+
+_DIGESTS: dict[int, tuple[Seeds, str]] = {}
+
+
+def order_key(db: Database, seeds: Seeds) -> tuple[Any, ...]:
+    """The key the order is kept under: the seeds, the papers' state, the last decision."""
+    return (
+        seeds_digest(seeds),
+        store.papers.ranking_state(db),
+        store.decisions.last_decision(db),
+    )
+
+
+def order(db: Database, seeds: Seeds) -> Order:
+    """The current order: from memory, else from the cache folder, else trained (and kept)."""
+    key = order_key(db, seeds)
+    state = _state(db, seeds)
+    if state.order is not None and state.order.key == key:
+        return state.order
+    with state.lock:
+        if state.order is not None and state.order.key == key:
+            return state.order  # trained by another thread meanwhile
+        cached = _load(db, "order")
+        if isinstance(cached, Order) and cached.key == key:
+            state.order = cached
+            return cached
+        return _train(db, seeds, state, key).order  # type: ignore[return-value]
+
+
+def latest(db: Database, seeds: Seeds) -> Order:
+    """The last order this process holds, even if a decision has been made since, else
+    ``order``: for the answer to a decision, which should not wait for a training (the
+    decided paper's own category is a person's or the suggestion made before)."""
+    state = _state(db, seeds)
+    return state.order if state.order is not None else order(db, seeds)
+
+
+def model(db: Database, seeds: Seeds) -> tuple[Order, Model, dict[int, PaperFeatures]]:
+    """The order with its trained models and every paper's features: what an explanation
+    of a paper's score needs. Loads more than ``order`` (the prior's vocabulary)."""
+    current = order(db, seeds)
+    state = _state(db, seeds)
+    with state.lock:
+        if state.model is None or state.model.key != current.key:
+            cached = _load(db, "model")
+            prior = _prior_from_disk(db, state)
+            if isinstance(cached, Model) and cached.key == current.key and prior is not None:
+                state.model = _with_prior(cached, prior)
+            else:
+                _train(db, seeds, state, current.key)
+        _features(db, seeds, state)
+    if state.model is None:  # no papers: nothing was trained
+        raise LookupError("no papers to explain")
+    return current, state.model, state.features
+
+
+def model_held(db: Database, seeds: Seeds) -> bool:
+    """Whether this process holds the trained model of the current order (naming a paper's
+    words then costs nothing; loading it costs the prior's vocabulary and scikit-learn)."""
+    state = _state(db, seeds)
+    return state.model is not None and state.model.key == order(db, seeds).key
+
+
+def explain_lines(
+    db: Database,
+    seeds: Seeds,
+    paper_ids: Sequence[int],
+    *,
+    words: bool = False,
+    current: Order | None = None,
+) -> dict[int, str]:
+    """The ranking's one-line reason for each of these papers (the rows a reader is shown).
+
+    Without ``words`` it needs only the order and the papers' own features, computed here
+    for these papers alone; with it, the trained model too (its strongest words).
+    """
+    if words:
+        try:
+            current, trained, features = model(db, seeds)
+        except LookupError:
+            return {}
+        return {
+            pid: trained.ranker.explain(features[pid], seeds)
+            for pid in paper_ids
+            if pid in features
+        }
+    current = current or order(db, seeds)
+    shown = _compute_features(db, seeds, paper_ids)
+    trust = current.trust
+    return {
+        pid: explain(seeds, f, current.scores[pid], trust=trust, links=current.links(f))
+        for pid, f in shown.items()
+        if pid in current.scores
+    }
+
+
+# --- training -----------------------------------------------------------------------------------
+
+
+def _train(db: Database, seeds: Seeds, state: _State, key: tuple[Any, ...]) -> _State:
+    from harvester.ranking import CategoryModel, Prior, Ranker, suggest_categories
+
+    features = _features(db, seeds, state)
+    decisions = [
+        Decision(pid, status == "accepted", category, seed=seed)
+        for pid, status, category, seed in store.papers.decided(db)
+    ]
+    papers = list(features.values())
+    if not papers:
+        state.order = Order(key, {}, {}, None, frozenset(), frozenset())
+        state.model = None
+        return state
+    seed_ids = sorted(d.paper_id for d in decisions if d.seed and d.accepted)
+    digest = _texts_digest(papers, seed_ids)
+    prior = state.prior if state.prior_digest == digest else None
+    if prior is None:
+        cached = _load(db, "prior")
+        if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == digest:
+            prior = cached[1]
+    if not isinstance(prior, Prior):
+        prior = Prior.fit(seeds, papers, [features[i] for i in seed_ids if i in features])
+        _save(db, "prior", (digest, prior))
+    state.prior, state.prior_digest = prior, digest
+    ranker = Ranker.train(seeds, papers, decisions, prior=prior)
+    categories = CategoryModel.train(seeds, papers, decisions, prior=prior)
+    scores = {s.paper_id: s for s in ranker.score(papers)}
+    state.order = Order(
+        key=key,
+        scores=scores,
+        suggested=suggest_categories(seeds, papers, categories),
+        trust=ranker.trust if ranker.model is not None else None,
+        accepted_s2=ranker.accepted_s2,
+        rejected_s2=ranker.rejected_s2,
+    )
+    state.model = Model(key, ranker, categories)
+    _save(db, "order", state.order)
+    _save(db, "model", _without_prior(state.model))
+    return state
+
+
+def _features(db: Database, seeds: Seeds, state: _State) -> dict[int, PaperFeatures]:
+    """Every paper's features, recomputed for the papers that changed since they were made."""
+    papers_state = (seeds_digest(seeds), *store.papers.ranking_state(db))
+    if state.features_state == papers_state:
+        return state.features
+    cached = _load(db, "features")
+    if isinstance(cached, tuple) and len(cached) == 3:
+        cached_state, fingerprints, features = cached
+        if cached_state == papers_state:
+            state.features, state.features_state = features, papers_state
+            return features
+    else:
+        fingerprints, features = {}, {}
+    rows, hits, cites, cited_by = _inputs(db)
+    new_prints: dict[int, str] = {}
+    new_features: dict[int, PaperFeatures] = {}
+    for row in rows:
+        pid = int(row["id"])
+        s2 = row["s2_id"] or ""
+        inputs = (row, hits.get(pid, []), sorted(cites.get(s2, ())), sorted(cited_by.get(s2, ())))
+        print_ = hashlib.sha256(repr(inputs).encode()).hexdigest()
+        new_prints[pid] = print_
+        known = features.get(pid)
+        if known is not None and fingerprints.get(pid) == print_:
+            new_features[pid] = known
+        else:
+            new_features[pid] = paper_features(
+                seeds, row, hits=inputs[1], cites=inputs[2], cited_by=inputs[3]
+            )
+    state.features, state.features_state = new_features, papers_state
+    _save(db, "features", (papers_state, new_prints, new_features))
+    return new_features
+
+
+def _inputs(
+    db: Database,
+) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]], Any, Any]:
+    cites: dict[str, set[str]] = defaultdict(set)
+    cited_by: dict[str, set[str]] = defaultdict(set)
+    for citing, cited in store.graph.all_edges(db):
+        cites[citing].add(cited)
+        cited_by[cited].add(citing)
+    return store.papers.feature_rows(db), store.papers.all_hits(db), cites, cited_by
+
+
+def _compute_features(
+    db: Database, seeds: Seeds, paper_ids: Sequence[int]
+) -> dict[int, PaperFeatures]:
+    """Features of a few papers, from memory when this process has them, else computed."""
+    state = _state(db, seeds)
+    papers_state = (seeds_digest(seeds), *store.papers.ranking_state(db))
+    if len(paper_ids) > FEW or state.features_state == papers_state:
+        # Many papers (the checklist lists every pending one): the kept features of all
+        # load faster than these are made.
+        features = _features(db, seeds, state)
+        return {pid: features[pid] for pid in paper_ids if pid in features}
+    rows = store.papers.papers_by_id(db, paper_ids)
+    hits = store.papers.query_hits(db, list(rows))
+    out = {}
+    for pid in paper_ids:
+        row = rows.get(pid)
+        if row is None:
+            continue
+        found = [{"source": s, "category": c} for s, c, _ in sorted(hits.get(pid, set()))]
+        cites, cited_by = store.graph.neighbours(db, row["s2_id"]) if row["s2_id"] else ((), ())
+        out[pid] = paper_features(seeds, row, hits=found, cites=cites, cited_by=cited_by)
+    return out
+
+
+def _texts_digest(papers: Sequence[PaperFeatures], seed_ids: Sequence[int]) -> str:
+    digest = hashlib.sha256(repr(seed_ids).encode())
+    for paper in papers:
+        digest.update(f"{paper.paper_id}\0{paper.title}\0{paper.body}\0".encode())
+    return digest.hexdigest()
+
+
+def _without_prior(trained: Model) -> Model:
+    """The model as pickled: the prior is kept in a file of its own, written only when the
+    texts change, so a decision rewrites a few kilobytes instead of the vocabulary."""
+    return Model(
+        trained.key,
+        replace(trained.ranker, prior=None),  # type: ignore[arg-type]
+        replace(trained.categories, prior=None),
+    )
+
+
+def _with_prior(cached: Model, prior: Prior) -> Model:
+    categories = cached.categories
+    if categories.model is not None:
+        categories = replace(categories, prior=prior)
+    return Model(cached.key, replace(cached.ranker, prior=prior), categories)
+
+
+def _prior_from_disk(db: Database, state: _State) -> Prior | None:
+    from harvester.ranking import Prior
+
+    if state.prior is not None:
+        return state.prior
+    cached = _load(db, "prior")
+    if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[1], Prior):
+        state.prior, state.prior_digest = cached[1], cached[0]
+        return cached[1]
+    return None
+
+
+# --- where it is kept ---------------------------------------------------------------------------
+
+
+def _state(db: Database, seeds: Seeds) -> _State:
+    place = store.lock.database_file(db) or f"memory:{id(db.conn)}"
+    return _STATES.setdefault((place, seeds_digest(seeds)), _State())
+
+
+def cache_folder(db: Database) -> Path | None:
+    """``<db>-ranking/`` beside a database file; None for an in-memory database."""
+    path = store.lock.database_file(db)
+    return Path(f"{path}-ranking") if path else None
+
+
+def _load(db: Database, name: str) -> Any:
+    folder = cache_folder(db)
+    if folder is None:
+        return None
+    try:
+        with (folder / f"{name}.pickle").open("rb") as handle:
+            # Pickles of our own classes, in a folder only the database's owners can write.
+            return pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError):
+        return None
+
+
+def _save(db: Database, name: str, value: Any) -> None:
+    """Keep ``value`` for other processes, or quietly not where the folder is read-only."""
+    folder = cache_folder(db)
+    if folder is None:
+        return
+    temporary = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+    try:
+        folder.mkdir(exist_ok=True)
+        with temporary.open("xb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, folder / f"{name}.pickle")
+    except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+
+
+def forget() -> None:
+    """Drop what this process holds in memory (the folder stays): for tests and benches."""
+    _STATES.clear()
