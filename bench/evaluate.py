@@ -12,9 +12,9 @@ seeds (the shipped ``seeds/`` by default):
 
 It prints per category the relevant papers found after each harvest, on the ``test`` split
 and on the whole corpus, then the overall recall, the category accuracy of the first harvest
-(``papers.category`` of the relevant papers found equals their label; a label the seeds have
-no category for is always wrong), the look-alikes queued and accepted, and the requests each
-run made per source. Queries and keywords may be tuned looking at the ``dev`` split only
+(the category a relevant paper found is shown under, ``screening.shown_category``, equals its
+label; a label the seeds have no category for is always wrong), the look-alikes queued and
+accepted, and the requests each run made per source. Queries and keywords may be tuned looking at the ``dev`` split only
 (the corpus's README says how it is split): ``test`` is what tells whether they generalise.
 
 ``--seeds DIR`` measures another seeds folder (an older version of ``seeds/``, say:
@@ -68,8 +68,8 @@ def _measure(db: store.Database, seeds: Seeds, result: RunResult) -> Round:
     keys = list(seeds.categories)
     return Round(
         quality={
-            "test": measure_harvest(db, labels, keys, only=test),
-            "all": measure_harvest(db, labels, keys),
+            "test": measure_harvest(db, seeds, labels, keys, only=test),
+            "all": measure_harvest(db, seeds, labels, keys),
         },
         result=result,
     )

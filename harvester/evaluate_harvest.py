@@ -6,6 +6,10 @@ paper, ``lookalike`` for one that only shares its words. Used by ``bench/evaluat
 A label may name a category the seeds do not have (measuring seeds from before a category
 was added): its papers count as relevant, and as filed in the wrong category whatever the
 harvester did with them.
+
+A paper's category is the one it is shown, counted and filed under
+(``screening.shown_category``): what a curator sees in ``status`` and the queue, not the
+keyword classifier's column alone.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from harvester import store
+from harvester import screening, store
+from harvester.seeds import Seeds
 
 LOOKALIKE = "lookalike"
 
@@ -57,6 +62,7 @@ class HarvestQuality:
 
 def measure_harvest(
     db: Database,
+    seeds: Seeds,
     labels: dict[str, str],
     categories: list[str],
     *,
@@ -68,6 +74,7 @@ def measure_harvest(
     come in the order of ``categories``, then any other label in order of appearance.
     """
     rows = {r["title_key"]: r for r in store.papers.labels(db)}
+    current = screening.order(db, seeds)
     order = list(categories) + [
         label for label in dict.fromkeys(labels.values()) if label not in (*categories, LOOKALIKE)
     ]
@@ -86,8 +93,9 @@ def measure_harvest(
         stats.relevant += 1
         if row is not None:
             stats.found += 1
-            stats.right_category += row["category"] == label
-            filed[row["category"]] += 1
+            shown = screening.shown_category(row, current)
+            stats.right_category += shown == label
+            filed[shown or ""] += 1
     for key, n in filed.items():
         if key in quality.per_category:
             quality.per_category[key].filed = n

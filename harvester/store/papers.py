@@ -466,8 +466,9 @@ def texts(db: Database) -> list[dict[str, Any]]:
 
 
 def labels(db: Database) -> list[dict[str, Any]]:
-    """Every paper's title key, category and status (what an evaluation compares)."""
-    return list(dicts(db, "SELECT title_key, category, status FROM papers"))
+    """Every paper's title key and what its shown category is made of (what an evaluation
+    compares)."""
+    return list(dicts(db, "SELECT id, title_key, category, status, manual_fields FROM papers"))
 
 
 def queue_size(db: Database) -> int:
