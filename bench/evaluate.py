@@ -14,8 +14,9 @@ It prints per category the relevant papers found after each harvest, on the ``te
 and on the whole corpus, then the overall recall, the category accuracy of the first harvest
 (the category a relevant paper found is shown under, ``screening.shown_category``, equals its
 label; a label the seeds have no category for is always wrong), the look-alikes queued and
-accepted, and the requests each run made per source. Queries and keywords may be tuned looking at the ``dev`` split only
-(the corpus's README says how it is split): ``test`` is what tells whether they generalise.
+accepted, and the requests each run made per source. Queries and keywords may be tuned
+looking at the ``dev`` split only (the corpus's README says how it is split): ``test`` is
+what tells whether they generalise.
 
 ``--seeds DIR`` measures another seeds folder (an older version of ``seeds/``, say:
 ``mkdir before && git archive main seeds | tar -x -C before``, then
