@@ -499,18 +499,7 @@ def _describe(run: _Run, paper_ids: list[int]) -> None:
     rows = list(store.papers_by_id(run.db, paper_ids).values())
     for start in range(0, len(rows), s2_source.BATCH_SIZE):
         chunk = rows[start : start + s2_source.BATCH_SIZE]
-        try:
-            records = run.sources.s2.batch([s2_source.batch_id(row) for row in chunk])
-        except SourceError as exc:
-            raise _StepFailed(exc, f"(describing {len(chunk)} recommended papers)") from exc
-        known = [(row["id"], r) for row, r in zip(chunk, records, strict=True) if r is not None]
-        run.write(
-            [r for _, r in known],
-            targets=[paper_id for paper_id, _ in known],
-            then=partial(store.mark_refreshed, run.db, [row["id"] for row in chunk]),
-        )
-        run.result.papers_enriched += len(known)
-        run.result.papers_refreshed += len(chunk)
+        _batch(run, chunk, run.write, f"(describing {len(chunk)} recommended papers)")
 
 
 def _seeds_to_fetch(run: _Run) -> list[SeedPaper]:
@@ -663,16 +652,29 @@ def _bookmark(
 
 def _refresh(run: _Run, chunk: list[dict[str, Any]], done: int) -> None:
     """Citations, venue and ids for up to 500 papers in one request."""
+    what = f"(refreshing papers {done + 1}–{done + len(chunk)})"
+    _batch(run, chunk, run.hand_over, what)
+    log.info("s2: refreshed %d papers, %d waiting", done + len(chunk), len(run.pending))
+
+
+def _batch(
+    run: _Run,
+    chunk: list[dict[str, Any]],
+    deliver: Callable[..., object],
+    what: str,
+) -> None:
+    """Ask the batch endpoint about up to 500 stored papers and ``deliver`` what it knows
+    (``run.write`` on the writer's thread, ``run.hand_over`` from a fetcher's); every paper
+    asked about counts as refreshed, known or not, until `refresh_days` have passed."""
     try:
         records = run.sources.s2.batch([s2_source.batch_id(row) for row in chunk])
     except SourceError as exc:
-        raise _StepFailed(exc, f"(refreshing papers {done + 1}–{done + len(chunk)})") from exc
+        raise _StepFailed(exc, what) from exc
     known = [(row["id"], r) for row, r in zip(chunk, records, strict=True) if r is not None]
-    run.hand_over(
+    deliver(
         [r for _, r in known],
         targets=[paper_id for paper_id, _ in known],
         then=partial(store.mark_refreshed, run.db, [row["id"] for row in chunk]),
     )
     run.result.papers_enriched += len(known)
     run.result.papers_refreshed += len(chunk)
-    log.info("s2: refreshed %d papers, %d waiting", done + len(chunk), len(run.pending))
