@@ -213,21 +213,7 @@ class SemanticScholarSource:
         """
         out: list[PaperRecord | None] = []
         for i in range(0, len(ids), BATCH_SIZE):
-            chunk = ids[i : i + BATCH_SIZE]
-
-            def parse(response: httpx.Response, chunk: list[str] = chunk) -> list[Any]:
-                body = _json(response)
-                if not isinstance(body, list) or len(body) != len(chunk):
-                    raise _shape_error(response, f"expected a list of {len(chunk)} papers")
-                return body
-
-            body = self.service.request(
-                "POST",
-                f"{self.url}/paper/batch",
-                parse,
-                params={"fields": BATCH_FIELDS},
-                json={"ids": chunk},
-            )
+            body = self._post_batch(ids[i : i + BATCH_SIZE], BATCH_FIELDS)
             out += [to_record(item) if item is not None else None for item in body]
         return out
 
@@ -240,6 +226,10 @@ class SemanticScholarSource:
         """
         if len(ids) > BATCH_SIZE:
             raise ValueError(f"at most {BATCH_SIZE} ids, not {len(ids)}")
+        return [_links(item) for item in self._post_batch(ids, GRAPH_FIELDS)]
+
+    def _post_batch(self, ids: Sequence[str], fields: str) -> list[Any]:
+        """One batch request: the answer, one item (or None) per id, in the ids' order."""
 
         def parse(response: httpx.Response) -> list[Any]:
             body = _json(response)
@@ -247,14 +237,13 @@ class SemanticScholarSource:
                 raise _shape_error(response, f"expected a list of {len(ids)} papers")
             return body
 
-        body = self.service.request(
+        return self.service.request(
             "POST",
             f"{self.url}/paper/batch",
             parse,
-            params={"fields": GRAPH_FIELDS},
+            params={"fields": fields},
             json={"ids": list(ids)},
         )
-        return [_links(item) for item in body]
 
     def search_pages(
         self,
