@@ -28,7 +28,6 @@ what both would cost at the real rate limits.
 from __future__ import annotations
 
 import argparse
-import atexit
 import hashlib
 import json
 import logging
@@ -36,7 +35,6 @@ import multiprocessing
 import platform
 import random
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -61,6 +59,7 @@ from harvester.seeds import Seeds, load_seeds
 from harvester.sources import open_sources
 from harvester.sources import semantic_scholar as s2_source
 from tests.loopback import Entry, FakeArxiv, FakeS2, LoopbackServer
+from tests.seeds_folder import frozen_seeds
 
 
 def _bench_seeds() -> Path:
@@ -70,12 +69,7 @@ def _bench_seeds() -> Path:
     bulk queries, so curators' edits to seeds/ do not break it; what it measures (requests
     per page, storing, paging, the refresh) does not depend on the wording of the queries.
     """
-    folder = Path(tempfile.mkdtemp(prefix="harvester-bench-seeds-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    shutil.copytree(ROOT / "tests" / "seeds", folder, dirs_exist_ok=True)
-    for name in ("venues.toml", "awards.csv"):
-        shutil.copy2(ROOT / "seeds" / name, folder / name)
-    return folder
+    return frozen_seeds("harvester-bench-seeds-")
 
 
 SEEDS = _bench_seeds()

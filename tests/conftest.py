@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from harvester.config import Config
 from harvester.rules import Rules
 from harvester.seeds import Seeds, load_seeds
 from tests.loopback import Entry, FakeArxiv, FakeS2, LoopbackServer, load_corpus
+from tests.seeds_folder import frozen_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,12 +29,7 @@ def _test_seeds() -> Path:
     The shipped seeds are checked on their own by ``tests/test_seeds.py`` and measured by
     the benches on the labelled corpus.
     """
-    folder = Path(tempfile.mkdtemp(prefix="harvester-test-seeds-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    shutil.copytree(ROOT / "tests" / "seeds", folder, dirs_exist_ok=True)
-    for name in ("venues.toml", "awards.csv"):
-        shutil.copy2(ROOT / "seeds" / name, folder / name)
-    return folder
+    return frozen_seeds("harvester-test-seeds-")
 
 
 SEEDS = _test_seeds()
