@@ -58,6 +58,9 @@ class Category:
     # A more specific section (a survey, a system) wins over a model category when its score
     # comes close to the best: an early-exit serving system belongs under System.
     priority: int = 0
+    # arXiv primary subject classes that are this section's own (cs.AR for Accelerator): a
+    # paper filed there breaks a near-tie towards it (``classify.best_category``).
+    primary_classes: tuple[str, ...] = ()
 
     def arxiv_search_queries(self) -> list[str]:
         """The queries as sent: each restricted to the category's arXiv subject classes."""
@@ -209,6 +212,7 @@ _CATEGORY_KEYS = {
     "keywords",
     "focus_header",
     "priority",
+    "primary_classes",
 }
 
 
@@ -249,7 +253,10 @@ def _load_categories(path: Path) -> dict[str, Category]:
                     f"{path}:{qline}: [{key}] Semantic Scholar query {query!r}: {problem}"
                 )
         cats = _str_list(table.get("arxiv_categories"), f"{where} arxiv_categories", required=False)
-        for cat in cats:
+        primary = _str_list(
+            table.get("primary_classes"), f"{where} primary_classes", required=False
+        )
+        for cat in (*cats, *primary):
             if not _ARXIV_CAT_RE.match(cat) or cat.split(".")[0] not in ARXIV_ARCHIVES:
                 raise SeedError(f"{where}: {cat!r} is not an arXiv category like cs.LG")
         categories[key] = Category(
@@ -264,6 +271,7 @@ def _load_categories(path: Path) -> dict[str, Category]:
             keywords=_weights(table.get("keywords"), f"{where} keywords"),
             focus_header=str(table.get("focus_header", "Focused On")).strip() or "Focused On",
             priority=_priority(table.get("priority", 0), where),
+            primary_classes=primary,
         )
     return categories
 

@@ -187,6 +187,12 @@ def edit(path: Path, old: str, new: str) -> None:
         ),
         (
             "categories.toml",
+            'arxiv_categories = ["cs.PL"',
+            'primary_classes = ["PL"]\narxiv_categories = ["cs.PL"',
+            r"\[compiler\]: 'PL' is not an arXiv category",
+        ),
+        (
+            "categories.toml",
             '"early exit" = 4',
             '"early exit" = "high"',
             r"\[early_exit\] keywords: weight of 'early exit' must be a number",
