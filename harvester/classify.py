@@ -190,8 +190,8 @@ def best_category(
     primary_class: str | None = None,
 ) -> CategoryScore | None:
     """The winning category: the highest score, unless a more specific category (higher
-    ``priority`` in the seeds) comes within ``priority_margin`` of it; ties go to the
-    earlier category in the seeds.
+    ``priority`` in the seeds) comes within ``priority_margin`` of it (the category's own,
+    else classify.toml's); ties go to the earlier category in the seeds.
 
     Within that margin, a category whose ``primary_classes`` holds the paper's arXiv
     ``primary_class`` comes first: words shared by neighbouring sections ("mixture of
@@ -204,8 +204,12 @@ def best_category(
     if rules is None or best.score <= 0:
         return best
     seeds = rules.seeds
-    margin = seeds.rules.priority_margin * best.score
-    close = [s for s in scores.values() if s.score >= margin]
+
+    def margin(key: str) -> float:
+        own = seeds.categories[key].priority_margin
+        return seeds.rules.priority_margin if own is None else own
+
+    close = [s for s in scores.values() if s.score >= margin(s.category) * best.score]
 
     def rank(s: CategoryScore) -> tuple[bool, int, float, int]:
         category = seeds.categories[s.category]

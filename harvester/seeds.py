@@ -61,6 +61,9 @@ class Category:
     # arXiv primary subject classes that are this section's own (cs.AR for Accelerator): a
     # paper filed there breaks a near-tie towards it (``classify.best_category``).
     primary_classes: tuple[str, ...] = ()
+    # This section's own ``priority_margin`` (classify.toml's when None): a survey of early
+    # exits is mostly early-exit words, so Survey may win from further behind.
+    priority_margin: float | None = None
 
     def arxiv_search_queries(self) -> list[str]:
         """The queries as sent: each restricted to the category's arXiv subject classes."""
@@ -213,6 +216,7 @@ _CATEGORY_KEYS = {
     "focus_header",
     "priority",
     "primary_classes",
+    "priority_margin",
 }
 
 
@@ -272,8 +276,17 @@ def _load_categories(path: Path) -> dict[str, Category]:
             focus_header=str(table.get("focus_header", "Focused On")).strip() or "Focused On",
             priority=_priority(table.get("priority", 0), where),
             primary_classes=primary,
+            priority_margin=_margin(table.get("priority_margin"), where),
         )
     return categories
+
+
+def _margin(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise SeedError(f"{where}: priority_margin must be a number above 0 and at most 1")
+    return float(value)
 
 
 def _priority(value: Any, where: str) -> int:

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from harvester import derive
-from harvester.classify import best_category, phrase_key, score_paper
+from harvester.classify import CategoryScore, best_category, phrase_key, score_paper
 from harvester.features import paper_features
 from harvester.ranking import suggest_category
 from harvester.rules import Rules
@@ -125,3 +125,20 @@ def test_stored_and_suggested_category_both_follow_the_primary_class(classed):
         suggested = suggest_category(classed, paper_features(classed, row))
         filed[primary] = (stored, suggested)
     assert filed == {None: ("system", "system"), "cs.AR": ("accelerator", "accelerator")}
+
+
+def test_a_section_wins_from_as_far_behind_as_its_own_priority_margin(tmp_path):
+    """classify.toml's margin (0.6 in the tests' seeds) for every section but one that sets
+    its own: System at 65% of the best wins under 0.6, not under its own 0.7."""
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    path = target / "categories.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[system]\n", "[system]\npriority_margin = 0.7\n", 1))
+    own = Rules(load_seeds(target))
+    shared = Rules(load_seeds(SEEDS))
+    scores = {"early_exit": CategoryScore("early_exit", 10), "system": CategoryScore("system", 6.5)}
+    assert best_category(scores, shared.order, shared).category == "system"
+    assert best_category(scores, own.order, own).category == "early_exit"
+    scores["system"] = CategoryScore("system", 7)
+    assert best_category(scores, own.order, own).category == "system"
