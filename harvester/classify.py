@@ -183,20 +183,37 @@ def _score(
 
 
 def best_category(
-    scores: Mapping[str, CategoryScore], order: list[str], rules: Rules | None = None
+    scores: Mapping[str, CategoryScore],
+    order: list[str],
+    rules: Rules | None = None,
+    *,
+    primary_class: str | None = None,
 ) -> CategoryScore | None:
     """The winning category: the highest score, unless a more specific category (higher
-    ``priority`` in the seeds) comes within ``priority_margin`` of it; ties go to the
-    earlier category in the seeds."""
+    ``priority`` in the seeds) comes within ``priority_margin`` of it (the category's own,
+    else classify.toml's); ties go to the earlier category in the seeds.
+
+    Within that margin, a category whose ``primary_classes`` holds the paper's arXiv
+    ``primary_class`` comes first: words shared by neighbouring sections ("mixture of
+    experts", "memory", "devices") decide a near-tie by their weights alone, while the
+    authors' own choice of cs.AR, cs.DC or cs.PL says which community the paper addresses.
+    """
     if not scores:
         return None
     best = max(scores.values(), key=lambda s: (s.score, -order.index(s.category)))
     if rules is None or best.score <= 0:
         return best
     seeds = rules.seeds
-    margin = seeds.rules.priority_margin * best.score
-    close = [s for s in scores.values() if s.score >= margin]
-    return max(
-        close,
-        key=lambda s: (seeds.categories[s.category].priority, s.score, -order.index(s.category)),
-    )
+
+    def margin(key: str) -> float:
+        own = seeds.categories[key].priority_margin
+        return seeds.rules.priority_margin if own is None else own
+
+    close = [s for s in scores.values() if s.score >= margin(s.category) * best.score]
+
+    def rank(s: CategoryScore) -> tuple[bool, int, float, int]:
+        category = seeds.categories[s.category]
+        home = primary_class is not None and primary_class in category.primary_classes
+        return (home, category.priority, s.score, -order.index(s.category))
+
+    return max(close, key=rank)

@@ -134,7 +134,7 @@ def derive(
     cited = (paper["citation_count"] or 0) > rules.milestone_citations
     changes["milestone"] = int(cited or award is not None)
 
-    best = best_category(scores, rules.order, rules)
+    best = best_category(scores, rules.order, rules, primary_class=paper.get("primary_category"))
     if "category" in manual or paper["is_seed"]:
         own = scores.get(paper["category"])
         changes["score"] = own.score if own else (best.score if best else 0.0)

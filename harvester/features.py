@@ -284,7 +284,10 @@ def keyword_category(seeds: Seeds, paper: PaperFeatures) -> str | None:
     """The section rule of the keyword classifier (priorities included) over the paper's
     stored scores."""
     scores = {key: CategoryScore(key, score) for key, score in paper.category_scores}
-    best = best_category(scores, list(seeds.categories), vocabulary(seeds).rules)
+    primary = paper.arxiv_classes[0] if paper.arxiv_classes else None
+    best = best_category(
+        scores, list(seeds.categories), vocabulary(seeds).rules, primary_class=primary
+    )
     return best.category if best is not None else None
 
 

@@ -58,6 +58,12 @@ class Category:
     # A more specific section (a survey, a system) wins over a model category when its score
     # comes close to the best: an early-exit serving system belongs under System.
     priority: int = 0
+    # arXiv primary subject classes that are this section's own (cs.AR for Accelerator): a
+    # paper filed there breaks a near-tie towards it (``classify.best_category``).
+    primary_classes: tuple[str, ...] = ()
+    # This section's own ``priority_margin`` (classify.toml's when None): a survey of early
+    # exits is mostly early-exit words, so Survey may win from further behind.
+    priority_margin: float | None = None
 
     def arxiv_search_queries(self) -> list[str]:
         """The queries as sent: each restricted to the category's arXiv subject classes."""
@@ -209,6 +215,8 @@ _CATEGORY_KEYS = {
     "keywords",
     "focus_header",
     "priority",
+    "primary_classes",
+    "priority_margin",
 }
 
 
@@ -249,7 +257,10 @@ def _load_categories(path: Path) -> dict[str, Category]:
                     f"{path}:{qline}: [{key}] Semantic Scholar query {query!r}: {problem}"
                 )
         cats = _str_list(table.get("arxiv_categories"), f"{where} arxiv_categories", required=False)
-        for cat in cats:
+        primary = _str_list(
+            table.get("primary_classes"), f"{where} primary_classes", required=False
+        )
+        for cat in (*cats, *primary):
             if not _ARXIV_CAT_RE.match(cat) or cat.split(".")[0] not in ARXIV_ARCHIVES:
                 raise SeedError(f"{where}: {cat!r} is not an arXiv category like cs.LG")
         categories[key] = Category(
@@ -264,8 +275,18 @@ def _load_categories(path: Path) -> dict[str, Category]:
             keywords=_weights(table.get("keywords"), f"{where} keywords"),
             focus_header=str(table.get("focus_header", "Focused On")).strip() or "Focused On",
             priority=_priority(table.get("priority", 0), where),
+            primary_classes=primary,
+            priority_margin=_margin(table.get("priority_margin"), where),
         )
     return categories
+
+
+def _margin(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise SeedError(f"{where}: priority_margin must be a number above 0 and at most 1")
+    return float(value)
 
 
 def _priority(value: Any, where: str) -> int:

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from harvester.classify import best_category, phrase_key, score_paper
+import json
+import shutil
+
+import pytest
+
+from harvester import derive
+from harvester.classify import CategoryScore, best_category, phrase_key, score_paper
+from harvester.features import paper_features
+from harvester.ranking import suggest_category
 from harvester.rules import Rules
+from harvester.seeds import load_seeds
+from tests.conftest import SEEDS
+from tests.test_derive import COLUMNS
 
 
 def test_hyphens_case_and_plurals_do_not_matter():
@@ -53,3 +64,81 @@ def test_ties_go_to_the_earlier_category_in_the_seeds(seeds):
 def test_no_evidence_means_no_category(seeds):
     assert score_paper(Rules(seeds), "Protein folding", "Biology.", {}) == {}
     assert best_category({}, list(seeds.categories)) is None
+
+
+@pytest.fixture
+def classed(tmp_path):
+    """The tests' seeds with the primary classes of System (cs.DC) and Accelerator (cs.AR)."""
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    path = target / "categories.toml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("[system]\n", '[system]\nprimary_classes = ["cs.DC"]\n', 1)
+    text = text.replace("[accelerator]\n", '[accelerator]\nprimary_classes = ["cs.AR"]\n', 1)
+    path.write_text(text, encoding="utf-8")
+    return load_seeds(target)
+
+
+# System 16 (serving, runtime words), Accelerator 10: within the priority margin (0.6).
+NEAR_TIE = (
+    "Serving dynamic DNNs at the edge",
+    "A hardware design with on-chip buffers and a dataflow for the throughput of dynamic DNNs.",
+)
+
+
+def test_a_near_tie_goes_to_the_section_of_the_arxiv_primary_class(classed):
+    rules = Rules(classed)
+    scores = score_paper(rules, *NEAR_TIE, {})
+    assert {k: s.score for k, s in scores.items()} == {"system": 16.0, "accelerator": 10.0}
+    assert best_category(scores, rules.order, rules).category == "system"
+    assert best_category(scores, rules.order, rules, primary_class="cs.AR").category == (
+        "accelerator"
+    )
+    # A class no section claims, or the leader's own, leaves the rule as it was.
+    assert best_category(scores, rules.order, rules, primary_class="cs.LG").category == "system"
+    assert best_category(scores, rules.order, rules, primary_class="cs.DC").category == "system"
+
+
+def test_the_primary_class_does_not_overturn_a_clear_lead(classed):
+    rules = Rules(classed)
+    title, abstract = NEAR_TIE
+    scores = score_paper(rules, title, abstract.replace(" and a dataflow", ""), {})
+    assert {k: s.score for k, s in scores.items()} == {"system": 16.0, "accelerator": 9.0}
+    assert best_category(scores, rules.order, rules, primary_class="cs.AR").category == "system"
+
+
+def test_the_primary_class_gives_no_category_without_evidence(classed):
+    rules = Rules(classed)
+    scores = score_paper(rules, "Protein folding", "Biology.", {})
+    assert best_category(scores, rules.order, rules, primary_class="cs.AR") is None
+
+
+def test_stored_and_suggested_category_both_follow_the_primary_class(classed):
+    """``papers.category`` (derivation) and the queue's suggestion read the same rule."""
+    row = dict.fromkeys(COLUMNS)
+    title, abstract = NEAR_TIE
+    row |= dict(id=1, title=title, abstract=abstract, is_seed=0, manual_fields="[]", year=2025)
+    filed = {}
+    for primary in (None, "cs.AR"):
+        row |= dict(primary_category=primary, arxiv_categories=json.dumps([primary or "cs.LG"]))
+        stored = derive.derive(Rules(classed), row, [], []).changes["category"]
+        suggested = suggest_category(classed, paper_features(classed, row))
+        filed[primary] = (stored, suggested)
+    assert filed == {None: ("system", "system"), "cs.AR": ("accelerator", "accelerator")}
+
+
+def test_a_section_wins_from_as_far_behind_as_its_own_priority_margin(tmp_path):
+    """classify.toml's margin (0.6 in the tests' seeds) for every section but one that sets
+    its own: System at 65% of the best wins under 0.6, not under its own 0.7."""
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    path = target / "categories.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[system]\n", "[system]\npriority_margin = 0.7\n", 1))
+    own = Rules(load_seeds(target))
+    shared = Rules(load_seeds(SEEDS))
+    scores = {"early_exit": CategoryScore("early_exit", 10), "system": CategoryScore("system", 6.5)}
+    assert best_category(scores, shared.order, shared).category == "system"
+    assert best_category(scores, own.order, own).category == "early_exit"
+    scores["system"] = CategoryScore("system", 7)
+    assert best_category(scores, own.order, own).category == "system"

@@ -187,6 +187,18 @@ def edit(path: Path, old: str, new: str) -> None:
         ),
         (
             "categories.toml",
+            'arxiv_categories = ["cs.PL"',
+            'primary_classes = ["PL"]\narxiv_categories = ["cs.PL"',
+            r"\[compiler\]: 'PL' is not an arXiv category",
+        ),
+        (
+            "categories.toml",
+            'arxiv_categories = ["cs.PL"',
+            'priority_margin = 1.5\narxiv_categories = ["cs.PL"',
+            r"\[compiler\]: priority_margin must be a number above 0 and at most 1",
+        ),
+        (
+            "categories.toml",
             '"early exit" = 4',
             '"early exit" = "high"',
             r"\[early_exit\] keywords: weight of 'early exit' must be a number",
