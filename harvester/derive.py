@@ -55,6 +55,7 @@ READS = (
     "doi",
     "published",
     "arxiv_id",
+    "primary_category",
     "year",
     "citation_count",
     "manual_fields",

@@ -138,3 +138,40 @@ def test_a_person_s_fields_outrank_every_source():
     }
     record = PaperRecord(source="arxiv", title="Theirs", arxiv_id="1", arxiv_version=2)
     assert "title" not in merge.merge(stored, record)
+
+
+class _Reading(dict):
+    """A paper row that notes which columns are read."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def test_the_fingerprint_covers_every_column_derive_reads(rules):
+    """A writer derives a paper again only when its fingerprint changes: a column derive
+    reads that the fingerprint leaves out (the arXiv primary class, which breaks category
+    near-ties) would leave a stale category behind."""
+    arxiv = PaperRecord(
+        source="arxiv",
+        title="Dynamic early exit serving on accelerators",
+        abstract="An early exit accelerator for serving dynamic neural networks on devices.",
+        authors=["A. Author"],
+        arxiv_id="2501.00001",
+        published="2025-01-02",
+        year=2025,
+        primary_category="cs.AR",
+        categories=["cs.AR", "cs.LG"],
+    )
+    page = merged(arxiv, hits=[[("arxiv", "early_exit", "q")]])
+    row = _Reading(page.rows[1])
+    derive.derive(rules, row, page.claims.get(1, {}).values(), page.paper_hits.get(1, ()))
+    assert row.read - set(derive.READS) == set()
