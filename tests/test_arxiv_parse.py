@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from harvester.errors import RetryableSourceError
-from harvester.sources.arxiv import describe_error, parse_feed, to_record
+from harvester.sources.arxiv import _read_feed, describe_error, parse_feed, to_record
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv"
 
@@ -93,3 +93,62 @@ def test_truncated_feed_is_refused_not_read_as_a_short_page(cut):
 def test_html_error_page_with_status_200_is_refused():
     with pytest.raises(RetryableSourceError, match="not an Atom feed"):
         parse_feed(b"<html><body>Service temporarily unavailable</body></html>")
+
+
+def _as_arxiv_py_reads(feed) -> tuple:
+    def result(r) -> dict:
+        fields = dict(vars(r))
+        fields["authors"] = [(a.name, a.affiliation) for a in r.authors]
+        fields["links"] = [vars(link) for link in r.links]
+        return fields
+
+    return feed.malformed, vars(feed.header), [result(r) for r in feed.results]
+
+
+AWKWARD_ENTRIES = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom"
+      xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">
+  <opensearch:totalResults> 4 </opensearch:totalResults>
+  <opensearch:totalResults>9</opensearch:totalResults>
+  <opensearch:startIndex>x</opensearch:startIndex>
+  <entry>
+    <id>http://arxiv.org/abs/2101.00001v1</id><id>http://arxiv.org/abs/other</id>
+    <updated>2021-01-01T00:00:00Z</updated><published>2021-01-01T23:30:00-02:00</published>
+    <title>Two
+      lines<!-- a comment --> and a tail</title>
+    <author><name>  Ada  </name><arxiv:affiliation>Lab</arxiv:affiliation><name>B</name></author>
+    <author><arxiv:affiliation/></author>
+    <link title="pdf" href="https://arxiv.org/pdf/2101.00001v1"/><link rel="x"/>
+    <category term="cs.LG"/><category/>
+    <arxiv:primary_category/><arxiv:primary_category term="cs.CV"/>
+    <arxiv:doi> 10.1/x </arxiv:doi><arxiv:comment></arxiv:comment>
+  </entry>
+  <entry><updated>2021-01-01T00:00:00Z</updated><title>no id</title></entry>
+  <entry><id>http://arxiv.org/abs/2101.00002v1</id><title>no dates</title></entry>
+</feed>
+"""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *sorted(p.name for p in FIXTURES.glob("*.xml")),
+        "awkward entries",
+        "loopback new",
+        "loopback old",
+    ],
+)
+def test_feeds_read_into_the_results_arxiv_py_makes_of_them(name):
+    """One pass per entry (``_read_feed``) gives what the package's own parser gives."""
+    from arxiv import _feed
+
+    from tests.loopback import load_corpus, render_feed
+
+    if name == "awkward entries":
+        body = AWKWARD_ENTRIES
+    elif name.startswith("loopback"):
+        entries = load_corpus()[:300]
+        body = render_feed(entries, len(entries), 0, len(entries), layout=name.split()[1])
+    else:
+        body = (FIXTURES / name).read_bytes()
+    assert _as_arxiv_py_reads(_read_feed(body)) == _as_arxiv_py_reads(_feed.parse(body))

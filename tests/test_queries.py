@@ -96,6 +96,61 @@ def test_each_returned_record_is_found_by_the_queries_that_would_have_found_it_a
     assert checked > 100
 
 
+def test_a_combined_read_tells_apart_parts_over_every_field_and_operator():
+    parts = [
+        'ti:"early exit"',
+        'abs:"exit heads"',
+        'au:"Ada Lovelace"',
+        'co:"ICLR 2024"',
+        'jr:"Neural Computation"',
+        'all:"skip layers"',
+        "id:2101.00001",
+        "cat:stat.*",
+        "abs:gating ANDNOT ti:survey",
+        'ti:"s"',  # a word that is all plural s: its phrase is two spaces
+    ]
+    [read] = queries.arxiv_reads("c", parts, (), lambda q: True)
+    records = [
+        paper("Early-Exits for BERT", "Exit heads on layers.", authors=["Ada Lovelace"]),
+        paper(
+            "A survey of gating",
+            "Gating skips layers.",
+            arxiv_id="2101.00001",
+            categories=["stat.ML"],
+            comment="Accepted at ICLR 2024",
+        ),
+        paper("Gating networks", None, journal_ref="Neural Computation 12 (2000)"),
+        paper("Nothing here", "", primary_category="cs.LG"),
+        paper("Dynamic", "Learned gating, for speed.", authors=["Skip Layers"]),
+        paper("Ss: a name", "Early exit heads"),
+    ]
+    assert [read.found_by(r) for r in records] == [
+        parts[0:3],
+        [parts[3], parts[5], parts[6], parts[7]],
+        [parts[4]],
+        [parts[0]],  # none matches here: the first, the service found it by one of them
+        [parts[5], parts[8]],
+        [parts[1], parts[9]],
+    ]
+
+
+@pytest.mark.parametrize("corpus", ["labelled", "field"])
+def test_each_s2_paper_is_found_by_the_bulk_queries_that_would_have_found_it_alone(seeds, corpus):
+    from tests.loopback import _bulk_matches, _BulkParser
+
+    papers = load_s2_corpus() if corpus == "labelled" else field_corpus.s2_papers()
+    checked = 0
+    for category in seeds.categories.values():
+        for read in queries.s2_reads(category.key, category.s2_queries, lambda q: True):
+            trees = {part: _BulkParser(part).parse() for part in read.parts}
+            for data in papers:
+                wanted = [part for part in read.parts if _bulk_matches(trees[part], data)]
+                if wanted:  # the combined query returns it
+                    assert read.found_by(s2_source.to_record(data)) == wanted, data["title"]
+                    checked += 1
+    assert checked > 100
+
+
 def one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """The harvester as it was: every seed query its own request."""
     monkeypatch.setattr(arxiv_source.ArxivSource, "fits", lambda self, q: False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from harvester.config import Config
 from harvester.errors import QueryError, SourceError
 from harvester.http import RequestLog, Service, make_client
+from harvester.records import PaperRecord, VenueClaim
 from harvester.sources.semantic_scholar import (
     SemanticScholarSource,
     batch_id,
@@ -117,6 +119,75 @@ def test_search_page_objects_parse_into_records():
     full = to_record(json.loads(recorded("ss_093_graph_paper_search_200.json"))["data"][0])
     assert full.arxiv_id == "2503.23674" and "arXiv.org" in full.venue_claim.names
     assert full.venue_claim.dblp == "journals/corr/abs-2503-23674"
+
+
+def test_recorded_paper_objects_read_into_the_records_they_always_gave():
+    """``records.json``: what the package's ``Paper`` model made of these answers."""
+    wanted = json.loads(recorded("records.json"))
+    for name, records in wanted.items():
+        body = json.loads(recorded(name))
+        items = body if isinstance(body, list) else body["data"]
+        got = []
+        for item in items:
+            fields = dataclasses.asdict(to_record(item)) if item is not None else None
+            if fields is not None:
+                assert fields.pop("raw") == item
+                del fields["abstract"]
+            got.append(json.loads(json.dumps(fields)))
+        assert got == records, name
+
+
+def test_a_batch_paper_with_every_field_reads_into_this_whole_record():
+    data = {
+        "paperId": "p1",
+        "externalIds": {"ArXiv": "1703.09844v5", "DOI": "10.1/x", "DBLP": "conf/iclr/Huang18"},
+        "title": "  Multi-Scale Dense\nNetworks ",
+        "abstract": "We add  early\texits.",
+        "venue": "ICLR",
+        "publicationVenue": {
+            "name": "International Conference on Learning Representations",
+            "type": "conference",
+            "alternate_names": ["ICLR"],
+        },
+        "year": 2018,
+        "publicationDate": "2017-03-29",
+        "citationCount": 860,
+        "influentialCitationCount": 90,
+        "authors": [{"authorId": "1", "name": "Gao Huang"}, {"authorId": "2", "name": None}],
+        "journal": {"name": "ArXiv", "volume": "abs/1703.09844"},
+        "tldr": {"model": "tldr@v2.0.0", "text": "Exits at several depths."},
+    }
+    assert to_record(data) == PaperRecord(
+        source="s2",
+        title="Multi-Scale Dense Networks",
+        abstract="We add early exits.",
+        authors=["Gao Huang"],
+        arxiv_id="1703.09844",
+        doi="10.1/x",
+        s2_id="p1",
+        year=2018,
+        citation_count=860,
+        influential_citation_count=90,
+        venue_claim=VenueClaim(
+            names=("International Conference on Learning Representations", "ICLR", "ICLR", "ArXiv"),
+            dblp="conf/iclr/Huang18",
+            year=2018,
+            kind="conference",
+        ),
+        publication_date="2017-03-29",
+        tldr="Exits at several depths.",
+        source_id="p1",
+        raw=data,
+    )
+    assert to_record({**data, "tldr": None, "publicationDate": None, "authors": None}) == (
+        dataclasses.replace(
+            to_record(data),
+            tldr=None,
+            publication_date=None,
+            authors=[],
+            raw={**data, "tldr": None, "publicationDate": None, "authors": None},
+        )
+    )
 
 
 def test_empty_search_answer_is_no_results(s2, fake_s2, server):
@@ -245,6 +316,11 @@ def test_batch_ids_prefer_s2_then_arxiv_then_doi():
         {"paperId": "a", "title": "t", "citationCount": "many"},
         {"paperId": "a", "title": "t", "publicationDate": "May 2020"},
         {"paperId": "a", "title": "t", "authors": 5},
+        {"paperId": "a", "title": "t", "publicationDate": "2020-02-30"},
+        {"paperId": "a", "title": "t", "authors": [None]},
+        {"paperId": "a", "title": "t", "tldr": 5},
+        {"paperId": "a", "title": "t", "journal": 5},
+        ["paperId", "title"],
     ],
 )
 def test_malformed_paper_object_is_our_error(bad):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from harvester.records import PaperRecord
@@ -24,6 +25,8 @@ from harvester.records import PaperRecord
 _ARXIV_TOKEN = re.compile(r'\s*(\(|\)|[A-Za-z]+:"[^"]*"|"[^"]*"|[^\s()"]+)')
 _BULK_TOKEN = re.compile(r'\s*(\(|\)|\||\+|-(?=\S)|"[^"]*"|[^\s()|+"]+)')
 _WORD = re.compile(r"[a-z0-9]+")
+# A word's trailing plural ``s`` in a line of words framed by spaces.
+_TRAILING_S = re.compile(r"s+ ")
 # arXiv's field prefixes this module evaluates (``rn``, report numbers, and date ranges are
 # not on a record: queries with them are sent alone).
 _ARXIV_PREFIXES = frozenset({"ti", "abs", "au", "co", "jr", "cat", "id", "all"})
@@ -37,7 +40,7 @@ class QuerySyntaxError(ValueError):
 def _stem_line(text: str) -> str:
     """A text's words, each without a trailing plural ``s``, joined by single spaces and
     framed by spaces: a phrase occurs exactly when its own line is a substring."""
-    return " " + " ".join(w.rstrip("s") for w in _WORD.findall(text.lower())) + " "
+    return _TRAILING_S.sub(" ", " " + " ".join(_WORD.findall(text.lower())) + " ")
 
 
 # A query as a tree: ("term", field, phrase line) | ("and"|"or"|"andnot", a, b) | ("not", a)
@@ -156,62 +159,95 @@ def _is_or_chain(node: Node) -> bool:
     return node[0] == "or" and _is_or_chain(node[1]) and _is_or_chain(node[2])
 
 
-class _Fields:
-    """A record's texts as stem lines, each made once, when a query first asks for it."""
+_TEXT_FIELDS = ("ti", "abs", "au", "co", "jr")
+# What a term's (field, value) stands for among a record's facts (``_Matcher.facts``).
+_SPREAD = {"all": _TEXT_FIELDS, "tiabs": ("ti", "abs")}
 
-    def __init__(self, record: PaperRecord) -> None:
-        self.record = record
-        self._lines: dict[str, str] = {}
-        # The parts of a combined query share most of their terms: each is tested once.
-        self._has: dict[tuple[str, str], bool] = {}
+Fact = tuple[str, str]
+Test = Callable[[set[Fact]], bool]
 
-    def line(self, field: str) -> str:
-        cached = self._lines.get(field)
-        if cached is None:
-            r = self.record
-            text = {
-                "ti": r.title,
-                "abs": r.abstract or "",
-                "au": " ; ".join(r.authors),
-                "co": r.comment or "",
-                "jr": r.journal_ref or "",
-            }.get(field)
-            cached = self._lines[field] = _stem_line(text or "")
-        return cached
 
-    def has(self, field: str, phrase: str) -> bool:
-        found = self._has.get((field, phrase))
-        if found is None:
-            found = self._has[(field, phrase)] = self._test(field, phrase)
+def _text(record: PaperRecord, field: str) -> str:
+    if field == "ti":
+        return record.title
+    if field == "abs":
+        return record.abstract or ""
+    if field == "au":
+        return " ; ".join(record.authors)
+    if field == "co":
+        return record.comment or ""
+    return record.journal_ref or ""
+
+
+class _Matcher:
+    """A combined read's parts compiled once: which of them a record matches.
+
+    A record is matched against every part of its read, and the parts share most of their
+    phrases, so a record's facts are gathered once, in one pass over each field's words
+    (a phrase is looked for only where its first word occurs), and each part is a test of
+    set membership over them.
+    """
+
+    def __init__(self, trees: Sequence[Node]) -> None:
+        # field -> first word -> phrases. A line's words split at single spaces always
+        # include "", so a phrase whose first word stems to nothing (``s``) is always tested.
+        self._phrases: dict[str, dict[str, list[str]]] = {}
+        self._prefixes: set[str] = set()
+        self.tests = [self._compile(tree) for tree in trees]
+
+    def _facts_of(self, kind: str, value: str) -> frozenset[Fact]:
+        if kind == "cat" and value.endswith("*"):
+            self._prefixes.add(value[:-1])
+            return frozenset({("cat*", value[:-1])})
+        if kind in ("cat", "id"):
+            return frozenset({(kind, value)})
+        fields = _SPREAD.get(kind, (kind,))
+        first = value.split(" ")[1]  # "" when the first word stems to nothing
+        for field in fields:
+            self._phrases.setdefault(field, {}).setdefault(first, []).append(value)
+        return frozenset((field, value) for field in fields)
+
+    def _terms(self, node: Node) -> frozenset[Fact] | None:
+        """The facts of an OR of terms (any of them matches it), or None for another tree."""
+        if node[0] == "term":
+            return self._facts_of(node[1], node[2])
+        if node[0] == "or":
+            left, right = self._terms(node[1]), self._terms(node[2])
+            if left is not None and right is not None:
+                return left | right
+        return None
+
+    def _compile(self, node: Node) -> Test:
+        terms = self._terms(node)
+        if terms is not None:
+            return lambda facts: not terms.isdisjoint(facts)
+        kind = node[0]
+        if kind == "not":
+            inner = self._compile(node[1])
+            return lambda facts: not inner(facts)
+        left, right = self._compile(node[1]), self._compile(node[2])
+        if kind == "or":
+            return lambda facts: left(facts) or right(facts)
+        if kind == "and":
+            return lambda facts: left(facts) and right(facts)
+        return lambda facts: left(facts) and not right(facts)
+
+    def facts(self, record: PaperRecord) -> set[Fact]:
+        """The record's facts the parts ask about: (field, phrase) for each phrase found in
+        that field, ("cat", class), ("cat*", prefix) and ("id", arXiv id)."""
+        found: set[Fact] = set()
+        for field, by_word in self._phrases.items():
+            line = _stem_line(_text(record, field))
+            for word in by_word.keys() & line.split(" "):
+                found.update((field, p) for p in by_word[word] if p in line)
+        cats = record.categories or [record.primary_category or ""]
+        found.update(("cat", c) for c in cats)
+        for prefix in self._prefixes:
+            if any(c.startswith(prefix) for c in cats):
+                found.add(("cat*", prefix))
+        if record.arxiv_id is not None:
+            found.add(("id", record.arxiv_id))
         return found
-
-    def _test(self, field: str, phrase: str) -> bool:
-        if field == "cat":
-            cats = self.record.categories or [self.record.primary_category or ""]
-            if phrase.endswith("*"):
-                return any(c.startswith(phrase[:-1]) for c in cats)
-            return phrase in cats
-        if field == "id":
-            return self.record.arxiv_id == phrase
-        if field == "all":
-            return any(self.has(f, phrase) for f in ("ti", "abs", "au", "co", "jr"))
-        if field == "tiabs":
-            return self.has("ti", phrase) or self.has("abs", phrase)
-        return phrase in self.line(field)
-
-
-def _matches(node: Node, fields: _Fields) -> bool:
-    kind = node[0]
-    if kind == "term":
-        return fields.has(node[1], node[2])
-    if kind == "not":
-        return not _matches(node[1], fields)
-    left = _matches(node[1], fields)
-    if kind == "or":
-        return left or _matches(node[2], fields)
-    if kind == "and":
-        return left and _matches(node[2], fields)
-    return left and not _matches(node[2], fields)
 
 
 @dataclass(frozen=True)
@@ -232,11 +268,13 @@ class Read:
         them: when none matches here (its search reads a word differently), the first."""
         if len(self.parts) == 1:
             return [self.parts[0]]
-        fields = _Fields(record)
-        found = [
-            p for p, tree in zip(self.parts, self.trees, strict=True) if _matches(tree, fields)
-        ]
+        facts = self._matcher.facts(record)
+        found = [p for p, test in zip(self.parts, self._matcher.tests, strict=True) if test(facts)]
         return found or [self.parts[0]]
+
+    @cached_property
+    def _matcher(self) -> _Matcher:
+        return _Matcher(self.trees)
 
 
 def _combine(

@@ -4,20 +4,21 @@ and the Recommendations API (papers like a set of positives and unlike a set of 
 Requests go through ``harvester.http.Service`` (one shared httpx client, our pacing, our
 retries), never through the ``semanticscholar`` package's client, whose traps DESIGN.md lists:
 it retries 429 in a layer of its own and ignores Retry-After, turns 502/503 into an empty
-``Paper``, drops the API key on citation endpoints and does not URL-escape queries. We use the
-package only for its typed ``Paper`` model, to read the JSON we fetched ourselves.
+``Paper``, drops the API key on citation endpoints and does not URL-escape queries. Nor do we
+build its ``Paper`` model: ``to_record`` reads the few fields a record needs from the JSON.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from semanticscholar.Paper import Paper
 
 from harvester.config import recommendations_url as _recommendations_url
 from harvester.errors import RetryableSourceError, SourceError
@@ -55,6 +56,7 @@ _COMMON = (
 )
 BATCH_FIELDS = _COMMON + ",tldr"  # tldr: only the single-paper and batch endpoints give it
 SEARCH_FIELDS = _COMMON
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def describe_error(response: httpx.Response) -> str:
@@ -139,36 +141,68 @@ def venue_claim(data: dict[str, Any]) -> VenueClaim:
     )
 
 
+def _object(data: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"{key} is not an object")
+    return value
+
+
+def _publication_date(value: Any) -> str | None:
+    """S2's ``publicationDate`` (``YYYY-MM-DD``) checked as a calendar date."""
+    if value is None:
+        return None
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        date.fromisoformat(value)  # a ValueError for 2020-02-30, as strptime gives
+        return value
+    return datetime.strptime(value, "%Y-%m-%d").date().isoformat()
+
+
 def to_record(data: dict[str, Any]) -> PaperRecord:
-    """One S2 paper object as our record; raises ``SourceError`` on a malformed object."""
+    """One S2 paper object as our record; raises ``SourceError`` on a malformed object.
+
+    Read from the JSON itself: a ``semanticscholar.Paper`` for every row cost as much as all
+    the rest of the S2 side of a harvest. Authors, journal, venue and TLDR must be objects
+    (or null), as the API gives them.
+    """
     try:
-        paper = Paper(data)
-        ids = paper.externalIds or {}
-        if not paper.paperId or not isinstance(paper.paperId, str):
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        ids = data.get("externalIds") or {}
+        paper_id = data.get("paperId")
+        if not paper_id or not isinstance(paper_id, str):
             raise ValueError("no paperId")
-        if not isinstance(paper.title, str) or not paper.title.strip():
+        title = data.get("title")
+        if not isinstance(title, str) or not title.strip():
             raise ValueError("no title")
         arxiv_id = split_arxiv_id(ids["ArXiv"])[0] if ids.get("ArXiv") else None
-        published = paper.publicationDate.date().isoformat() if paper.publicationDate else None
-        citations = paper.citationCount
-        influential = paper.influentialCitationCount
+        citations = data.get("citationCount")
+        influential = data.get("influentialCitationCount")
         if citations is not None and not isinstance(citations, int):
             raise ValueError("citationCount is not a number")
+        authors = data.get("authors") or []
+        if not all(isinstance(a, dict) for a in authors):
+            raise ValueError("an author is not an object")
+        _object(data, "journal")
+        _object(data, "publicationVenue")
+        tldr = _object(data, "tldr") or {}
+        abstract = data.get("abstract")
+        year = data.get("year")
         return PaperRecord(
             source=SOURCE,
-            title=" ".join(paper.title.split()),
-            abstract=" ".join(paper.abstract.split()) if paper.abstract else None,
-            authors=[a.name for a in paper.authors or [] if a.name],
+            title=" ".join(title.split()),
+            abstract=" ".join(abstract.split()) if abstract else None,
+            authors=[a["name"] for a in authors if a.get("name")],
             arxiv_id=arxiv_id,
             doi=ids.get("DOI"),
-            s2_id=paper.paperId,
-            year=paper.year if isinstance(paper.year, int) else None,
+            s2_id=paper_id,
+            year=year if isinstance(year, int) else None,
             citation_count=citations,
             influential_citation_count=influential if isinstance(influential, int) else None,
             venue_claim=venue_claim(data),
-            publication_date=published,
-            tldr=paper.tldr.text if paper.tldr and paper.tldr.text else None,
-            source_id=paper.paperId,
+            publication_date=_publication_date(data.get("publicationDate")),
+            tldr=tldr.get("text") or None,
+            source_id=paper_id,
             raw=data,
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
