@@ -494,6 +494,13 @@ class CategoryModel:
             built.model = model.fit(built._matrix(seeds, shown), classes)
         return built
 
+    @staticmethod
+    def learns_from(decisions: Sequence[Decision]) -> tuple[tuple[int, str | None], ...]:
+        """What of the decisions ``train`` reads: the accepted papers and their categories.
+        While these stay the same (a rejection, most decisions) a trained model and its
+        suggestions can be kept; whoever changes ``train`` keeps this true."""
+        return tuple(sorted((d.paper_id, d.category) for d in decisions if d.accepted))
+
     def _matrix(self, seeds: Seeds, papers: Sequence[PaperFeatures]) -> sparse.csr_matrix:
         assert self.prior is not None and self.meta_vec is not None
         keys = list(seeds.categories)

@@ -101,6 +101,8 @@ class _State:
     features_state: tuple[Any, ...] | None = None
     prior: Prior | None = None
     prior_digest: str | None = None
+    # The category model and every paper's suggestion, with what they were made from.
+    filed: tuple[tuple[Any, ...], CategoryModel, dict[int, str | None]] | None = None
     # One training at a time: a request arriving while another trains for the same key
     # waits for it and reads its result.
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -354,13 +356,23 @@ def _train(db: Database, seeds: Seeds, state: _State, key: tuple[Any, ...]) -> _
         _save(db, "prior", (digest, prior))
     state.prior, state.prior_digest = prior, digest
     ranker = Ranker.train(seeds, papers, decisions, prior=prior)
-    categories = CategoryModel.train(seeds, papers, decisions, prior=prior)
+    # The category model learns from accepted papers only: after a rejection (most
+    # decisions) the model and its suggestions for every paper are the ones before.
+    filed_key = (digest, state.features_state, CategoryModel.learns_from(decisions))
+    filed = state.filed if state.filed is not None else _load(db, "categories")
+    if isinstance(filed, tuple) and len(filed) == 3 and filed[0] == filed_key:
+        categories, suggested = _with_prior_categories(filed[1], prior), filed[2]
+    else:
+        categories = CategoryModel.train(seeds, papers, decisions, prior=prior)
+        suggested = suggest_categories(seeds, papers, categories)
+        _save(db, "categories", (filed_key, replace(categories, prior=None), suggested))
+    state.filed = (filed_key, categories, suggested)
     scores = ranker.score(papers)
     state.order = Order(
         key=key,
         probability={s.paper_id: s.probability for s in scores},
         prior={s.paper_id: s.prior for s in scores},
-        suggested=suggest_categories(seeds, papers, categories),
+        suggested=suggested,
         trust=ranker.trust if ranker.model is not None else None,
         accepted_s2=ranker.accepted_s2,
         rejected_s2=ranker.rejected_s2,
@@ -458,10 +470,14 @@ def _without_prior(trained: Model) -> Model:
 
 
 def _with_prior(cached: Model, prior: Prior) -> Model:
-    categories = cached.categories
-    if categories.model is not None:
-        categories = replace(categories, prior=prior)
+    categories = _with_prior_categories(cached.categories, prior)
     return Model(cached.key, replace(cached.ranker, prior=prior), categories)
+
+
+def _with_prior_categories(categories: CategoryModel, prior: Prior) -> CategoryModel:
+    """A kept category model with the words it was trained on (a model without learned
+    categories has none)."""
+    return replace(categories, prior=prior) if categories.model is not None else categories
 
 
 def _prior_from_disk(db: Database, state: _State) -> Prior | None:

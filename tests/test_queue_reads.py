@@ -183,3 +183,30 @@ def test_the_queue_reads_no_full_scan_of_the_papers_table(corpus, seeds: Seeds):
             scans[sql] = plan
     db.close()
     assert scans == {}
+
+
+def test_a_rejection_keeps_the_category_model_and_an_acceptance_retrains_it(corpus, seeds: Seeds):
+    db = store.open_db(corpus)
+    pending = [i.id for i in review.queue(db, seeds, explain=False)]
+    for paper_id in pending[:5]:
+        review.accept(db, seeds, str(paper_id), category="early_exit", who="test")
+    with mock.patch.object(
+        ranking.CategoryModel, "train", side_effect=ranking.CategoryModel.train
+    ) as train:
+        screening.order(db, seeds)
+        review.reject(db, str(pending[5]), who="test")
+        screening.forget()  # another process: the kept model is read from the folder
+        after_rejection = screening.order(db, seeds)
+        assert train.call_count == 1
+        review.accept(db, seeds, str(pending[6]), category="early_exit", who="test")
+        after_acceptance = screening.order(db, seeds)
+        assert train.call_count == 2
+    kept = screening.model(db, seeds)[1].categories
+    assert kept.learned == ("early_exit",)
+    # What was kept is what a training from nothing gives.
+    shutil.rmtree(screening.cache_folder(db))
+    screening.forget()
+    review.undo(db, who="test")
+    assert screening.order(db, seeds).suggested == after_rejection.suggested
+    assert after_acceptance.key != after_rejection.key
+    db.close()
