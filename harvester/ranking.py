@@ -171,6 +171,9 @@ class Prior:
     # each decision then costs no tokenising.
     _papers: dict[int, tuple[PaperFeatures, int]] = field(default_factory=dict, repr=False)
     _words: sparse.csr_matrix | None = field(default=None, repr=False)
+    # ``feature_names``, made on first use: listing a vocabulary of word pairs costs more
+    # than the rest of naming one paper's strongest words.
+    _names: list[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def fit(
@@ -207,10 +210,12 @@ class Prior:
 
     def feature_names(self) -> list[str]:
         """The word features' names, title's then body's (a word may be in both)."""
-        return [
-            *self.title_vec.get_feature_names_out().tolist(),
-            *self.body_vec.get_feature_names_out().tolist(),
-        ]
+        if self._names is None:
+            self._names = [
+                *self.title_vec.get_feature_names_out().tolist(),
+                *self.body_vec.get_feature_names_out().tolist(),
+            ]
+        return self._names
 
     def logit(self, papers: Sequence[PaperFeatures], words: sparse.csr_matrix) -> np.ndarray:
         """The cold-start log-odds: text likeness to the prototypes, keyword evidence of the

@@ -287,29 +287,29 @@ def queue_page(
         current, stale = screening.order_now(db, seeds)
     # Every paper is sorted and filtered from a few columns (an index holds them); whole
     # rows, and each paper's shown category unless it filters, only for the page.
-    probability = current.probability
-    keyed: list[tuple[float, ...]] = []
-    for pid, st, stored, manual, score, cited in store.papers.ranking_rows(db, status):
-        if ids is not None and pid not in ids:
-            continue
-        shown = category and screening.category_of(pid, st, stored, manual, current)
-        if shown != category:
-            continue
-        rank = probability.get(pid, 0.0)
-        if order == "uncertain":
-            keyed.append((abs(rank - 0.5), -rank, pid))
-        else:
-            keyed.append((-rank, -score, -(cited or 0), pid))
+    rank = current.probability.get
+    rows = store.papers.ranking_rows(db, status)
+    if ids is not None:
+        rows = [r for r in rows if r[0] in ids]
+    if category is not None:
+        of = screening.category_of
+        rows = [r for r in rows if of(r[0], r[1], r[2], r[3], current) == category]
+    # Comprehensions over tuples: the loop runs for every pending paper on every read.
+    keyed: list[tuple[float, ...]]
+    if order == "uncertain":
+        keyed = [(abs(p - 0.5), -p, r[0]) for r in rows for p in (rank(r[0], 0.0),)]
+    else:
+        keyed = [(-rank(r[0], 0.0), -r[4], -(r[5] or 0), r[0]) for r in rows]
     total = len(keyed)
     if limit is not None:
         page = heapq.nsmallest(offset + limit, keyed)[offset:]
     else:
         page = sorted(keyed)[offset:]
     page_ids = [int(key[-1]) for key in page]
-    rows = store.papers.queue_rows_of(db, page_ids)
+    shown = store.papers.queue_rows_of(db, page_ids)
     items: list[QueueItem] = []
     for pid in page_ids:
-        row = rows[pid]
+        row = shown[pid]
         items.append(
             QueueItem(
                 id=pid,
@@ -317,7 +317,7 @@ def queue_page(
                 status=row["status"],
                 category=screening.shown_category(row, current),
                 score=row["score"],
-                rank=probability.get(pid, 0.0),
+                rank=rank(pid, 0.0),
                 venue=row["venue"],
                 venue_year=row["venue_year"],
                 citation_count=row["citation_count"],
