@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from harvester.ranking import CategoryModel, Prior, Ranker
 
 # Bumped when what is pickled changes shape; the package version is part of the key too.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 # Up to this many papers, an explanation computes their features instead of loading all.
 FEW = 200
 
@@ -453,7 +453,7 @@ def _compute_features(
 
 
 def _texts_digest(papers: Sequence[PaperFeatures], seed_ids: Sequence[int]) -> str:
-    digest = hashlib.sha256(repr(seed_ids).encode())
+    digest = hashlib.sha256(f"{CACHE_FORMAT} {__version__} {seed_ids!r}".encode())
     for paper in papers:
         digest.update(f"{paper.paper_id}\0{paper.title}\0{paper.body}\0".encode())
     return digest.hexdigest()
