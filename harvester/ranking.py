@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -137,6 +138,12 @@ def _vectorizer(drop: frozenset[str]) -> TfidfVectorizer:
     )
 
 
+def _text_sum(paper: PaperFeatures) -> int:
+    """A checksum of the text the words are made of (stable across processes, unlike
+    ``hash``)."""
+    return zlib.crc32(f"{paper.title}\0{paper.body}".encode())
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.asarray(1 / (1 + np.exp(-np.clip(z, -50, 50))))
 
@@ -168,9 +175,14 @@ class Prior:
     body_vec: TfidfVectorizer
     text_model: LogisticRegression
     # The words of the papers it was fitted on, transformed once: scoring the queue after
-    # each decision then costs no tokenising.
-    _papers: dict[int, tuple[PaperFeatures, int]] = field(default_factory=dict, repr=False)
+    # each decision then costs no tokenising. By paper id, its row and a checksum of its
+    # title and body (not the features themselves: kept beside the database, they made the
+    # prior's pickle 18 MB and two seconds longer to load).
+    _rows: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
     _words: sparse.csr_matrix | None = field(default=None, repr=False)
+    # ``feature_names``, made on first use: listing a vocabulary of word pairs costs more
+    # than the rest of naming one paper's strongest words.
+    _names: list[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def fit(
@@ -188,7 +200,7 @@ class Prior:
         with _one_thread():
             prior.text_model.fit(x, [1] * len(positive) + [0] * len(negative))
         prior._words = prior._transform([p.title for p in papers], [p.body for p in papers])
-        prior._papers = {p.paper_id: (p, i) for i, p in enumerate(papers)}
+        prior._rows = {p.paper_id: (i, _text_sum(p)) for i, p in enumerate(papers)}
         return prior
 
     def _transform(self, titles: list[str], bodies: list[str]) -> sparse.csr_matrix:
@@ -198,19 +210,21 @@ class Prior:
 
     def words(self, papers: Sequence[PaperFeatures]) -> sparse.csr_matrix:
         """TF-IDF of title (weighted) and body, words and word pairs, side by side."""
-        rows = [self._papers.get(p.paper_id) for p in papers]
+        rows = [self._rows.get(p.paper_id) for p in papers]
         if self._words is not None and all(
-            r is not None and r[0] == p for r, p in zip(rows, papers, strict=True)
+            r is not None and r[1] == _text_sum(p) for r, p in zip(rows, papers, strict=True)
         ):
-            return self._words[[r[1] for r in rows if r is not None]]
+            return self._words[[r[0] for r in rows if r is not None]]
         return self._transform([p.title for p in papers], [p.body for p in papers])
 
     def feature_names(self) -> list[str]:
         """The word features' names, title's then body's (a word may be in both)."""
-        return [
-            *self.title_vec.get_feature_names_out().tolist(),
-            *self.body_vec.get_feature_names_out().tolist(),
-        ]
+        if self._names is None:
+            self._names = [
+                *self.title_vec.get_feature_names_out().tolist(),
+                *self.body_vec.get_feature_names_out().tolist(),
+            ]
+        return self._names
 
     def logit(self, papers: Sequence[PaperFeatures], words: sparse.csr_matrix) -> np.ndarray:
         """The cold-start log-odds: text likeness to the prototypes, keyword evidence of the
@@ -493,6 +507,13 @@ class CategoryModel:
         with _one_thread():
             built.model = model.fit(built._matrix(seeds, shown), classes)
         return built
+
+    @staticmethod
+    def learns_from(decisions: Sequence[Decision]) -> tuple[tuple[int, str | None], ...]:
+        """What of the decisions ``train`` reads: the accepted papers and their categories.
+        While these stay the same (a rejection, most decisions) a trained model and its
+        suggestions can be kept; whoever changes ``train`` keeps this true."""
+        return tuple(sorted((d.paper_id, d.category) for d in decisions if d.accepted))
 
     def _matrix(self, seeds: Seeds, papers: Sequence[PaperFeatures]) -> sparse.csr_matrix:
         assert self.prior is not None and self.meta_vec is not None

@@ -8,6 +8,7 @@ Every decision is written field by field to ``decisions`` (who, when, old → ne
 from __future__ import annotations
 
 import getpass
+import heapq
 import json
 import os
 import re
@@ -175,6 +176,11 @@ class QueuePage:
 
     items: list[QueueItem]
     total: int
+    # Ranked by the order held before the last decisions while their training runs (see
+    # ``screening.order_now``): the statuses are current, the probabilities are older.
+    stale: bool = False
+    # The order the page was ranked and filed by (for counts shown beside it).
+    ranking: screening.Order | None = None
 
 
 ORDERS = ("likely", "uncertain")
@@ -227,9 +233,12 @@ def ranking_line(db: Database, seeds: Seeds, paper_id: int) -> str | None:
     return screening.explain_lines(db, seeds, [paper_id], words=True).get(paper_id)
 
 
-def category_counts(db: Database, seeds: Seeds) -> dict[str, dict[str, int]]:
-    """Papers per shown category (``""`` for none) and status, as ``status`` prints them."""
-    current = screening.order(db, seeds)
+def category_counts(
+    db: Database, seeds: Seeds, current: screening.Order | None = None
+) -> dict[str, dict[str, int]]:
+    """Papers per shown category (``""`` for none) and status, as ``status`` prints them
+    (by ``current``, the order the caller shows, when given)."""
+    current = current or screening.order(db, seeds)
     out: dict[str, dict[str, int]] = {}
     for pid, status, stored, manual in store.papers.category_rows(db):
         row = {"id": pid, "status": status, "category": stored, "manual_fields": manual}
@@ -254,6 +263,7 @@ def queue_page(
     ids: Collection[int] | None = None,
     explain: bool = True,
     order: str = "likely",
+    wait: bool = True,
 ) -> QueuePage:
     """Papers of a status (or ``all``) in the screening order, a page of them.
 
@@ -261,7 +271,9 @@ def queue_page(
     ranking is least sure about first: deciding those teaches it most). ``category`` keeps
     the papers shown under it; ``ids`` only those papers (a search's hits). The ranking is
     read from ``screening`` (trained only when the decisions or papers changed), and the
-    ``why`` lines are made for the rows returned only (``explain=False``: none).
+    ``why`` lines are made for the rows returned only (``explain=False``: none). Without
+    ``wait``, a ranking that is training is not waited for: the page is ranked by the order
+    held before and says so (``stale``).
     """
     if status not in (*STATUSES, "all"):
         raise ReviewError(f"unknown status {status!r} (use {', '.join(STATUSES)} or all)")
@@ -269,38 +281,43 @@ def queue_page(
         raise ReviewError(f"unknown order {order!r} (use {', '.join(ORDERS)})")
     if category is not None:
         seeds.category(category)
-    current = screening.order(db, seeds)
-    # Every paper is sorted and filtered from a few columns; rows are read for the page only.
-    keyed: list[tuple[tuple[float, ...], int, str | None]] = []
-    for pid, st, stored, manual, score, cited in store.papers.ranking_rows(db, status):
-        if ids is not None and pid not in ids:
-            continue
-        shown = screening.category_of(pid, st, stored, manual, current)
-        if category is not None and shown != category:
-            continue
-        scored = current.scores.get(pid)
-        rank = scored.probability if scored is not None else 0.0
-        if order == "uncertain":
-            key: tuple[float, ...] = (abs(rank - 0.5), -rank, pid)
-        else:
-            key = (-rank, -score, -(cited or 0), pid)
-        keyed.append((key, pid, shown))
-    keyed.sort()
+    if wait:
+        current, stale = screening.order(db, seeds), False
+    else:
+        current, stale = screening.order_now(db, seeds)
+    # Every paper is sorted and filtered from a few columns (an index holds them); whole
+    # rows, and each paper's shown category unless it filters, only for the page.
+    rank = current.probability.get
+    rows = store.papers.ranking_rows(db, status)
+    if ids is not None:
+        rows = [r for r in rows if r[0] in ids]
+    if category is not None:
+        of = screening.category_of
+        rows = [r for r in rows if of(r[0], r[1], r[2], r[3], current) == category]
+    # Comprehensions over tuples: the loop runs for every pending paper on every read.
+    keyed: list[tuple[float, ...]]
+    if order == "uncertain":
+        keyed = [(abs(p - 0.5), -p, r[0]) for r in rows for p in (rank(r[0], 0.0),)]
+    else:
+        keyed = [(-rank(r[0], 0.0), -r[4], -(r[5] or 0), r[0]) for r in rows]
     total = len(keyed)
-    page = keyed[offset : offset + limit if limit is not None else None]
-    rows = store.papers.queue_rows_of(db, [pid for _, pid, _ in page])
+    if limit is not None:
+        page = heapq.nsmallest(offset + limit, keyed)[offset:]
+    else:
+        page = sorted(keyed)[offset:]
+    page_ids = [int(key[-1]) for key in page]
+    shown = store.papers.queue_rows_of(db, page_ids)
     items: list[QueueItem] = []
-    for _, pid, shown in page:
-        row = rows[pid]
-        scored = current.scores.get(pid)
+    for pid in page_ids:
+        row = shown[pid]
         items.append(
             QueueItem(
                 id=pid,
                 title=row["title"],
                 status=row["status"],
-                category=shown,
+                category=screening.shown_category(row, current),
                 score=row["score"],
-                rank=scored.probability if scored is not None else 0.0,
+                rank=rank(pid, 0.0),
                 venue=row["venue"],
                 venue_year=row["venue_year"],
                 citation_count=row["citation_count"],
@@ -322,7 +339,7 @@ def queue_page(
         )
         for item in items:
             item.why = lines[item.id]
-    return QueuePage(items, total)
+    return QueuePage(items, total, stale, current)
 
 
 # --- decisions ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import pickle
 import secrets
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from harvester import __version__, store
+from harvester.errors import HarvesterError
 from harvester.features import Decision, PaperFeatures, Scored, explain, paper_features
 from harvester.seeds import Seeds
 
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
     from harvester.ranking import CategoryModel, Prior, Ranker
 
 # Bumped when what is pickled changes shape; the package version is part of the key too.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 4
 # Up to this many papers, an explanation computes their features instead of loading all.
 FEW = 200
 
@@ -55,7 +57,10 @@ class Order:
     """What every read of the queue needs: each paper's score and suggested category."""
 
     key: tuple[Any, ...]
-    scores: dict[int, Scored]
+    # Plain dicts of floats, not ``Scored`` records: every read unpickles them, and 20,000
+    # small objects took 30 times as long to load as two dicts.
+    probability: dict[int, float]
+    prior: dict[int, float]
     suggested: dict[int, str | None]
     # The learned model's share of the score; None before there is one.
     trust: float | None
@@ -68,6 +73,13 @@ class Order:
             len(paper.cites & self.accepted_s2),
             len((paper.cites | paper.cited_by) & self.rejected_s2),
         )
+
+    def scored(self, paper_id: int) -> Scored | None:
+        """The paper's probability and its prior's, or None for a paper it has not seen."""
+        probability = self.probability.get(paper_id)
+        if probability is None:
+            return None
+        return Scored(paper_id, probability, self.prior[paper_id])
 
 
 @dataclass
@@ -89,12 +101,18 @@ class _State:
     features_state: tuple[Any, ...] | None = None
     prior: Prior | None = None
     prior_digest: str | None = None
+    # The category model and every paper's suggestion, with what they were made from.
+    filed: tuple[tuple[Any, ...], CategoryModel, dict[int, str | None]] | None = None
     # One training at a time: a request arriving while another trains for the same key
     # waits for it and reads its result.
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # The thread training in the background for ``order_now``'s readers, while it runs.
+    trainer: threading.Thread | None = None
+    scheduling: threading.Lock = field(default_factory=threading.Lock)
 
 
 _STATES: dict[tuple[str, str], _State] = {}
+logger = logging.getLogger(__name__)
 
 
 def shown_category(row: Mapping[str, Any], order: Order) -> str | None:
@@ -165,6 +183,82 @@ def order(db: Database, seeds: Seeds) -> Order:
         return _train(db, seeds, state, key).order  # type: ignore[return-value]
 
 
+def order_now(db: Database, seeds: Seeds) -> tuple[Order, bool]:
+    """The current order and False when it is ready; else the last order kept and True
+    (stale: every reader must say so) while the current one trains in the background.
+
+    For the review page, where a curator should not wait seconds for a decision's training:
+    statuses and a person's categories are read from the database, so a decided paper leaves
+    the queue at once, and only the probabilities and suggestions are the older ones. It
+    trains while the caller waits only when there is no order at all to show, or for an
+    in-memory database, which no other thread can open.
+    """
+    key = order_key(db, seeds)
+    state = _state(db, seeds)
+    if state.order is None:
+        cached = _load(db, "order")
+        with state.scheduling:
+            # A training that finished meanwhile holds a newer order than the file's.
+            if state.order is None and isinstance(cached, Order):
+                state.order = cached
+    held = state.order
+    if held is not None and held.key == key:
+        return held, False
+    if held is None or not _train_later(db, seeds, state):
+        return order(db, seeds), False
+    return held, True
+
+
+def wait_for_training(timeout: float | None = None) -> bool:
+    """Wait for the background trainings ``order_now`` started; False if one still runs
+    after ``timeout`` seconds. For tests, benches and a clean shutdown."""
+    for state in list(_STATES.values()):
+        trainer = state.trainer
+        if trainer is not None:
+            trainer.join(timeout)
+            if trainer.is_alive():
+                return False
+    return True
+
+
+def _train_later(db: Database, seeds: Seeds, state: _State) -> bool:
+    """Start a training of the current order in a thread of its own, unless one runs."""
+    path = store.lock.database_file(db)
+    if not path:
+        return False
+    with state.scheduling:
+        if state.trainer is None or not state.trainer.is_alive():
+            state.trainer = threading.Thread(
+                target=_train_until_current,
+                args=(Path(path), seeds),
+                name="harvester-ranking",
+                daemon=True,
+            )
+            state.trainer.start()
+    return True
+
+
+def _train_until_current(path: Path, seeds: Seeds) -> None:
+    """Train until the order matches the database: a decision made during a training
+    starts the next one here, not on a reader's time."""
+    try:
+        db = store.open_db(path, access="read")
+    except HarvesterError:
+        logger.exception("the ranking could not be trained")
+        return
+    try:
+        while True:
+            trained = order(db, seeds)
+            if trained.key == order_key(db, seeds):
+                return
+    except Exception:
+        # The thread has no caller to tell: readers go on with the order they have (marked
+        # stale) and the next read starts another training.
+        logger.exception("the ranking could not be trained")
+    finally:
+        db.close()
+
+
 def latest(db: Database, seeds: Seeds) -> Order:
     """The last order this process holds, even if a decision has been made since, else
     ``order``: for the answer to a decision, which should not wait for a training (the
@@ -192,11 +286,13 @@ def model(db: Database, seeds: Seeds) -> tuple[Order, Model, dict[int, PaperFeat
     return current, state.model, state.features
 
 
-def model_held(db: Database, seeds: Seeds) -> bool:
+def model_held(db: Database, seeds: Seeds, current: Order | None = None) -> bool:
     """Whether this process holds the trained model of the current order (naming a paper's
-    words then costs nothing; loading it costs the prior's vocabulary and scikit-learn)."""
+    words then costs nothing; loading it costs the prior's vocabulary and scikit-learn).
+    With ``current``, of that order (a stale one has no words to name while it trains)."""
     state = _state(db, seeds)
-    return state.model is not None and state.model.key == order(db, seeds).key
+    key = current.key if current is not None else order(db, seeds).key
+    return state.model is not None and state.model.key == key
 
 
 def explain_lines(
@@ -226,9 +322,9 @@ def explain_lines(
     shown = _compute_features(db, seeds, paper_ids)
     trust = current.trust
     return {
-        pid: explain(seeds, f, current.scores[pid], trust=trust, links=current.links(f))
+        pid: explain(seeds, f, scored, trust=trust, links=current.links(f))
         for pid, f in shown.items()
-        if pid in current.scores
+        if (scored := current.scored(pid)) is not None
     }
 
 
@@ -245,7 +341,7 @@ def _train(db: Database, seeds: Seeds, state: _State, key: tuple[Any, ...]) -> _
     ]
     papers = list(features.values())
     if not papers:
-        state.order = Order(key, {}, {}, None, frozenset(), frozenset())
+        state.order = Order(key, {}, {}, {}, None, frozenset(), frozenset())
         state.model = None
         return state
     seed_ids = sorted(d.paper_id for d in decisions if d.seed and d.accepted)
@@ -260,12 +356,23 @@ def _train(db: Database, seeds: Seeds, state: _State, key: tuple[Any, ...]) -> _
         _save(db, "prior", (digest, prior))
     state.prior, state.prior_digest = prior, digest
     ranker = Ranker.train(seeds, papers, decisions, prior=prior)
-    categories = CategoryModel.train(seeds, papers, decisions, prior=prior)
-    scores = {s.paper_id: s for s in ranker.score(papers)}
+    # The category model learns from accepted papers only: after a rejection (most
+    # decisions) the model and its suggestions for every paper are the ones before.
+    filed_key = (digest, state.features_state, CategoryModel.learns_from(decisions))
+    filed = state.filed if state.filed is not None else _load(db, "categories")
+    if isinstance(filed, tuple) and len(filed) == 3 and filed[0] == filed_key:
+        categories, suggested = _with_prior_categories(filed[1], prior), filed[2]
+    else:
+        categories = CategoryModel.train(seeds, papers, decisions, prior=prior)
+        suggested = suggest_categories(seeds, papers, categories)
+        _save(db, "categories", (filed_key, replace(categories, prior=None), suggested))
+    state.filed = (filed_key, categories, suggested)
+    scores = ranker.score(papers)
     state.order = Order(
         key=key,
-        scores=scores,
-        suggested=suggest_categories(seeds, papers, categories),
+        probability={s.paper_id: s.probability for s in scores},
+        prior={s.paper_id: s.prior for s in scores},
+        suggested=suggested,
         trust=ranker.trust if ranker.model is not None else None,
         accepted_s2=ranker.accepted_s2,
         rejected_s2=ranker.rejected_s2,
@@ -346,7 +453,7 @@ def _compute_features(
 
 
 def _texts_digest(papers: Sequence[PaperFeatures], seed_ids: Sequence[int]) -> str:
-    digest = hashlib.sha256(repr(seed_ids).encode())
+    digest = hashlib.sha256(f"{CACHE_FORMAT} {__version__} {seed_ids!r}".encode())
     for paper in papers:
         digest.update(f"{paper.paper_id}\0{paper.title}\0{paper.body}\0".encode())
     return digest.hexdigest()
@@ -363,10 +470,14 @@ def _without_prior(trained: Model) -> Model:
 
 
 def _with_prior(cached: Model, prior: Prior) -> Model:
-    categories = cached.categories
-    if categories.model is not None:
-        categories = replace(categories, prior=prior)
+    categories = _with_prior_categories(cached.categories, prior)
     return Model(cached.key, replace(cached.ranker, prior=prior), categories)
+
+
+def _with_prior_categories(categories: CategoryModel, prior: Prior) -> CategoryModel:
+    """A kept category model with the words it was trained on (a model without learned
+    categories has none)."""
+    return replace(categories, prior=prior) if categories.model is not None else categories
 
 
 def _prior_from_disk(db: Database, state: _State) -> Prior | None:

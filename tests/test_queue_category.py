@@ -191,6 +191,10 @@ def test_the_review_app_trains_once_per_decision(corpus, seeds: Seeds):
         client.get("/api/queue?limit=2")
         client.get(f"/api/paper/{top[1]['id']}")
         client.get("/")
+        # The decision's training runs beside the reads (they show the order before it).
+        assert screening.wait_for_training(60)
+        client.get("/api/queue?limit=2")
+        client.get("/")
         assert train.call_count == 2
 
 

@@ -316,6 +316,26 @@ def recommendations(db: Database) -> None:
         db.execute(statement)
 
 
+# What every read of the review queue asks of every paper, answered from indexes instead of
+# a scan of the papers table (its abstracts make a scan cost 0.1 s at 20,000 papers, paid per
+# request): the newest sighting and refresh (``papers.ranking_state``, the cached ranking's
+# key) and the few columns the queue sorts and filters by (``papers.ranking_rows``), in a
+# covering index that also serves what ``papers_status_score`` did.
+_SCHEMA_4 = [
+    "CREATE INDEX papers_last_seen ON papers (last_seen)",
+    "CREATE INDEX papers_s2_refreshed ON papers (s2_refreshed)",
+    "CREATE INDEX papers_queue ON papers"
+    " (status, score DESC, category, manual_fields, citation_count)",
+    "DROP INDEX papers_status_score",
+]
+
+
+@MIGRATIONS(name="0004_queue_read_indexes")
+def queue_read_indexes(db: Database) -> None:
+    for statement in _SCHEMA_4:
+        db.execute(statement)
+
+
 def check_schema(db: Database) -> None:
     """Refuse a database written by a newer harvester rather than damage it."""
     # Every migration this harvester knows is pending on an empty database.

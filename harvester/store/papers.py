@@ -563,10 +563,17 @@ def ranking_state(db: Database) -> tuple[Any, ...]:
     """A cheap summary that changes whenever a paper's text, hits or links may have: the
     number of papers, hits and citation edges, the newest sighting and refresh. Equal
     summaries let a cached ranking stand without reading a single abstract."""
-    papers = db.execute(
-        "SELECT count(*), coalesce(max(id), 0), coalesce(max(last_seen), ''),"
-        " coalesce(max(s2_refreshed), '') FROM papers"
-    ).fetchone()
+    # One query per aggregate: each max() then reads the end of its index, where one
+    # SELECT of all four scans the table.
+    papers = tuple(
+        db.execute(sql).fetchone()[0]
+        for sql in (
+            "SELECT count(*) FROM papers",
+            "SELECT coalesce(max(id), 0) FROM papers",
+            "SELECT coalesce(max(last_seen), '') FROM papers",
+            "SELECT coalesce(max(s2_refreshed), '') FROM papers",
+        )
+    )
     hits = db.execute("SELECT count(*) FROM query_hits").fetchone()[0]
     edges = db.execute("SELECT count(*) FROM citations").fetchone()[0]
     return (*papers, hits, edges)

@@ -137,10 +137,11 @@ class ReviewApp:
                 filters=filters,
                 items=items,
                 total=queue.total,
-                dashboard=data.dashboard(db, self.seeds),
+                dashboard=data.dashboard(db, self.seeds, queue.ranking),
                 paper=paper,
                 message=message,
                 rename="rename" in params,
+                stale=queue.stale or bool(paper and paper["ranking_stale"]),
             )
         if paper is not None:
             pid = paper["id"]
@@ -289,12 +290,12 @@ class ReviewApp:
         return JSONResponse(await run_in_threadpool(work), background=self._retrain())
 
     def _retrain(self) -> BackgroundTask:
-        """Train the ranking for the new decision once the answer is sent, so the page's
-        next read (usually a second later) finds it trained or waits for it, not longer."""
+        """Start the training for the new decision once the answer is sent: the page's next
+        reads are ranked by the order held before (and say so) until it is ready."""
 
         def work() -> None:
             with self.db() as db:
-                screening.order(db, self.seeds)
+                screening.order_now(db, self.seeds)
 
         return BackgroundTask(run_in_threadpool, work)
 

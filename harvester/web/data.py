@@ -85,6 +85,7 @@ def queue_page(
     """A page of the filtered queue best first, without the per-paper ``why`` (see
     ``paper``): the ranking is read once, only the rows shown are built into JSON."""
     ids = set(review.search(db, filters.q)) if filters.q else None
+    # Never waits for a training: a page ranked by the order held before says so (stale).
     return review.queue_page(
         db,
         seeds,
@@ -95,6 +96,7 @@ def queue_page(
         limit=limit,
         offset=offset,
         order=order,
+        wait=False,
     )
 
 
@@ -105,6 +107,8 @@ def queue_json(db: Database, page: QueuePage, *, limit: int | None, offset: int)
     return {
         "total": page.total,
         "count": page.total,
+        # Ranked by the order held before the last decisions while they train.
+        "stale": page.stale,
         "offset": offset,
         "limit": limit,
         "items": [i.as_json() | {"version": known.get(i.id, 0)} for i in page.items],
@@ -130,21 +134,22 @@ def paper(
 ) -> dict[str, Any]:
     """Everything the page shows about one paper, and the ``version`` a decision must quote.
 
-    ``decided``: the answer to a decision on it, from the ranking held before the decision
-    (no training while the reviewer waits; the next read trains)."""
+    Its category and "why" come from the order held, without waiting for a training
+    (``screening.order_now``): ``ranking_stale`` says when that order is older than the
+    decisions. ``decided``: the answer to a decision on it, from the ranking held before
+    the decision (the training it starts runs after the answer)."""
     if decided:
         current = screening.latest(db, seeds)
-        category, chosen = proposed_category(db, seeds, row, current)
-        lines = screening.explain_lines(db, seeds, [row["id"]], current=current)
-        extra = [lines[row["id"]]] if row["id"] in lines else []
+        stale = current.key != screening.order_key(db, seeds)
+        words = False
     else:
-        current = None
-        category, chosen = proposed_category(db, seeds, row)
+        current, stale = screening.order_now(db, seeds)
         # The strongest words when the app holds the model (from its first training on),
         # never a load of the vocabulary while the reviewer waits.
-        words = screening.model_held(db, seeds)
-        lines = screening.explain_lines(db, seeds, [row["id"]], words=words)
-        extra = [lines[row["id"]]] if row["id"] in lines else []
+        words = not stale and screening.model_held(db, seeds, current)
+    category, chosen = proposed_category(db, seeds, row, current)
+    lines = screening.explain_lines(db, seeds, [row["id"]], words=words, current=current)
+    extra = [lines[row["id"]]] if row["id"] in lines else []
     return {
         "id": row["id"],
         "title": row["title"],
@@ -173,13 +178,15 @@ def paper(
         "citation_links_note": "" if cited else CITATION_LINKS_NOTE,
         "history": history(db, row["id"]),
         "version": review.paper_version(db, row["id"]),
+        "ranking_stale": stale,
     }
 
 
-def dashboard(db: Database, seeds: Seeds) -> dict[str, Any]:
-    """Queue size, decisions today, and the yearly report's chart of accepted papers."""
+def dashboard(db: Database, seeds: Seeds, current: screening.Order | None = None) -> dict[str, Any]:
+    """Queue size, decisions today, and the yearly report's chart of accepted papers (the
+    counts by ``current``, the order the page is ranked by, when given)."""
     counts = {key: dict.fromkeys(review.STATUSES, 0) for key in [*seeds.categories, None]}
-    for category, by_status in review.category_counts(db, seeds).items():
+    for category, by_status in review.category_counts(db, seeds, current).items():
         for status, n in by_status.items():
             counts[category if category in seeds.categories else None][status] += n
     return {

@@ -54,7 +54,17 @@ class PageContext:
     after_url: str = "/"
     message: str | None = None
     rename: bool = False
+    # Ranked by the order held before the latest decisions while their training runs.
+    stale: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+
+
+# Said on the page whenever it is ranked by an order older than the decisions.
+STALE_NOTE = (
+    "Ranking still learning from the latest decisions: the order and suggested categories"
+    " are from before them (decided papers have left the queue); the next view has the new"
+    " ranking once it is ready."
+)
 
 
 def category_label(seeds: Seeds, key: str | None) -> str:
@@ -153,7 +163,12 @@ def _queue(ctx: PageContext) -> str:
         "</form>"
         f'<p class="count" id="queue-count">{ctx.total} {e(f.status)} papers'
         f"{e(' matching ' + repr(f.q)) if f.q else ''}, best first</p>"
-        f'<ol id="queue-list">{"".join(rows)}</ol>'
+        + (
+            f'<p class="count stale" id="ranking-stale" role="status">{STALE_NOTE}</p>'
+            if ctx.stale
+            else ""
+        )
+        + f'<ol id="queue-list">{"".join(rows)}</ol>'
         + (f'<p class="count">… and {more} more</p>' if more > 0 else "")
         + "</nav>"
     )
