@@ -14,6 +14,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from harvester.records import PaperRecord, VenueClaim, normalise_title
@@ -66,8 +67,21 @@ def said_nothing_new(record: PaperRecord, text: str, stored: str) -> bool:
     """
     if text == stored:
         return True
+    data = source_data(record)
+    # A key the stored text does not name at all is a value it never gave: the usual news
+    # (a refresh batch's TL;DR after a search's answer) is seen without decoding anything.
+    # JSON writes a key as ``"key":`` (spaced or not) and escapes the quotes inside strings,
+    # so a text without that needle has no such key at any depth.
+    for key, value in data.items():
+        if value is not None and _key_text(key) not in stored:
+            return False
     said = json.loads(stored)
-    return all(said.get(key) == value for key, value in source_data(record).items())
+    return all(said.get(key) == value for key, value in data.items())
+
+
+@lru_cache(maxsize=256)
+def _key_text(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False) + ":"
 
 
 class PageIndex:
