@@ -76,11 +76,12 @@ class PhraseMatcher:
         # A harvest scores a paper again when another source's page finds it (its arXiv
         # page, then its Semantic Scholar page, then its refresh batch): the same texts come
         # back, so their phrases are kept for the life of this matcher (one command), by the
-        # text's 64-bit hash rather than the text (two texts share one with odds of 2**-64):
-        # texts as keys weighed so much that only 20,000 fitted, fewer than the titles and
-        # abstracts of a 20,000-paper harvest, and most of its texts were matched twice.
+        # text's 64-bit hash rather than the text (two texts share one with odds of 2**-64),
+        # each distinct set of phrases once: texts as keys weighed so much that only 20,000
+        # fitted, fewer than the titles and abstracts of a 20,000-paper harvest, and most of
+        # its texts were matched twice.
         self._seen: dict[int, frozenset[tuple[str, ...]]] = {}
-        self._none: frozenset[tuple[str, ...]] = frozenset()
+        self._sets: dict[frozenset[tuple[str, ...]], frozenset[tuple[str, ...]]] = {}
 
     def found(self, text: str) -> frozenset[tuple[str, ...]]:
         """The phrase keys (see ``phrase_key``) that occur in ``text``."""
@@ -89,9 +90,9 @@ class PhraseMatcher:
         if phrases is None:
             if len(self._seen) >= 120_000:
                 self._seen.clear()
-            # Most texts have no phrase at all: they share one empty set.
-            phrases = self._find(text) or self._none
-            self._seen[key] = phrases
+                self._sets.clear()
+            found = self._find(text)
+            phrases = self._seen[key] = self._sets.setdefault(found, found)
         return phrases
 
     def _find(self, text: str) -> frozenset[tuple[str, ...]]:
