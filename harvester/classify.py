@@ -74,18 +74,25 @@ class PhraseMatcher:
         self._first = frozenset(self._by_first)
         self._stems = _Stems()
         # A harvest scores a paper again when another source's page finds it (its arXiv
-        # page, then its Semantic Scholar page): the same texts come back, so their phrases
-        # are kept, for the life of this matcher (one command), 20,000 at a time: the texts
-        # are the cache's weight (50,000 took a harvest of 50,000 papers past 300 MB).
-        self._seen: dict[str, frozenset[tuple[str, ...]]] = {}
+        # page, then its Semantic Scholar page, then its refresh batch): the same texts come
+        # back, so their phrases are kept for the life of this matcher (one command), by the
+        # text's 64-bit hash rather than the text (two texts share one with odds of 2**-64),
+        # each distinct set of phrases once: texts as keys weighed so much that only 20,000
+        # fitted, fewer than the titles and abstracts of a 20,000-paper harvest, and most of
+        # its texts were matched twice.
+        self._seen: dict[int, frozenset[tuple[str, ...]]] = {}
+        self._sets: dict[frozenset[tuple[str, ...]], frozenset[tuple[str, ...]]] = {}
 
     def found(self, text: str) -> frozenset[tuple[str, ...]]:
         """The phrase keys (see ``phrase_key``) that occur in ``text``."""
-        phrases = self._seen.get(text)
+        key = hash(text)
+        phrases = self._seen.get(key)
         if phrases is None:
-            if len(self._seen) >= 20_000:
+            if len(self._seen) >= 120_000:
                 self._seen.clear()
-            phrases = self._seen[text] = self._find(text)
+                self._sets.clear()
+            found = self._find(text)
+            phrases = self._seen[key] = self._sets.setdefault(found, found)
         return phrases
 
     def _find(self, text: str) -> frozenset[tuple[str, ...]]:

@@ -47,7 +47,7 @@ def hits_per_category(hits: Iterable[Hit]) -> dict[str, int]:
 
 
 # Every column ``derive`` reads: its inputs, and the derived columns it compares against.
-READS = (
+INPUTS = (
     "title",
     "abstract",
     "comment",
@@ -60,35 +60,38 @@ READS = (
     "citation_count",
     "manual_fields",
     "is_seed",
-    "category",
-    "venue",
-    "venue_year",
-    "award",
-    "milestone",
-    "score",
 )
+DERIVED = ("category", "venue", "venue_year", "award", "milestone", "score")
 
 
-def fingerprint(
+def input_digest(
     paper: Mapping[str, Any],
     claims: Iterable[VenueClaim],
     hits: Iterable[Hit],
     links: Mapping[str, int] | None = None,
 ) -> int:
-    """A digest of everything ``derive`` reads for a paper: equal digests, equal results.
-
-    Python's 64-bit hash, so a writer can remember what it derived tens of thousands of
-    papers from in a few MB; two different inputs of one paper share a digest with odds of
-    2**-64.
-    """
+    """A digest of the evidence ``derive`` reads for a paper (``INPUTS``, claims, hits and
+    links): what ``fingerprint`` combines with the derived columns, so that a writer which
+    has just changed those hashes only them again."""
     return hash(
         (
-            tuple(paper[c] for c in READS),
+            tuple(paper[c] for c in INPUTS),
             tuple(claims),
             frozenset(hits),
             tuple(sorted((links or {}).items())),
         )
     )
+
+
+def fingerprint(paper: Mapping[str, Any], inputs: int) -> int:
+    """A digest of everything ``derive`` reads for a paper (``inputs``, its
+    ``input_digest``, and the derived columns as they stand): equal digests, equal results.
+
+    Python's 64-bit hash, so a writer can remember what it derived tens of thousands of
+    papers from in a few MB; two different inputs of one paper share a digest with odds of
+    2**-64.
+    """
+    return hash((inputs, tuple(paper[c] for c in DERIVED)))
 
 
 @dataclass(frozen=True)

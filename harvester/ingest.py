@@ -114,10 +114,18 @@ def save_records(
     with store.write_transaction(db):
         keep = list(range(len(records)))
         if skip_known and records:
-            said = paper_rows.load_page(
-                db, sources=[(r.source, merge.source_id(r)) for r in records]
+            keys = [(r.source, merge.source_id(r)) for r in records]
+            said = paper_rows.load_page(db, sources=keys)
+            # A record that brings no query hit (a refresh batch's) is known whatever hits
+            # its paper has: only the others need them read.
+            said.hits = paper_rows.query_hits(
+                db,
+                [
+                    said.said[key][0]
+                    for key, h in zip(keys, hits, strict=True)
+                    if h and key in said.said
+                ],
             )
-            said.hits = paper_rows.query_hits(db, [pid for pid, _ in said.said.values()])
             keep = [
                 i
                 for i in keep
@@ -128,13 +136,18 @@ def save_records(
             result.unchanged = len(records) - len(keep)
         fresh = [records[i] for i in keep]
         aims = [targets[i] for i in keep] if targets else None
-        stored = paper_rows.load_page(
-            db,
-            ids=aims or (),
-            arxiv_ids=(r.arxiv_id for r in fresh),
-            dois=(merge.doi_of(r) for r in fresh),
-            s2_ids=(r.s2_id for r in fresh),
-            title_keys=(normalise_title(r.title) or None for r in fresh),
+        # A record whose row the caller names is merged into that row alone: looking it up
+        # by its ids and title as well would read rows the merge never looks at.
+        stored = (
+            paper_rows.load_page(db, ids=aims)
+            if aims is not None
+            else paper_rows.load_page(
+                db,
+                arxiv_ids=(r.arxiv_id for r in fresh),
+                dois=(merge.doi_of(r) for r in fresh),
+                s2_ids=(r.s2_id for r in fresh),
+                title_keys=(normalise_title(r.title) or None for r in fresh),
+            )
         )
         page = merge.merge_page(
             stored, fresh, [texts[i] for i in keep], [hits[i] for i in keep], now, aims
@@ -172,7 +185,8 @@ def _derive_and_write(
         hits = page.paper_hits.get(paper_id, ())
         linked = links.get(row["s2_id"], {}) if row["s2_id"] else {}
         if memo is not None:
-            digest = derive.fingerprint(row, claims, hits, linked)
+            inputs = derive.input_digest(row, claims, hits, linked)
+            digest = derive.fingerprint(row, inputs)
             if memo.same(paper_id, digest):
                 continue
         derived = derive.derive(rules, row, claims, hits, linked)
@@ -183,7 +197,7 @@ def _derive_and_write(
             if paper_id in stored.rows:
                 page.changes.setdefault(paper_id, {}).update(derived.changes)
             if memo is not None:
-                digest = derive.fingerprint(row, claims, hits, linked)
+                digest = derive.fingerprint(row, inputs)
         if memo is not None:
             digests[paper_id] = digest
     paper_rows.insert_papers(db, stored.columns, [page.rows[i] for i in page.new])

@@ -10,10 +10,10 @@ authors, dates; the newest version wins); ``year`` is the earliest any source gi
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from harvester.records import PaperRecord, VenueClaim, normalise_title
@@ -38,9 +38,7 @@ def source_id(record: PaperRecord) -> str:
     return record.source_id or record.arxiv_id or record.s2_id or normalise_title(record.title)
 
 
-_RECORD_FIELDS = tuple(
-    f.name for f in dataclasses.fields(PaperRecord) if f.name not in ("raw", "venue_claim")
-)
+_NOT_SAID = frozenset(("raw", "venue_claim"))
 
 
 def source_data(record: PaperRecord) -> dict[str, Any]:
@@ -48,8 +46,8 @@ def source_data(record: PaperRecord) -> dict[str, Any]:
     else the record's own fields."""
     if record.raw is not None:
         return record.raw
-    values = ((name, getattr(record, name)) for name in _RECORD_FIELDS)
-    return {k: v for k, v in values if v not in (None, [], "")}
+    # The dataclass's fields, read from its instance dict (a page reads thousands).
+    return {k: v for k, v in vars(record).items() if k not in _NOT_SAID and v not in (None, [], "")}
 
 
 def source_text(record: PaperRecord) -> str:
@@ -66,8 +64,21 @@ def said_nothing_new(record: PaperRecord, text: str, stored: str) -> bool:
     """
     if text == stored:
         return True
+    data = source_data(record)
+    # A key the stored text does not name at all is a value it never gave: the usual news
+    # (a refresh batch's TL;DR after a search's answer) is seen without decoding anything.
+    # JSON writes a key as ``"key":`` (spaced or not) and escapes the quotes inside strings,
+    # so a text without that needle has no such key at any depth.
+    for key, value in data.items():
+        if value is not None and _key_text(key) not in stored:
+            return False
     said = json.loads(stored)
-    return all(said.get(key) == value for key, value in source_data(record).items())
+    return all(said.get(key) == value for key, value in data.items())
+
+
+@lru_cache(maxsize=256)
+def _key_text(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False) + ":"
 
 
 class PageIndex:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlite_utils import Database
@@ -96,9 +97,7 @@ def venue_claims(db: Database, paper_ids: Sequence[int]) -> dict[int, dict[str, 
             + " ORDER BY fetched_at DESC, source_id",
             chunk,
         ):
-            claims.setdefault(paper_id, {})[source_id] = VenueClaim(
-                tuple(json.loads(names)), dblp, year, kind
-            )
+            claims.setdefault(paper_id, {})[source_id] = VenueClaim(_names(names), dblp, year, kind)
     return claims
 
 
@@ -175,7 +174,7 @@ def upsert_sources(db: Database, rows: Sequence[SourceRow]) -> None:
                 r.source_id,
                 r.data,
                 r.fetched_at,
-                None if r.claim is None else json.dumps(list(r.claim.names), ensure_ascii=False),
+                None if r.claim is None else _names_text(r.claim.names),
                 r.claim.dblp if r.claim else None,
                 r.claim.year if r.claim else None,
                 r.claim.kind if r.claim else None,
@@ -183,6 +182,17 @@ def upsert_sources(db: Database, rows: Sequence[SourceRow]) -> None:
             for r in rows
         ],
     )
+
+
+# A corpus names a few hundred venues, each many times: their JSON is written and read once.
+@lru_cache(maxsize=4096)
+def _names_text(names: tuple[str, ...]) -> str:
+    return json.dumps(list(names), ensure_ascii=False)
+
+
+@lru_cache(maxsize=4096)
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
 
 
 _HIT_SQL = (
