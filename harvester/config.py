@@ -60,6 +60,11 @@ class Config:
     # Papers asked of Semantic Scholar's recommendations per category (see harvester.recommend);
     # 0 turns the channel off.
     recommend_limit: int = 100
+    # A category with no accepted paper asks with this many of its best keyword matches
+    # scoring at least recommend_match_score (0: it waits for an accepted paper); tuned on
+    # the field corpus's dev split.
+    recommend_matches: int = 3
+    recommend_match_score: float = 12.0
     # Incremental runs re-read this many days below a query's newest date: arXiv and S2
     # index late (replacements, late metadata), so the edge is read twice, never missed.
     overlap_days: int = 7
@@ -105,6 +110,12 @@ class Config:
             ("snowball_cap", self.snowball_cap > 0, "must be a positive integer"),
             ("snowball_cap", self.snowball_cap <= 1_000_000, "must be at most 1000000"),
             ("recommend_limit", 0 <= self.recommend_limit <= 500, "must be 0 (off) to 500"),
+            ("recommend_matches", 0 <= self.recommend_matches <= 100, "must be 0 (off) to 100"),
+            (
+                "recommend_match_score",
+                abs(self.recommend_match_score) <= 1e6,
+                "must be within ±1e6",
+            ),
             ("contact", bool(self.contact.strip()), "must not be empty"),
             (
                 "contact",

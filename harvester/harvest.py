@@ -391,15 +391,20 @@ def _harvest(run: _Run) -> None:
     # A fetcher waiting for papers to refresh must not wait for ever once the run stops.
     run.writer.run({"arXiv": fetch_arxiv, "Semantic Scholar": fetch_s2}, on_stop=run.pending.close)
 
+    decided = store.recommendations.decided_by_category(run.db)
+    matches = store.recommendations.best_matches(
+        run.db, run.config.recommend_matches, run.config.recommend_match_score
+    )
+    papers: dict[str, recommend.Decided] = {}
+    for key in run.keys:
+        accepted, rejected = decided.get(key, ([], []))
+        papers[key] = recommend.Decided(
+            tuple(accepted), tuple(rejected), tuple(matches.get(key, []))
+        )
     asks = recommend.due(
         run.rules.seeds,
         run.keys,
-        {
-            key: recommend.Decided(tuple(accepted), tuple(rejected))
-            for key, (accepted, rejected) in store.recommendations.decided_by_category(
-                run.db
-            ).items()
-        },
+        papers,
         store.recommendations.last_digests(run.db),
         run.config.recommend_limit,
     )
@@ -423,7 +428,7 @@ def _recommendations(run: _Run, ask: recommend.Ask, queued: list[int]) -> None:
     try:
         records = run.sources.s2.recommend(ask.positives, ask.negatives, limit=ask.limit)
     except SourceError as exc:
-        context = f"[{ask.category}] recommendations from {len(ask.positives)} accepted papers"
+        context = f"[{ask.category}] recommendations from {len(ask.positives)} {ask.basis}"
         raise _StepFailed(exc, context) from exc
     fresh = [r for r in records if ingest.find_paper(run.db, r) is None]
     run.lock.check()

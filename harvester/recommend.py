@@ -5,9 +5,16 @@ Keyword queries find papers that use the field's words, snowballing those linked
 papers; the Recommendations API finds papers *like* a set of papers, whatever their words.
 Each category asks with its own decisions: its accepted papers as positives, its rejected
 ones as negatives, so a curator who rejects look-alikes steers the next answer away from
-them. An answer depends only on what was sent, so a category is asked again only when its
-request would differ from the last one answered (a decision added or changed, another
-``limit``): a daily run whose curator decided nothing costs no request here.
+them. A category nobody has accepted a paper of yet (a new section, one without seed
+papers) asks with its best keyword matches instead, the cold start of relevance feedback
+(pseudo-relevance feedback): the pending papers its own queries and keywords rank highest
+stand in for accepted ones until a curator accepts one, then its accepted papers take over;
+a rejected paper is never a positive. The papers it recommends wait as pending, as every
+recommendation does, and their reason says nobody chose what they were recommended from.
+An answer depends only on what was sent, so a category is asked again only when its request
+would differ from the last one answered (a decision added or changed, a new best match,
+another ``limit``): a daily run that found nothing and whose curator decided nothing costs
+no request here.
 
 Pure functions over decided papers; the store keeps the last request's digest
 (``store.recommendations``), the run makes the requests (``harvest``).
@@ -35,6 +42,8 @@ class Decided:
 
     accepted: tuple[str, ...] = ()
     rejected: tuple[str, ...] = ()
+    # Its best keyword matches (pending, never rejected): the positives while none is accepted.
+    matches: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,8 @@ class Ask:
     limit: int
     digest: str
     reason: str
+    # What the positives are, for messages: "accepted papers" or "best keyword matches".
+    basis: str = "accepted papers"
 
 
 def digest(positives: Sequence[str], negatives: Sequence[str], limit: int) -> str:
@@ -61,6 +72,13 @@ def reason(category_name: str, positives: int) -> str:
     return f"recommended from {positives} accepted {category_name} {papers}"
 
 
+def match_reason(category_name: str, positives: int) -> str:
+    """The queue's line for a paper recommended from a category's best keyword matches:
+    says that no person chose the papers it was recommended from."""
+    matches = "best keyword match" if positives == 1 else f"{positives} best keyword matches"
+    return f"recommended from the {matches} for {category_name} (none accepted yet)"
+
+
 def due(
     seeds: Seeds,
     keys: Sequence[str],
@@ -70,23 +88,28 @@ def due(
 ) -> list[Ask]:
     """The requests to make this run, in the order of ``keys``.
 
-    A category without an accepted paper has nothing to recommend from; one whose request
-    would be the last one answered (``last``: digest by category) is not due.
+    A category without an accepted paper asks with its best keyword matches, one with
+    neither has nothing to recommend from; one whose request would be the last one answered
+    (``last``: digest by category) is not due.
     """
     asks: list[Ask] = []
     if limit <= 0:
         return asks
     for key in keys:
-        papers = decided.get(key)
-        if papers is None or not papers.accepted:
+        papers = decided.get(key, Decided())
+        rejected = set(papers.rejected)
+        matches = tuple(m for m in papers.matches if m not in rejected)
+        positives = (papers.accepted or matches)[:MAX_IDS]
+        if not positives:
             continue
-        positives = papers.accepted[:MAX_IDS]
         negatives = papers.rejected[:MAX_IDS]
         fingerprint = digest(positives, negatives, limit)
         if last.get(key) == fingerprint:
             continue
         name = seeds.categories[key].name
-        asks.append(
-            Ask(key, positives, negatives, limit, fingerprint, reason(name, len(positives)))
-        )
+        if papers.accepted:
+            why, basis = reason(name, len(positives)), "accepted papers"
+        else:
+            why, basis = match_reason(name, len(positives)), "best keyword matches"
+        asks.append(Ask(key, positives, negatives, limit, fingerprint, why, basis))
     return asks

@@ -174,14 +174,19 @@ def test_run_row_records_requests_and_counts(db, seeds, config, corpus_arxiv, se
     queries = s2_queries = len(seeds.categories)
     # arXiv: one id_list request for the seed papers, one page per query (the corpus is small).
     # S2: one title match (Cavs), one bulk page per query, one batch for every paper, one
-    # for the TL;DRs of the papers recommended from the seed papers (one recommendations
-    # request for each of the three categories that have seed papers), and snowballing: one
+    # for the TL;DRs of the papers recommended (one recommendations request per category:
+    # from the seed papers of the three that have some, from the best keyword matches of
+    # the others), and snowballing: one
     # batch for the graph of the four accepted seed papers (their neighbours are all stored
     # by then, so none is described).
-    seeded = len({s.category for s in seeds.papers})
+    recommendations = len(seeds.categories)
     assert (
         run["requests"]
-        == {"arxiv": 1 + queries, "s2": 1 + s2_queries + 1 + 1 + 1, "s2_recommendations": seeded}
+        == {
+            "arxiv": 1 + queries,
+            "s2": 1 + s2_queries + 1 + 1 + 1,
+            "s2_recommendations": recommendations,
+        }
         == result.requests
     )
     assert len(corpus_arxiv.requests) == 1 + queries

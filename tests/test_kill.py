@@ -58,10 +58,11 @@ def clean(tmp_path_factory) -> dict:
         db = store.open_db(path)
         result = run_harvest(db, load_seeds(SEEDS), config)
         assert result.status == "ok", result.errors
-        # The numbering below: 16 arXiv requests; S2's 11 (searches, refresh batch), then 3
-        # recommendations (the categories of the seed papers) and a batch for the TL;DRs of
-        # the papers they brought, then the snowball's batch of the seed papers' graph.
-        assert result.requests == {"arxiv": 16, "s2": 13, "s2_recommendations": 3}
+        # The numbering below: 16 arXiv requests; S2's 11 (searches, refresh batch), then 6
+        # recommendations (3 categories from their seed papers, 3 from their best keyword
+        # matches) and a batch for the TL;DRs of the papers they brought, then the snowball's
+        # batch of the seed papers' graph.
+        assert result.requests == {"arxiv": 16, "s2": 13, "s2_recommendations": 6}
         return snapshot(db)
 
 

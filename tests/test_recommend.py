@@ -224,7 +224,104 @@ def test_due_asks_categories_with_accepted_papers_whose_request_changed(seeds):
         )
     ]
     assert recommend.due(seeds, list(seeds.categories), decided, {}, 0) == []
+    # With no accepted paper, its best keyword matches, never a rejected one.
+    matched = {"system": recommend.Decided((), ("r",), ("r", "s", "t"))}
+    assert recommend.due(seeds, ["system"], matched, {}, 50) == [
+        recommend.Ask(
+            "system",
+            ("s", "t"),
+            ("r",),
+            50,
+            recommend.digest(("s", "t"), ("r",), 50),
+            "recommended from the 2 best keyword matches for System (none accepted yet)",
+            "best keyword matches",
+        )
+    ]
     # Another limit is another request.
     assert [a.category for a in recommend.due(seeds, ["compiler"], decided, last, 60)] == [
         "compiler"
     ]
+
+
+# --- a category nobody has accepted a paper of yet: its best keyword matches ----------------
+
+M1, M2, M3, WEAK, NEAR, REJ = "1" * 40, "2" * 40, "3" * 40, "4" * 40, "5" * 40, "6" * 40
+COLD_REASON = "recommended from the 2 best keyword matches for Accelerator (none accepted yet)"
+ACCELERATORS = [
+    paper(M1, "An FPGA accelerator for early-exit networks", "FPGA hardware for early exits.", 80),
+    paper(M2, "An ASIC accelerator for dynamic neural networks", "Hardware for gated models.", 40),
+    # A match, but below the best two.
+    paper(M3, "A hardware architecture for dynamic inference", "Hardware for dynamic inference."),
+    # Found by the query, but its words barely say accelerator: below the score floor.
+    paper(WEAK, "Early exit on a new architecture", "Early exit networks, a new design."),
+    # Plain words: only its links to the best matches lead to it.
+    paper(
+        NEAR,
+        "Exiting early on a systolic array",
+        "A systolic array that stops at confident layers.",
+    ),
+]
+COLD_EDGES = [(NEAR, M1), (NEAR, M2)]
+
+
+@pytest.fixture
+def cold(quiet: Config) -> Config:
+    """The two best keyword matches scoring 12 or more stand in for accepted papers."""
+    return dataclasses.replace(quiet, recommend_matches=2, recommend_match_score=12.0)
+
+
+@pytest.fixture
+def accelerators(fake_s2):
+    """Accelerator papers the S2 query finds; the tests' seeds have no accelerator paper."""
+    fake_s2.corpus = [dict(p) for p in ACCELERATORS]
+    fake_s2.edges = list(COLD_EDGES)
+
+
+def test_a_category_with_no_accepted_paper_asks_with_its_best_keyword_matches(
+    db, seeds, cold, fake_s2, server, accelerators
+):
+    result = run_harvest(db, seeds, cold, categories=["accelerator"])
+    assert result.status == "ok", result.errors
+    [request] = recommendation_requests(fake_s2)
+    assert request["body"] == {"positivePaperIds": [M1, M2], "negativePaperIds": []}
+    rows = by_s2(db)
+    assert {pid: rows[pid]["status"] for pid in (M1, M2, M3, WEAK, NEAR)} == dict.fromkeys(
+        (M1, M2, M3, WEAK, NEAR), "pending"
+    )
+    hits = db.execute(
+        "SELECT source, category, query, reason FROM query_hits WHERE paper_id = ?",
+        [rows[NEAR]["id"]],
+    ).fetchall()
+    assert hits == [("s2", "accelerator", "recommendations", COLD_REASON)]
+    assert COLD_REASON in review.why(db, seeds, rows[NEAR])
+
+
+def test_best_keyword_matches_are_not_asked_again_when_nothing_is_new(
+    db, seeds, cold, fake_s2, server, accelerators
+):
+    run_harvest(db, seeds, cold, categories=["accelerator"])
+    second = run_harvest(db, seeds, cold, categories=["accelerator"])
+    assert second.status == "ok", second.errors
+    assert RECOMMEND_ENDPOINT not in second.requests
+    assert len(recommendation_requests(fake_s2)) == 1
+
+
+def test_a_rejected_paper_is_never_a_positive(db, seeds, cold, fake_s2, server, accelerators):
+    [rejected] = save_records(db, Rules(seeds), [to_record(ACCELERATORS[0])]).seen
+    review.reject(db, str(rejected), who="t")
+    run_harvest(db, seeds, cold, categories=["accelerator"])
+    [request] = recommendation_requests(fake_s2)
+    assert request["body"] == {"positivePaperIds": [M2, M3], "negativePaperIds": [M1]}
+
+
+def test_a_category_with_an_accepted_paper_asks_with_its_accepted_papers_only(
+    db, seeds, cold, fake_s2, server, decided
+):
+    # A strong keyword match of the compiler queries, pending: not a positive.
+    fake_s2.corpus.append(
+        paper(REJ, "A compiler for dynamic shapes", "Compiling dynamic shape tensor programs.")
+    )
+    run_harvest(db, seeds, cold, categories=["compiler"])
+    assert by_s2(db)[REJ]["status"] == "pending"
+    [request] = recommendation_requests(fake_s2)
+    assert request["body"] == {"positivePaperIds": [A, B], "negativePaperIds": [C]}

@@ -59,3 +59,34 @@ def set_reason(
             + in_list("paper_id", chunk),
             [reason, category, query, *chunk],
         )
+
+
+# The channels that are not keyword queries: what they found is not a keyword match.
+_CHANNELS = ("seed", "snowball", "recommendations")
+
+
+def best_matches(db: Database, count: int, floor: float) -> dict[str, list[str]]:
+    """Per category, the Semantic Scholar ids of its ``count`` best keyword matches: pending
+    papers filed under it (the keyword rule's section, or the one a person set) that a
+    keyword query found, whose score for it is at least ``floor``; highest score first, then
+    the most cited, then by id. Papers only a channel brought (snowball, recommendations)
+    are left out, so that an answer never feeds the next request: a run that finds nothing
+    new asks with the same papers."""
+    out: dict[str, list[str]] = {}
+    if count <= 0:
+        return out
+    channels = ", ".join("?" for _ in _CHANNELS)
+    for category, s2_id in db.execute(
+        "SELECT category, s2_id FROM ("
+        " SELECT p.category, p.s2_id, ROW_NUMBER() OVER (PARTITION BY p.category"
+        "  ORDER BY c.score DESC, coalesce(p.citation_count, 0) DESC, p.id) AS rank"
+        " FROM papers p JOIN paper_categories c"
+        "  ON c.paper_id = p.id AND c.category = p.category"
+        " WHERE p.status = 'pending' AND p.s2_id IS NOT NULL AND c.score >= ?"
+        "  AND EXISTS (SELECT 1 FROM query_hits h WHERE h.paper_id = p.id"
+        f"   AND h.query NOT IN ({channels}))"
+        ") WHERE rank <= ? ORDER BY category, rank",
+        [floor, *_CHANNELS, count],
+    ):
+        out.setdefault(category, []).append(s2_id)
+    return out
