@@ -273,12 +273,14 @@ def unimported_marks(db: Database, path: Path) -> int:
         items = _parse(path, text).items
     except ReviewError:
         return 1
+    # An item with neither a mark nor a note can change nothing: only the others are read,
+    # in bulk (a fresh checklist of 20,000 papers would otherwise cost 20,000 lookups).
+    marked = [item for item in items if item.decision or item.notes]
+    papers = store.papers.papers_by_id(db, [item.paper_id for item in marked])
     count = 0
-    for item in items:
-        paper = _paper(db, item.paper_id)
-        if paper is None:
-            count += bool(item.decision or item.notes)
-        elif _would_change(item, paper):
+    for item in marked:
+        paper = papers.get(item.paper_id)
+        if paper is None or _would_change(item, paper):
             count += 1
     return count
 
