@@ -215,16 +215,21 @@ class _Run:
                 marked = store.mark_described(self.db, saved.seen)
             if targets is None:
                 refresh = store.papers_to_refresh(self.db, self.refresh_before, saved.seen)
-            store.update_run(
-                self.db,
-                self.result.run_id,
-                requests=self.sources.requests.as_dict(),
-                errors=self.result.errors,
-            )
+            self.save_progress()
         self.result.count(saved)
         self.pending.discard(marked)
         self.pending.add(refresh)
         return saved
+
+    def save_progress(self) -> None:
+        """The run's requests and errors so far, in the transaction of the page that made
+        them: a run killed after it still shows what it cost."""
+        store.update_run(
+            self.db,
+            self.result.run_id,
+            requests=self.sources.requests.as_dict(),
+            errors=self.result.errors,
+        )
 
     def step(
         self, source: SearchSource, kind: str, action: Callable[[], None], *, counted: bool = True
@@ -454,12 +459,7 @@ def _recommendations(run: _Run, ask: recommend.Ask, queued: list[int]) -> None:
             run_id=run.result.run_id,
             at=clock.now_iso(),
         )
-        store.update_run(
-            run.db,
-            run.result.run_id,
-            requests=run.sources.requests.as_dict(),
-            errors=run.result.errors,
-        )
+        run.save_progress()
     run.result.count(saved)
     queued += saved.new
     log.info(
