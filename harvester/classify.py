@@ -198,7 +198,12 @@ def best_category(
 ) -> CategoryScore | None:
     """The winning category: the highest score, unless a more specific category (higher
     ``priority`` in the seeds) comes within ``priority_margin`` of it (the category's own,
-    else classify.toml's); ties go to the earlier category in the seeds.
+    else classify.toml's) with a score of at least ``priority_min_score``; ties go to the
+    earlier category in the seeds.
+
+    The minimum keeps the margin for papers that have evidence of the section: two weak
+    words ("kernels", "framework") put a dynamic-convolution paper with little evidence of
+    its own within 0.7 of its family, yet say nothing of a system.
 
     Within that margin, a category whose ``primary_classes`` holds the paper's arXiv
     ``primary_class`` comes first: words shared by neighbouring sections ("mixture of
@@ -216,7 +221,12 @@ def best_category(
         own = seeds.categories[key].priority_margin
         return seeds.rules.priority_margin if own is None else own
 
-    close = [s for s in scores.values() if s.score >= margin(s.category) * best.score]
+    floor = seeds.rules.priority_min_score
+    close = [
+        s
+        for s in scores.values()
+        if s is best or (s.score >= margin(s.category) * best.score and s.score >= floor)
+    ]
 
     def rank(s: CategoryScore) -> tuple[bool, int, float, int]:
         category = seeds.categories[s.category]

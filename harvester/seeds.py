@@ -97,6 +97,9 @@ class ClassifyRules:
     link_cap: int = 4
     # A higher-priority category wins when its score is at least this share of the best.
     priority_margin: float = 0.6
+    # ...and when its own score is at least this: a model paper that says "kernels" and
+    # "framework" once has no System evidence to be filed under System for.
+    priority_min_score: float = 0.0
     negative: dict[str, float] = field(default_factory=dict)
 
 
@@ -345,7 +348,7 @@ def _load_rules(path: Path) -> ClassifyRules:
     data, text = _read_toml(path)
     known = {
         *("title_weight", "abstract_weight", "query_hit", "link", "link_cap"),
-        *("priority_margin", "negative"),
+        *("priority_margin", "priority_min_score", "negative"),
     }
     for key, value in data.items():
         where = f"{path}:{_line_of(text, key)}"
@@ -360,6 +363,7 @@ def _load_rules(path: Path) -> ClassifyRules:
         link=float(data.get("link", 1.5)),
         link_cap=int(data.get("link_cap", 4)),
         priority_margin=float(data.get("priority_margin", 0.6)),
+        priority_min_score=float(data.get("priority_min_score", 0.0)),
         negative=_weights(data.get("negative"), f"{path}: negative"),
     )
 
