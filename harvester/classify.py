@@ -119,7 +119,8 @@ def score_paper(
 ) -> dict[str, CategoryScore]:
     """Score every category for one paper.
 
-    ``hits`` maps a category key to how many of its queries found the paper; ``links`` to
+    ``hits`` maps a category key to how many of its queries found the paper (counted, with
+    ``hits_need_keywords``, only for a category one of whose phrases the paper has); ``links`` to
     how many of its accepted papers this one cites or is cited by (a paper citing three
     early-exit papers is probably about early exits). A keyword
     counts once per field (title weighs more than abstract); the curator's negative phrases
@@ -160,7 +161,10 @@ def _score(
     scores: dict[str, CategoryScore] = {}
     for key, category in rules.seeds.categories.items():
         result = CategoryScore(key)
-        n_hits = hits.get(key, 0)
+        found = rules.phrase_ids[key] & anywhere
+        # A query is an OR of many phrases, some broad ("adaptive inference"): a hit with
+        # none of the category's own phrases in the text says little of which section.
+        n_hits = hits.get(key, 0) if found or not weights.hits_need_keywords else 0
         if n_hits:
             plural = "query" if n_hits == 1 else "queries"
             result.add(weights.query_hit * n_hits, f"found by {n_hits} {category.name} {plural}")
@@ -171,7 +175,6 @@ def _score(
                 weights.link * n_links,
                 f"cites or cited by {n_links} accepted {category.name} {plural}",
             )
-        found = rules.phrase_ids[key] & anywhere
         if found:
             entries = rules.keyword_lines[key]
             # In the seeds' order, so reasons read (and scores add up) as the seeds list them.

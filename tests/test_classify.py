@@ -185,3 +185,22 @@ def test_priority_min_score_must_be_a_number(tmp_path):
 
     with pytest.raises(SeedError, match="priority_min_score must be a number"):
         with_min_score(tmp_path, 'priority_min_score = "four"\n')
+
+
+def test_a_query_hit_counts_only_for_a_category_the_paper_has_a_phrase_of(tmp_path):
+    seeds = with_min_score(tmp_path, "hits_need_keywords = true\n")
+    title, abstract = "Skipping layers per token", "A router decides which layers to skip."
+    hits = {"early_exit": 1, "layer_skipping": 1}
+    scores = score_paper(Rules(seeds), title, abstract, hits)
+    assert set(scores) == {"layer_skipping"}
+    assert scores["layer_skipping"].reasons[0] == "+2 found by 1 Layer skipping query"
+    # Without the rule, the early-exit query's hit alone gives Early exit a score.
+    plain = score_paper(Rules(load_seeds(SEEDS)), title, abstract, hits)
+    assert plain["early_exit"].reasons == ["+2 found by 1 Early exit query"]
+
+
+def test_hits_need_keywords_must_be_true_or_false(tmp_path):
+    from harvester.seeds import SeedError
+
+    with pytest.raises(SeedError, match="hits_need_keywords must be true or false"):
+        with_min_score(tmp_path, "hits_need_keywords = 1\n")
