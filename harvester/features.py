@@ -289,3 +289,7 @@ def keyword_category(seeds: Seeds, paper: PaperFeatures) -> str | None:
         scores, list(seeds.categories), vocabulary(seeds).rules, primary_class=primary
     )
     return best.category if best is not None else None
+
+
+# The learned category model overrules the keyword rule only this sure: the rule is the
+# curator's, the model a guess from a few dozen papers.

@@ -16,11 +16,9 @@ from harvester.ranking import (
     PaperFeatures,
     Ranker,
     Scored,
-    confidence_needed,
     keyword_relevance,
     most_likely_first,
     paper_features,
-    pick_category,
     suggest_category,
     uncertain_first,
     vocabulary,
@@ -348,34 +346,3 @@ def test_a_category_is_learned_from_its_fifth_accepted_paper(seeds):
     # early exit": their own section stays the rule's.
     assert model.learned == ("early_exit",)
     assert set(model.probabilities(seeds, feats[0])) == {"", "early_exit"}
-
-
-def test_the_more_accepted_papers_a_category_model_learned_from_the_less_sure_it_must_be():
-    assert confidence_needed(20) == 0.6
-    assert confidence_needed(59) == 0.6
-    assert confidence_needed(60) == 0.4
-    assert confidence_needed(500) == 0.4
-
-
-def test_a_model_of_many_papers_overrules_the_rule_at_half_its_belief(seeds):
-    probabilities = {"layer_skipping": 0.5, "early_exit": 0.3, "": 0.2}
-    few, many = confidence_needed(30), confidence_needed(120)
-    assert pick_category(seeds, "early_exit", probabilities, few) == "early_exit"
-    assert pick_category(seeds, "early_exit", probabilities, many) == "layer_skipping"
-    # "Another category" or the rule's own never overrules; a more specific section stays.
-    assert pick_category(seeds, "early_exit", {"": 0.9, "system": 0.1}, many) == "early_exit"
-    assert pick_category(seeds, "survey", {"system": 0.9, "": 0.1}, many) == "survey"
-    assert pick_category(seeds, "system", {}, many) == "system"
-
-
-def test_a_category_model_knows_how_many_accepted_papers_it_learned_from(seeds):
-    papers = load_set()
-    by_id = {p["id"]: p for p in papers}
-    copies = [
-        dict(by_id[3], id=400 + i, s2_id=f"s2-{400 + i}", seed=False, title=f"Exits {i}")
-        for i in range(5)
-    ]
-    feats = features(seeds, [*papers, *copies])
-    decisions = [*seed_decisions(papers), *(Decision(p["id"], True, "early_exit") for p in copies)]
-    assert CategoryModel.train(seeds, feats, decisions).trained_on == len(decisions)
-    assert CategoryModel.train(seeds, feats, seed_decisions(papers)).trained_on == 0
