@@ -119,7 +119,8 @@ def score_paper(
 ) -> dict[str, CategoryScore]:
     """Score every category for one paper.
 
-    ``hits`` maps a category key to how many of its queries found the paper; ``links`` to
+    ``hits`` maps a category key to how many of its queries found the paper (counted, with
+    ``hits_need_keywords``, only for a category one of whose phrases the paper has); ``links`` to
     how many of its accepted papers this one cites or is cited by (a paper citing three
     early-exit papers is probably about early exits). A keyword
     counts once per field (title weighs more than abstract); the curator's negative phrases
@@ -160,7 +161,10 @@ def _score(
     scores: dict[str, CategoryScore] = {}
     for key, category in rules.seeds.categories.items():
         result = CategoryScore(key)
-        n_hits = hits.get(key, 0)
+        found = rules.phrase_ids[key] & anywhere
+        # A query is an OR of many phrases, some broad ("adaptive inference"): a hit with
+        # none of the category's own phrases in the text says little of which section.
+        n_hits = hits.get(key, 0) if found or not weights.hits_need_keywords else 0
         if n_hits:
             plural = "query" if n_hits == 1 else "queries"
             result.add(weights.query_hit * n_hits, f"found by {n_hits} {category.name} {plural}")
@@ -171,7 +175,6 @@ def _score(
                 weights.link * n_links,
                 f"cites or cited by {n_links} accepted {category.name} {plural}",
             )
-        found = rules.phrase_ids[key] & anywhere
         if found:
             entries = rules.keyword_lines[key]
             # In the seeds' order, so reasons read (and scores add up) as the seeds list them.
@@ -198,7 +201,12 @@ def best_category(
 ) -> CategoryScore | None:
     """The winning category: the highest score, unless a more specific category (higher
     ``priority`` in the seeds) comes within ``priority_margin`` of it (the category's own,
-    else classify.toml's); ties go to the earlier category in the seeds.
+    else classify.toml's) with a score of at least ``priority_min_score``; ties go to the
+    earlier category in the seeds.
+
+    The minimum keeps the margin for papers that have evidence of the section: two weak
+    words ("kernels", "framework") put a dynamic-convolution paper with little evidence of
+    its own within 0.7 of its family, yet say nothing of a system.
 
     Within that margin, a category whose ``primary_classes`` holds the paper's arXiv
     ``primary_class`` comes first: words shared by neighbouring sections ("mixture of
@@ -216,7 +224,12 @@ def best_category(
         own = seeds.categories[key].priority_margin
         return seeds.rules.priority_margin if own is None else own
 
-    close = [s for s in scores.values() if s.score >= margin(s.category) * best.score]
+    floor = seeds.rules.priority_min_score
+    close = [
+        s
+        for s in scores.values()
+        if s is best or (s.score >= margin(s.category) * best.score and s.score >= floor)
+    ]
 
     def rank(s: CategoryScore) -> tuple[bool, int, float, int]:
         category = seeds.categories[s.category]

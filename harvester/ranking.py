@@ -432,6 +432,11 @@ def prototypes(
 # --- categories ---------------------------------------------------------------------------------
 
 
+# How sure the learned category model must be to overrule the keyword rule. Cross-validated over
+# the accepted papers of the field corpus's dev split (5 folds, models of 30, 60, 100 and about
+# 170 papers): no threshold below 0.5 did better than the rule alone, and 0.5 to 0.7 made the
+# same picks as the rule. The model reads the rule's keyword shares among its features, so it
+# mostly agrees with the rule, and where it does not it is rarely this sure.
 CONFIDENT = 0.7
 _OTHER = ""
 

@@ -97,6 +97,11 @@ class ClassifyRules:
     link_cap: int = 4
     # A higher-priority category wins when its score is at least this share of the best.
     priority_margin: float = 0.6
+    # ...and when its own score is at least this: a model paper that says "kernels" and
+    # "framework" once has no System evidence to be filed under System for.
+    priority_min_score: float = 0.0
+    # Query hits count for a category only when the paper has one of its phrases.
+    hits_need_keywords: bool = False
     negative: dict[str, float] = field(default_factory=dict)
 
 
@@ -345,13 +350,16 @@ def _load_rules(path: Path) -> ClassifyRules:
     data, text = _read_toml(path)
     known = {
         *("title_weight", "abstract_weight", "query_hit", "link", "link_cap"),
-        *("priority_margin", "negative"),
+        *("priority_margin", "priority_min_score", "hits_need_keywords", "negative"),
     }
     for key, value in data.items():
         where = f"{path}:{_line_of(text, key)}"
         if key not in known:
             raise SeedError(f"{where}: unknown field {key!r}")
-        if key != "negative" and (isinstance(value, bool) or not isinstance(value, int | float)):
+        if key == "hits_need_keywords":
+            if not isinstance(value, bool):
+                raise SeedError(f"{where}: {key} must be true or false")
+        elif key != "negative" and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise SeedError(f"{where}: {key} must be a number")
     return ClassifyRules(
         title_weight=float(data.get("title_weight", 2.0)),
@@ -360,6 +368,8 @@ def _load_rules(path: Path) -> ClassifyRules:
         link=float(data.get("link", 1.5)),
         link_cap=int(data.get("link_cap", 4)),
         priority_margin=float(data.get("priority_margin", 0.6)),
+        priority_min_score=float(data.get("priority_min_score", 0.0)),
+        hits_need_keywords=bool(data.get("hits_need_keywords", False)),
         negative=_weights(data.get("negative"), f"{path}: negative"),
     )
 

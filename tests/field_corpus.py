@@ -95,6 +95,9 @@ class FieldPaper:
     kind: str
     split: str
     plain_words: bool
+    # Written after the stratified split, to tune the category rule on papers it had never
+    # seen: all dev, so the split's balance is a property of the other papers.
+    tuning: bool = False
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FieldPaper:

@@ -142,3 +142,65 @@ def test_a_section_wins_from_as_far_behind_as_its_own_priority_margin(tmp_path):
     assert best_category(scores, own.order, own).category == "early_exit"
     scores["system"] = CategoryScore("system", 7)
     assert best_category(scores, own.order, own).category == "system"
+
+
+def with_min_score(tmp_path, minimum: str):
+    """The tests' seeds with ``priority_min_score`` in classify.toml."""
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    path = target / "classify.toml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("priority_margin = 0.6\n", f"priority_margin = 0.6\n{minimum}", 1)
+    path.write_text(text, encoding="utf-8")
+    return load_seeds(target)
+
+
+def test_a_section_needs_evidence_of_its_own_to_win_from_behind(tmp_path):
+    seeds = with_min_score(tmp_path, "priority_min_score = 4\n")
+    rules = Rules(seeds)
+    assert seeds.rules.priority_min_score == 4.0
+    # System within the margin (2.5 >= 0.6 x 3.5) on two weak words: the family keeps it.
+    weak = {"early_exit": CategoryScore("early_exit", 3.5), "system": CategoryScore("system", 2.5)}
+    assert best_category(weak, rules.order, rules).category == "early_exit"
+    # With evidence of its own, the section wins from behind as before.
+    strong = {
+        "early_exit": CategoryScore("early_exit", 6.0),
+        "system": CategoryScore("system", 4.0),
+    }
+    assert best_category(strong, rules.order, rules).category == "system"
+    # A section that leads needs no minimum.
+    alone = {"system": CategoryScore("system", 2.5), "early_exit": CategoryScore("early_exit", 1)}
+    assert best_category(alone, rules.order, rules).category == "system"
+
+
+def test_without_a_minimum_any_score_within_the_margin_wins_for_the_section(seeds):
+    rules = Rules(seeds)
+    assert seeds.rules.priority_min_score == 0.0
+    weak = {"early_exit": CategoryScore("early_exit", 3.5), "system": CategoryScore("system", 2.5)}
+    assert best_category(weak, rules.order, rules).category == "system"
+
+
+def test_priority_min_score_must_be_a_number(tmp_path):
+    from harvester.seeds import SeedError
+
+    with pytest.raises(SeedError, match="priority_min_score must be a number"):
+        with_min_score(tmp_path, 'priority_min_score = "four"\n')
+
+
+def test_a_query_hit_counts_only_for_a_category_the_paper_has_a_phrase_of(tmp_path):
+    seeds = with_min_score(tmp_path, "hits_need_keywords = true\n")
+    title, abstract = "Skipping layers per token", "A router decides which layers to skip."
+    hits = {"early_exit": 1, "layer_skipping": 1}
+    scores = score_paper(Rules(seeds), title, abstract, hits)
+    assert set(scores) == {"layer_skipping"}
+    assert scores["layer_skipping"].reasons[0] == "+2 found by 1 Layer skipping query"
+    # Without the rule, the early-exit query's hit alone gives Early exit a score.
+    plain = score_paper(Rules(load_seeds(SEEDS)), title, abstract, hits)
+    assert plain["early_exit"].reasons == ["+2 found by 1 Early exit query"]
+
+
+def test_hits_need_keywords_must_be_true_or_false(tmp_path):
+    from harvester.seeds import SeedError
+
+    with pytest.raises(SeedError, match="hits_need_keywords must be true or false"):
+        with_min_score(tmp_path, "hits_need_keywords = 1\n")
