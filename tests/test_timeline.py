@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harvester.report.timeline import PER_CELL, cell, short_name
+from harvester.report.timeline import PER_CELL, cell, render_timeline, short_name
+from harvester.seeds import Seeds
 
 
 @pytest.mark.parametrize(
@@ -125,3 +126,23 @@ def test_a_cell_shows_awards_first_then_the_most_cited_and_counts_the_rest():
     assert PER_CELL == 4
     assert cell(papers[:2], 2020).count("<br>") == 1
     assert cell([], 2020) == ""
+
+
+def test_the_timeline_has_a_column_only_for_the_years_that_have_milestones(seeds: Seeds):
+    """A milestone of 1991 beside those of 2016 and 2018 must not spread the table over 28
+    empty columns: the timeline is read at a glance."""
+    papers = [
+        {**_paper(1, 6100), "category": "early_exit", "milestone": 1, "venue_year": 1991},
+        {**_paper(2, 1210), "category": "early_exit", "milestone": 1, "venue_year": 2016},
+        {**_paper(3, 150), "category": "system", "milestone": 1, "venue_year": 2018},
+        {**_paper(4, 90), "category": "system", "milestone": 0, "venue_year": 2017},
+    ]
+    assert render_timeline(seeds, papers) == [
+        "| **Domain** | **1991** | **2016** | **2018** |",
+        "| --- | --- | --- | --- |",
+        "| Model | [Net1Net](https://arxiv.org/abs/2001.00001) (6,100) |"
+        " [Net2Net](https://arxiv.org/abs/2001.00002) (1,210) |   |",
+        "| System |   |   | [Net3Net](https://arxiv.org/abs/2001.00003) (150) |",
+        "| Compiler |   |   |   |",
+        "| Accelerator |   |   |   |",
+    ]

@@ -171,7 +171,8 @@ def render_timeline(
     seeds: Seeds, papers: list[dict[str, Any]], per_cell: int = PER_CELL
 ) -> list[str]:
     """Every accepted milestone in its category's domain and its venue year; a cell shows
-    ``per_cell`` of them."""
+    ``per_cell`` of them. Only the years that have a milestone get a column: one paper of
+    1991 would otherwise spread the table over decades of empty cells."""
     events: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for paper in papers:
         category = seeds.categories.get(paper["category"] or "")
@@ -180,8 +181,7 @@ def render_timeline(
             events.setdefault((category.domain, year), []).append(paper)
     if not events:
         return ["", "No milestones yet."]
-    first, last = min(y for _, y in events), max(y for _, y in events)
-    years = list(range(first, last + 1))
+    years = sorted({y for _, y in events})
     rows = [
         [domain, *(cell(events.get((domain, y), []), y, per_cell) for y in years)]
         for domain in DOMAINS
