@@ -7,22 +7,21 @@ import pytest
 from harvester.report.focus import abstract_sentence, focused_on, sentences, shorten
 
 SKIPNET = (
-    "While deeper convolutional networks are needed to achieve maximum accuracy in visual"
-    " perception tasks, for many inputs shallower networks are sufficient. We exploit this"
-    " observation by learning to skip convolutional layers on a per-input basis. We introduce"
-    " SkipNet, a modified residual network, that uses a gating network to selectively skip"
-    " convolutional blocks based on the activations of the previous layer."
+    "Many inputs are classified correctly by a shallower network than the deepest one, yet"
+    " every input pays for all the layers. We act on this by skipping convolutional layers"
+    " per input. We introduce SkipNet, a residual network in which a small gating network"
+    " reads the activations of the previous layer and decides which convolutional blocks to"
+    " skip for each image."
 )
 SURVEY = (
-    "Dynamic neural network is an emerging research topic in deep learning. Compared to static"
-    " models, dynamic networks can adapt their structures or parameters to different inputs,"
-    " e.g. by skipping layers. In this survey, we comprehensively review this rapidly"
-    " developing area by dividing dynamic networks into three main categories: sample-wise,"
-    " spatial-wise and temporal-wise dynamic models."
+    "Static models run one fixed graph for every input. Dynamic networks instead change their"
+    " structure or parameters with the input, e.g. by skipping layers. In this survey, we"
+    " review the dynamic networks proposed so far and sort them into three families by what"
+    " adapts to the input: sample-wise, spatial-wise and temporal-wise dynamic models."
 )
 MSDNET = (
-    "In this paper we investigate image classification with computational resource limits at"
-    " test time. Two such settings are: 1. anytime classification and 2. budgeted batch"
+    "In this paper we study image classification when the computation allowed at test time is"
+    " limited. Two settings are considered: 1. anytime classification and 2. budgeted batch"
     " classification."
 )
 
@@ -59,18 +58,18 @@ def test_sentences_are_not_cut_at_abbreviations_initials_or_decimals(text, expec
         # The sentence that says what the paper does, not the background it opens with.
         (
             SKIPNET,
-            "We introduce SkipNet, a modified residual network, that uses a gating network to"
-            " selectively skip convolutional blocks based on the activations of the previous…",
+            "We introduce SkipNet, a residual network in which a small gating network reads the"
+            " activations of the previous layer and decides which convolutional blocks to…",
         ),
         # "In this survey," is dropped; a long sentence is cut at a word, with an ellipsis.
         (
             SURVEY,
-            "We comprehensively review this rapidly developing area by dividing dynamic networks"
-            " into three main categories: sample-wise, spatial-wise and temporal-wise…",
+            "We review the dynamic networks proposed so far and sort them into three families by"
+            " what adapts to the input: sample-wise, spatial-wise and temporal-wise…",
         ),
         (
             MSDNET,
-            "We investigate image classification with computational resource limits at test time.",
+            "We study image classification when the computation allowed at test time is limited.",
         ),
         # No claim at all: the first sentence.
         ("Adaptive inference saves energy. Exits help.", "Adaptive inference saves energy."),

@@ -29,13 +29,13 @@ from harvester.seeds import Seeds
         # A long head before the colon is not a name: the abstract, else the title's words.
         (
             "Not All Images are Worth 16x16 Words: Dynamic Transformers for Efficient Image Recognition",
-            "Vision Transformers (ViT) have achieved remarkable success.",
+            "Vision Transformers (ViT) cut every image into patches.",
             "Not All Images…",
         ),
         # The name the abstract introduces.
         (
             "Learning Dynamic Routing in Convolutional Networks",
-            "We exploit this observation. We introduce SkipNet, a modified residual network.",
+            "Shallow networks suffice for most inputs. We introduce SkipNet, a gated residual network.",
             "SkipNet",
         ),
         (
@@ -50,18 +50,18 @@ from harvester.seeds import Seeds
         ),
         (
             "Early Exits for Language Models",
-            "We propose a simple but effective method, DeeBERT, to accelerate BERT inference.",
+            "We propose a simple but effective method, DeeBERT, that lets BERT answer early.",
             "DeeBERT",
         ),
         (
             "Consistent Accelerated Inference via Confident Adaptive Transformers",
-            "In this work, we present CATs -- Confident Adaptive Transformers -- in which …",
+            "Here we present CATs -- Confident Adaptive Transformers -- that stop early …",
             "CATs",
         ),
         # The acronym in brackets after what the paper proposes (a plural made singular).
         (
             "Adaptive Computation Time for Recurrent Neural Networks",
-            "This paper introduces Adaptive Computation Time (ACT), an algorithm that …",
+            "This paper introduces Adaptive Computation Time (ACT), with which a network …",
             "ACT",
         ),
         (
@@ -71,21 +71,21 @@ from harvester.seeds import Seeds
         ),
         (
             "Convolutional Networks with Adaptive Inference Graphs",
-            "In this work, we propose convolutional networks with adaptive inference graphs"
-            " (ConvNet-AIG) that adaptively define their topology.",
+            "We propose convolutional networks with adaptive inference graphs (ConvNet-AIG),"
+            " whose layers depend on the input.",
             "ConvNet-AIG",
         ),
         # Background acronyms are not the paper's name.
         (
             "Consistent Accelerated Inference for Transformers",
-            "We develop a novel approach for confidently accelerating inference in the large"
-            " multilayer Transformers that are now ubiquitous in natural language processing (NLP).",
+            "We develop a way to speed up the large Transformers that most work in natural"
+            " language processing (NLP) relies on, with guarantees.",
             "Consistent Accelerated…",
         ),
         (
             "Conditional computation in neural networks: principles and research trends",
-            "Then, we introduce three notable implementations of these principles:"
-            " mixture-of-experts (MoEs) networks, token selection mechanisms.",
+            "Then we introduce three ways of putting the idea to work: mixture-of-experts (MoEs)"
+            " networks, token selection and early exits.",
             "Conditional computation…",
         ),
         (
