@@ -574,7 +574,8 @@ def _warm(arxiv: FakeArxiv, s2: FakeS2, seeds: Seeds) -> dict[str, Any]:
     """Evaluate every seed query once before any run, and count what each finds.
 
     The fake services memoise per query; warming here keeps the first (paced) run from
-    paying for query evaluation that the real services do on their own machines.
+    paying for query evaluation, and for the recommendations' word sets, that the real
+    services do on their own machines.
     """
     arxiv_ids: dict[str, str] = {}
     for paper in s2.corpus:
@@ -600,6 +601,7 @@ def _warm(arxiv: FakeArxiv, s2: FakeS2, seeds: Seeds) -> dict[str, Any]:
     arxiv.by_id()
     s2.answer("POST", "/graph/v1/paper/batch", {}, json.dumps({"ids": ["warm"]}).encode())
     s2.answer("GET", "/graph/v1/paper/search/match", {"query": "warm"}, b"")
+    s2.prepare()
     return {"arxiv_per_query": arxiv_counts, "s2_per_query": s2_counts, "found": len(found)}
 
 

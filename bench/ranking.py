@@ -110,7 +110,7 @@ def build_pool(seeds: Seeds, folder: Path) -> Pool:
     labels, splits = field_corpus.labels(), field_corpus.splits()
     rows = {row["id"]: row for row in db.table("papers").rows}
     hits: dict[int, list[dict]] = defaultdict(list)
-    for hit in db.table("query_hits").rows:
+    for hit in db["query_hits"].rows:
         hits[hit["paper_id"]].append(hit)
     # The graph Semantic Scholar knows; the ranking counts only links to decided papers.
     cites: dict[str, set[str]] = defaultdict(set)

@@ -436,6 +436,12 @@ class FakeS2:
         """Drop memoised answers: needed only after editing a paper of the corpus in place."""
         self.memo.clear()
 
+    def prepare(self) -> None:
+        """Build the word sets and the citation graph the recommendations read, now rather
+        than in the first recommendation request (a bench's server does it before any run)."""
+        self.memo.get(self.corpus, "words", self._word_sets)
+        self.memo.get(self.corpus, ("neighbours", len(self.edges)), self._neighbours)
+
     def _fields(self, paper: dict[str, Any], fields: str) -> dict[str, Any]:
         wanted = {f for f in fields.split(",") if f} | {"paperId"}
         return {k: v for k, v in paper.items() if k in wanted}
@@ -538,25 +544,42 @@ class FakeS2:
         graph = self.memo.get(self.corpus, ("neighbours", len(self.edges)), self._neighbours)
         words = self.memo.get(self.corpus, "words", self._word_sets)
         asked = set(positives) | set(negatives)
+        no_links: set[str] = set()
+        no_words: frozenset[str] = frozenset()
 
-        def affinity(pid: str, group: tuple[str, ...]) -> float:
+        def members(group: tuple[str, ...]) -> list[tuple[str, set[str], frozenset[str], int]]:
+            texts = [words.get(other, no_words) for other in group]
+            return [
+                (other, graph.get(other, no_links), text, len(text))
+                for other, text in zip(group, texts, strict=True)
+            ]
+
+        def affinity(
+            mine: set[str],
+            text: frozenset[str],
+            group: list[tuple[str, set[str], frozenset[str], int]],
+        ) -> float:
+            # The same sums in the same order as the definition above (so the same floats),
+            # with the union's size counted rather than built: a request scores every paper.
             if not group:
                 return 0.0
-            mine, text = graph.get(pid, set()), words.get(pid, frozenset())
+            size = len(text)
             total = 0.0
-            for other in group:
-                theirs, other_text = graph.get(other, set()), words.get(other, frozenset())
+            for other, theirs, other_text, other_size in group:
                 total += 3 * (other in mine) + len(mine & theirs)
-                union = text | other_text
-                total += 10 * len(text & other_text) / len(union) if union else 0.0
+                shared = len(text & other_text)
+                union = size + other_size - shared
+                total += 10 * shared / union if union else 0.0
             return total / len(group)
 
+        liked, disliked = members(positives), members(negatives)
         ranked = []
         for paper in self.corpus:
             pid = paper.get("paperId")
             if not pid or pid in asked:
                 continue
-            like, unlike = affinity(pid, positives), affinity(pid, negatives)
+            mine, text = graph.get(pid, no_links), words.get(pid, no_words)
+            like, unlike = affinity(mine, text, liked), affinity(mine, text, disliked)
             if like >= 1.0 and like > unlike:
                 ranked.append((-(like - unlike), pid, paper))
         return [paper for *_, paper in sorted(ranked, key=lambda r: (r[0], r[1]))]

@@ -58,7 +58,7 @@ def test_schema_has_the_public_tables_and_columns(db):
         "paper_authors",
         "paper_categories",
         "papers_fts",
-    } <= set(db.table_names())
+    } <= set(db.table_names()) | set(db.view_names())
     columns = set(db.table("papers").columns_dict)
     assert {
         "id",
@@ -134,7 +134,7 @@ def test_same_paper_found_by_two_categories_is_one_row_with_both_hits(db, seeds)
     save(db, seeds, [record()], run_id=run, category="early_exit", query="q1")
     save(db, seeds, [record()], run_id=run, category="system", query="q2")
     assert db.table("papers").count == 1
-    hits = {(h["category"], h["query"]) for h in db.table("query_hits").rows}
+    hits = {(h["category"], h["query"]) for h in db["query_hits"].rows}
     assert hits == {("early_exit", "q1"), ("system", "q2")}
     scores = {r["category"]: r["score"] for r in db.table("paper_categories").rows}
     assert scores["early_exit"] > scores["system"] > 0
@@ -145,7 +145,7 @@ def test_query_hit_keeps_first_and_last_run(db, seeds):
     first, second = store.start_run(db, {}), store.start_run(db, {})
     save(db, seeds, [record()], run_id=first)
     save(db, seeds, [record()], run_id=second)
-    [hit] = db.table("query_hits").rows
+    [hit] = db["query_hits"].rows
     assert (hit["first_run"], hit["last_run"]) == (first, second)
 
 
@@ -169,7 +169,7 @@ def test_a_page_is_all_or_nothing(db, seeds, monkeypatch):
     with pytest.raises(sqlite3.OperationalError):
         save(db, seeds, [record(arxiv_id="2001.00001"), record(arxiv_id="2001.00002")], run_id=run)
     assert db.table("papers").count == 0
-    assert db.table("query_hits").count == 0
+    assert db["query_hits"].count == 0
 
 
 def test_database_from_a_newer_harvester_is_refused(tmp_path):
@@ -378,6 +378,96 @@ def test_a_database_of_the_first_schema_gets_its_venue_claims_and_keeps_its_sear
     assert review.search(db, "Attention is All you Need")[:1] == [
         next(i for i, a in enumerate(answers, start=1) if a["title"] == "Attention is All you Need")
     ]
+
+
+LONG_QUERY = (
+    '(abs:"early exit" OR abs:"intermediate classifiers" OR ti:"anytime prediction")'
+    " AND (cat:cs.LG OR cat:cs.CV OR cat:cs.CL OR cat:stat.ML)"
+)
+# (paper, source, category, query, first run, last run, reason), as the first four schemas
+# stored them: each hit with its query's whole text.
+OLD_HITS = [
+    (1, "arxiv", "early_exit", LONG_QUERY, 1, 2, None),
+    (1, "arxiv", "early_exit", "seed", 1, 1, None),
+    (1, "s2", "early_exit", "early exit networks", 2, 2, None),
+    (1, "s2", "system", "early exit networks", 2, 2, None),
+    (2, "arxiv", "early_exit", LONG_QUERY, 2, 2, None),
+    (2, "s2", "compiler", "recommendations", 2, 2, "recommended from 3 accepted Compiler papers"),
+    (2, "s2", "system", "snowball", 1, 2, None),
+]
+
+
+def test_a_database_with_hits_by_query_text_migrates_and_reads_the_same(tmp_path, seeds):
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.MIGRATIONS.apply(old, stop_before="0005_query_ids")
+    for run in (1, 2):
+        old.execute(
+            "INSERT INTO runs (id, started, status) VALUES (?, '2026-01-01T00:00:00Z', 'ok')",
+            [run],
+        )
+    for paper_id, title in ((1, "Multi-Scale Dense Networks"), (2, "BranchyNet")):
+        old.execute(
+            "INSERT INTO papers (id, title, title_key, arxiv_id, first_seen, last_seen)"
+            " VALUES (?, ?, ?, ?, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            [paper_id, title, title.lower(), f"1703.0984{paper_id}"],
+        )
+        old.execute("INSERT INTO papers_fts (rowid, title) VALUES (?, ?)", [paper_id, title])
+    old.conn.executemany(
+        "INSERT INTO query_hits (paper_id, source, category, query, first_run, last_run, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        OLD_HITS,
+    )
+    old.conn.commit()
+    old.close()
+
+    db = store.open_db(path)
+
+    assert db.execute("SELECT * FROM query_hits ORDER BY 1, 2, 3, 4").fetchall() == sorted(
+        OLD_HITS, key=lambda h: h[:4]
+    )
+    assert db.execute("SELECT text FROM queries ORDER BY text").fetchall() == [
+        (LONG_QUERY,),
+        ("early exit networks",),
+        ("recommendations",),
+        ("seed",),
+        ("snowball",),
+    ]
+    assert store.papers.query_hits(db, [1, 2]) == {
+        1: {
+            ("arxiv", "early_exit", LONG_QUERY),
+            ("arxiv", "early_exit", "seed"),
+            ("s2", "early_exit", "early exit networks"),
+            ("s2", "system", "early exit networks"),
+        },
+        2: {
+            ("arxiv", "early_exit", LONG_QUERY),
+            ("s2", "compiler", "recommendations"),
+            ("s2", "system", "snowball"),
+        },
+    }
+    assert store.papers.explanations(db, [1, 2])[1] == {
+        1: [
+            f"arxiv query: {LONG_QUERY}",
+            "arxiv query: seed",
+            "s2 query: early exit networks",
+        ],
+        2: [
+            f"arxiv query: {LONG_QUERY}",
+            "recommended from 3 accepted Compiler papers",
+            "s2 query: snowball",
+        ],
+    }
+    assert store.papers.has_hit(db, 1, "arxiv", "early_exit", "seed")
+    assert not store.papers.has_hit(db, 2, "arxiv", "early_exit", "seed")
+    # A later page finding a paper by a known query adds to that query's hits.
+    run = store.start_run(db, {})
+    save(db, seeds, [record(arxiv_id="1703.09841")], run_id=run, query=LONG_QUERY)
+    assert db.execute("SELECT count(*) FROM queries").fetchone()[0] == 5
+    assert db.execute(
+        "SELECT paper_id, first_run, last_run FROM query_hits WHERE query = ? ORDER BY 1",
+        [LONG_QUERY],
+    ).fetchall() == [(1, 1, run), (2, 2, 2)]
 
 
 def test_the_full_text_index_follows_new_and_changed_papers(db, seeds):

@@ -336,6 +336,45 @@ def queue_read_indexes(db: Database) -> None:
         db.execute(statement)
 
 
+# Each query hit named its query by its whole text (up to some 600 characters for an arXiv
+# query with its subject classes), in the row and again in the primary key's index: a
+# harvest of 20,000 papers wrote some 36,000 of them. The texts now live once in
+# ``queries`` and a hit names its query by id, in a table without rowid (its primary key is
+# the row, so each hit is written once). ``query_hits`` stays what it always was for anyone
+# reading the database, a view with the same columns.
+_SCHEMA_5 = [
+    "CREATE TABLE queries (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)",
+    "INSERT INTO queries (text) SELECT DISTINCT query FROM query_hits ORDER BY query",
+    """
+    CREATE TABLE hits (
+        paper_id INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        category TEXT NOT NULL,
+        query_id INTEGER NOT NULL REFERENCES queries (id),
+        first_run INTEGER REFERENCES runs (id),
+        last_run INTEGER REFERENCES runs (id),
+        reason TEXT,
+        PRIMARY KEY (paper_id, source, category, query_id)
+    ) WITHOUT ROWID
+    """,
+    "INSERT INTO hits (paper_id, source, category, query_id, first_run, last_run, reason)"
+    " SELECT h.paper_id, h.source, h.category, q.id, h.first_run, h.last_run, h.reason"
+    " FROM query_hits h JOIN queries q ON q.text = h.query",
+    "DROP TABLE query_hits",
+    """
+    CREATE VIEW query_hits AS
+    SELECT h.paper_id, h.source, h.category, q.text AS query, h.first_run, h.last_run, h.reason
+    FROM hits h JOIN queries q ON q.id = h.query_id
+    """,
+]
+
+
+@MIGRATIONS(name="0005_query_ids")
+def query_ids(db: Database) -> None:
+    for statement in _SCHEMA_5:
+        db.execute(statement)
+
+
 def check_schema(db: Database) -> None:
     """Refuse a database written by a newer harvester rather than damage it."""
     # Every migration this harvester knows is pending on an empty database.

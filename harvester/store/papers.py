@@ -196,15 +196,36 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 _HIT_SQL = (
-    "INSERT INTO query_hits (paper_id, source, category, query, first_run, last_run)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (paper_id, source, category, query)"
+    "INSERT INTO hits (paper_id, source, category, query_id, first_run, last_run)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (paper_id, source, category, query_id)"
     " DO UPDATE SET last_run = excluded.last_run"
 )
 
 
 def add_hits(db: Database, hits: Iterable[tuple[int, str, str, str]], run_id: int | None) -> None:
     """Query hits (paper, source, category, query): first and last run kept."""
-    db.conn.executemany(_HIT_SQL, [(*hit, run_id, run_id) for hit in hits])
+    hits = list(hits)
+    ids = query_ids(db, {query for *_, query in hits})
+    db.conn.executemany(
+        _HIT_SQL,
+        [
+            (paper_id, source, category, ids[query], run_id, run_id)
+            for paper_id, source, category, query in hits
+        ],
+    )
+
+
+def query_ids(db: Database, texts: Iterable[str]) -> dict[str, int]:
+    """The id of each query text in ``queries``, given one if it has none yet (a page names a
+    few dozen queries at most, each in thousands of hits)."""
+    wanted = sorted(set(texts))
+    db.conn.executemany("INSERT OR IGNORE INTO queries (text) VALUES (?)", [(t,) for t in wanted])
+    ids: dict[str, int] = {}
+    for chunk in chunks(wanted):
+        ids.update(
+            db.execute("SELECT text, id FROM queries WHERE " + in_list("text", chunk), chunk)
+        )
+    return ids
 
 
 def has_hit(db: Database, paper_id: int, source: str, category: str, query: str) -> bool:
@@ -584,7 +605,7 @@ def ranking_state(db: Database) -> tuple[Any, ...]:
             "SELECT coalesce(max(s2_refreshed), '') FROM papers",
         )
     )
-    hits = db.execute("SELECT count(*) FROM query_hits").fetchone()[0]
+    hits = db.execute("SELECT count(*) FROM hits").fetchone()[0]
     edges = db.execute("SELECT count(*) FROM citations").fetchone()[0]
     return (*papers, hits, edges)
 
@@ -598,7 +619,7 @@ def all_hits(db: Database) -> dict[int, list[dict[str, Any]]]:
     """Every paper's query hits (category and source), by paper id."""
     out: dict[int, list[dict[str, Any]]] = {}
     for paper_id, source, category in db.execute(
-        "SELECT paper_id, source, category FROM query_hits ORDER BY paper_id, source, category"
+        "SELECT paper_id, source, category FROM hits ORDER BY paper_id, source, category"
     ):
         out.setdefault(paper_id, []).append({"source": source, "category": category})
     return out

@@ -55,7 +55,8 @@ def set_reason(
     """Why these papers' hits of ``query`` in ``category`` exist, in words."""
     for chunk in chunks(sorted(set(paper_ids))):
         db.execute(
-            "UPDATE query_hits SET reason = ? WHERE category = ? AND query = ? AND "
+            "UPDATE hits SET reason = ? WHERE category = ?"
+            " AND query_id = (SELECT id FROM queries WHERE text = ?) AND "
             + in_list("paper_id", chunk),
             [reason, category, query, *chunk],
         )
