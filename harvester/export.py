@@ -161,10 +161,13 @@ _FOLD = str.maketrans(
 )
 _NOT_KEY = re.compile(r"[^a-z0-9]+")
 _TITLE_WORDS = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+_WORD_JOINERS = re.compile(r"[-'’]")
 
 
 def ascii_fold(text: str) -> str:
     """Letters and digits of ``text`` in ASCII, lower case: ``Müller`` -> ``muller``."""
+    if text.isascii():  # nothing to fold (most names and words: keys are made for all papers)
+        return _NOT_KEY.sub("", text.lower())
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
     return _NOT_KEY.sub("", decomposed.encode("ascii", "ignore").decode("ascii").lower())
 
@@ -178,7 +181,7 @@ def key_base(authors: Sequence[str], year: int | None, title: str) -> str:
     word = ""
     for match in _TITLE_WORDS.finditer(title):
         # "Multi-Scale" -> multi: the first part of a hyphenated word, as people cite it.
-        folded = ascii_fold(re.split(r"[-'’]", match.group(0), maxsplit=1)[0])
+        folded = ascii_fold(_WORD_JOINERS.split(match.group(0), maxsplit=1)[0])
         if folded and folded not in _KEY_STOPWORDS:
             word = folded
             break
@@ -202,7 +205,7 @@ def assign_keys(bases: Sequence[tuple[int, str]]) -> dict[int, str]:
     for paper_id, base in sorted(bases):
         key = base
         if key in taken:
-            key = next(base + s for s in _suffixes() if base + s not in taken | wanted)
+            key = next(k for s in _suffixes() if (k := base + s) not in taken and k not in wanted)
         taken.add(key)
         out[paper_id] = key
     return out

@@ -306,7 +306,15 @@ def queue_page(
     else:
         page = sorted(keyed)[offset:]
     page_ids = [int(key[-1]) for key in page]
-    shown = store.papers.queue_rows_of(db, page_ids)
+    if limit is None and ids is None:
+        # Every paper of the status (the checklist): one read of them all, and by id only a
+        # paper whose status changed since the read above.
+        shown = store.papers.queue_rows(db, status)
+        missing = [pid for pid in page_ids if pid not in shown]
+        if missing:
+            shown |= store.papers.queue_rows_of(db, missing)
+    else:
+        shown = store.papers.queue_rows_of(db, page_ids)
     items: list[QueueItem] = []
     for pid in page_ids:
         row = shown[pid]

@@ -635,6 +635,14 @@ def queue_rows_of(db: Database, paper_ids: Sequence[int]) -> dict[int, dict[str,
     return out
 
 
+def queue_rows(db: Database, status: str) -> dict[int, dict[str, Any]]:
+    """``QUEUE_COLUMNS`` of every paper of a status (or ``all``), by id, in one read: for a
+    page that lists them all (the checklist), where reading them by id took 22 queries."""
+    sql = f"SELECT {', '.join(QUEUE_COLUMNS)} FROM papers"
+    rows = dicts(db, sql) if status == "all" else dicts(db, sql + " WHERE status = ?", [status])
+    return {row["id"]: row for row in rows}
+
+
 def category_rows(db: Database) -> list[tuple[int, str, str | None, str]]:
     """(id, status, category, manual fields) of every paper: what ``status`` counts."""
     return list(db.execute("SELECT id, status, category, manual_fields FROM papers"))
