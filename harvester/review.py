@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from harvester import clock, ingest, screening, store
+from harvester import clock, screening, store
 from harvester.errors import HarvesterError
 from harvester.paper_ids import parse_paper_id
 from harvester.records import PaperRecord, normalise_title
@@ -489,6 +489,8 @@ def add_paper(
     records += found
     if not records:
         raise ReviewError(f"no paper found for {ident!r}")
+    from harvester import ingest  # the save path: only adding a paper needs it
+
     saved = ingest.save_records(db, rules, records)
     return accept(db, rules.seeds, str(saved.seen[-1]), category=category, who=who, kind="add")
 
@@ -561,6 +563,8 @@ def _milestone_auto(
     with write_transaction(db):
         action = action or store.decisions.next_action(db)
         store.papers.update_paper(db, paper_id, {"manual_fields": json.dumps(new_manual)})
+        from harvester import ingest
+
         ingest.refresh_paper(db, rules, paper_id)
         after = _row(db, paper_id)
         at = clock.now_iso()
