@@ -22,21 +22,20 @@ from typing import Any, NoReturn
 import click
 from sqlite_utils import Database
 
-from harvester import __version__, lock, review, review_file, screening, store
+from harvester import __version__, lock, review, store
 from harvester import export as exports
 from harvester.config import Config, load_config
 from harvester.errors import EXIT_PARTIAL, HarvesterError
 from harvester.files import write_text
-from harvester.harvest import run_harvest
-from harvester.interactive import review_loop
 from harvester.logs import setup_logging
-from harvester.progress import for_stream
 from harvester.redact import scrub
-from harvester.report import write_reports
 from harvester.rules import Rules
 from harvester.seeds import Seeds, load_seeds
-from harvester.sources import open_sources
 from harvester.terminal import printable
+
+# What only some commands need (the fetchers and their HTTP stack, the reports, the review
+# loop, the ranking's training) is imported inside those commands: every command pays the
+# start-up of what it uses, and ``status`` or ``review list`` none of the harvest's.
 
 # What a shell reports for a program that SIGPIPE ended (128 + 13), as `seq 1000000 | head`.
 EXIT_BROKEN_PIPE = 141
@@ -191,6 +190,10 @@ def harvest(obj: Context, categories: tuple[str, ...], full: bool) -> None:
     overlap_days); citation counts older than refresh_days are refreshed. One harvest per
     database at a time: a second one exits 3.
     """
+    from harvester import screening
+    from harvester.harvest import run_harvest
+    from harvester.progress import for_stream
+
     config = obj.config()
     seeds = load_seeds(config.seeds)
     for key in categories:
@@ -328,6 +331,8 @@ def review_cmd(ctx: click.Context, interactive: bool | None, category: str | Non
         for item in review.queue(db, seeds, category=category, explain=False):
             click.echo(_line(item))
         return
+    from harvester.interactive import review_loop
+
     review_loop(
         db,
         Rules.from_config(seeds, config),
@@ -504,6 +509,8 @@ def review_undo(obj: Context) -> None:
 @click.pass_obj
 def review_add(obj: Context, ident: str, category: str | None) -> None:
     """Fetch, enrich and accept a paper the harvest did not find."""
+    from harvester.sources import open_sources
+
     config, seeds, db = _open(obj, "create")
     with open_sources(config) as sources:
         paper = review.add_paper(
@@ -537,6 +544,8 @@ def review_export(obj: Context, out: Path | None, force: bool) -> None:
     A checklist there whose ticks, strikes or notes are not imported yet is kept (exit 2):
     run 'harvester review import' on it first.
     """
+    from harvester import review_file
+
     config, seeds, db = _open(obj, "read")
     path = out or config.reports / "review-queue.md"
     count = review_file.export(db, seeds, path, force=force)
@@ -557,6 +566,8 @@ def review_import(obj: Context, path: Path, force: bool) -> None:
     A paper someone decided on after the export keeps that decision: it is listed as a
     conflict and skipped (exit 1), unless --force.
     """
+    from harvester import review_file
+
     config, seeds, db = _open(obj)
     report = review_file.import_decisions(db, Rules.from_config(seeds, config), path, force=force)
     for c in report.conflicts:
@@ -595,6 +606,8 @@ def report(obj: Context, out: Path | None, year: int | None, force: bool) -> Non
     review-queue.md has ticks, strikes or notes not imported: run 'harvester review import'
     on it first.
     """
+    from harvester.report import write_reports
+
     config, seeds, db = _open(obj, "read")
     paths = write_reports(
         db, Rules.from_config(seeds, config), out or config.reports, year=year, force=force

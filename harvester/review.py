@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from harvester import clock, ingest, screening, store
+from harvester import clock, screening, store
 from harvester.errors import HarvesterError
 from harvester.paper_ids import parse_paper_id
 from harvester.records import PaperRecord, normalise_title
@@ -288,7 +288,15 @@ def queue_page(
     # Every paper is sorted and filtered from a few columns (an index holds them); whole
     # rows, and each paper's shown category unless it filters, only for the page.
     rank = current.probability.get
-    rows = store.papers.ranking_rows(db, status)
+    shown: dict[int, store.papers.QueueRow] | None = None
+    if limit is None and ids is None:
+        # Every paper of the status (the checklist): their whole rows in one read, sorted and
+        # filtered from it (where reading the page by id took a query per 900 papers).
+        shown = store.papers.queue_rows(db, status)
+        # (id, status, category, manual fields, score, citations), as ``ranking_rows``.
+        rows = [(r[0], r[2], r[3], r[4], r[5], r[8]) for r in shown.values()]
+    else:
+        rows = store.papers.ranking_rows(db, status)
     if ids is not None:
         rows = [r for r in rows if r[0] in ids]
     if category is not None:
@@ -306,24 +314,27 @@ def queue_page(
     else:
         page = sorted(keyed)[offset:]
     page_ids = [int(key[-1]) for key in page]
-    shown = store.papers.queue_rows_of(db, page_ids)
+    if shown is None:
+        shown = store.papers.queue_rows_of(db, page_ids)
     items: list[QueueItem] = []
+    category_of = screening.category_of
     for pid in page_ids:
-        row = shown[pid]
+        row = shown[pid]  # in ``QUEUE_COLUMNS`` order
+        _, title, status_, stored, manual, score, venue, venue_year, cited, arxiv, doi, s2 = row
         items.append(
             QueueItem(
                 id=pid,
-                title=row["title"],
-                status=row["status"],
-                category=screening.shown_category(row, current),
-                score=row["score"],
+                title=title,
+                status=status_,
+                category=category_of(pid, status_, stored, manual, current),
+                score=score,
                 rank=rank(pid, 0.0),
-                venue=row["venue"],
-                venue_year=row["venue_year"],
-                citation_count=row["citation_count"],
-                arxiv_id=row["arxiv_id"],
-                doi=row["doi"],
-                s2_id=row["s2_id"],
+                venue=venue,
+                venue_year=venue_year,
+                citation_count=cited,
+                arxiv_id=arxiv,
+                doi=doi,
+                s2_id=s2,
             )
         )
     if explain and items:
@@ -478,6 +489,8 @@ def add_paper(
     records += found
     if not records:
         raise ReviewError(f"no paper found for {ident!r}")
+    from harvester import ingest  # the save path: only adding a paper needs it
+
     saved = ingest.save_records(db, rules, records)
     return accept(db, rules.seeds, str(saved.seen[-1]), category=category, who=who, kind="add")
 
@@ -550,6 +563,8 @@ def _milestone_auto(
     with write_transaction(db):
         action = action or store.decisions.next_action(db)
         store.papers.update_paper(db, paper_id, {"manual_fields": json.dumps(new_manual)})
+        from harvester import ingest
+
         ingest.refresh_paper(db, rules, paper_id)
         after = _row(db, paper_id)
         at = clock.now_iso()

@@ -647,13 +647,28 @@ def ranking_rows(
     return list(db.execute(sql + " WHERE status = ?", [status]))
 
 
-def queue_rows_of(db: Database, paper_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+# A row of ``QUEUE_COLUMNS``, as a tuple in that order: the checklist reads 20,000 of them.
+QueueRow = tuple[
+    int, str, str, str | None, str, float, str | None, int | None, int | None, str | None,
+    str | None, str | None,
+]  # fmt: skip
+
+
+def queue_rows_of(db: Database, paper_ids: Sequence[int]) -> dict[int, QueueRow]:
     """``QUEUE_COLUMNS`` of these papers, by id."""
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, QueueRow] = {}
     for chunk in chunks(list(paper_ids)):
         sql = f"SELECT {', '.join(QUEUE_COLUMNS)} FROM papers WHERE " + in_list("id", chunk)
-        out |= {row["id"]: row for row in dicts(db, sql, chunk)}
+        out |= {row[0]: row for row in db.execute(sql, chunk)}
     return out
+
+
+def queue_rows(db: Database, status: str) -> dict[int, QueueRow]:
+    """``QUEUE_COLUMNS`` of every paper of a status (or ``all``), by id, in one read: for a
+    page that lists them all (the checklist)."""
+    sql = f"SELECT {', '.join(QUEUE_COLUMNS)} FROM papers"
+    rows = db.execute(sql) if status == "all" else db.execute(sql + " WHERE status = ?", [status])
+    return {row[0]: row for row in rows}
 
 
 def category_rows(db: Database) -> list[tuple[int, str, str | None, str]]:
