@@ -525,7 +525,11 @@ def test_a_page_that_changes_nothing_derivation_reads_is_not_derived_again(
     for name, memo in (("memo", ingest.Memo()), ("none", None)):
         db = store.open_db(tmp_path / f"{name}.db")
         counts = []
-        for page in pages:
+        for second, page in enumerate(pages):
+            # Each page a second apart, as in a harvest: the citation history then keeps
+            # both counts whichever second the test runs in.
+            stamp = f"2026-01-01T00:00:0{second}Z"
+            monkeypatch.setattr(clock, "now_iso", lambda stamp=stamp: stamp)
             before = len(derived)
             ingest.save_records(db, rules, page, category="early_exit", query="q", memo=memo)
             counts.append(len(derived) - before)
@@ -533,6 +537,7 @@ def test_a_page_that_changes_nothing_derivation_reads_is_not_derived_again(
     assert databases["memo"][1] == [1, 1, 0, 1]
     assert databases["none"][1] == [1, 1, 1, 1]
     assert databases["memo"][0] == databases["none"][0]
+    assert databases["memo"][0]["citations"] == [("2101.00001", 40), ("2101.00001", 140)]
     memo_db = store.open_db(tmp_path / "memo.db")
     [paper] = store.papers.papers_where(memo_db, "arxiv_id", "2101.00001")
     assert (paper["tldr"], paper["citation_count"], paper["milestone"]) == (
