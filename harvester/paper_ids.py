@@ -17,12 +17,13 @@ from harvester.errors import HarvesterError
 
 Kind = Literal["id", "arxiv", "doi", "s2", "title"]
 
-# New-style (2104.10461) and old-style (cs/0601001, math.GT/0309136, hep-th/9901001) ids.
+# New-style (2104.10461) and old-style (cs/0601001, math.GT/0309136, hep-th/9901001) ids, in
+# ASCII digits (re.ASCII: Python's \d also takes other scripts' digits).
 _ARXIV = r"(?P<arxiv>\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[a-z]{2})?/\d{7})(?:v\d+)?"
-_ARXIV_RE = re.compile(rf"^(?:arxiv:\s*)?{_ARXIV}(?:\.pdf)?$", re.I)
+_ARXIV_RE = re.compile(rf"^(?:arxiv:\s*)?{_ARXIV}(?:\.pdf)?$", re.I | re.ASCII)
 _DOI_RE = re.compile(r"^(?:doi:\s*)?(?P<doi>10\.\d{4,9}/\S+)$", re.I)
 # arXiv mints a DOI for every preprint: it names the arXiv paper.
-_ARXIV_DOI_RE = re.compile(rf"^10\.48550/arxiv\.{_ARXIV}$", re.I)
+_ARXIV_DOI_RE = re.compile(rf"^10\.48550/arxiv\.{_ARXIV}$", re.I | re.ASCII)
 _S2_RE = re.compile(r"^[0-9a-f]{40}$", re.I)
 _INTERNAL_RE = re.compile(r"^#?(?P<id>\d+)$")
 

@@ -34,7 +34,7 @@ ARXIV_ARCHIVES = frozenset(
         *("q-fin", "quant-ph", "stat"),
     }
 )
-_ARXIV_ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})$")
+_ARXIV_ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})$", re.ASCII)
 _DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 # Field prefixes the arXiv API understands (its user manual, "query construction").
 ARXIV_FIELDS = frozenset({"ti", "au", "abs", "co", "jr", "cat", "rn", "id", "all", "submittedDate"})

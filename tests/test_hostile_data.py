@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from harvester import review, store
 from harvester.cli import cli
+from harvester.links import _ARXIV_ID, paper_links
 from harvester.report import write_reports
 from harvester.review_file import render
 from harvester.rules import Rules
@@ -68,6 +72,20 @@ def test_hostile_ids_never_become_link_targets(sample, seeds, tmp_path):
         assert "evil.example" not in "".join(hrefs(text))
     item = next(line for line in queue.splitlines() if line.endswith("`#6`"))
     assert "](" not in item  # no id of a known shape: no link at all
+
+
+@given(st.from_regex(_ARXIV_ID, fullmatch=True))
+def test_an_arxiv_id_of_the_right_shape_needs_no_percent_encoding(arxiv_id):
+    """The links use a valid arXiv id as it is: percent-encoding would not change it."""
+    [abstract, pdf] = paper_links({"arxiv_id": arxiv_id})
+    assert abstract.url == f"https://arxiv.org/abs/{quote(arxiv_id, safe='/')}"
+    assert pdf.url == f"https://arxiv.org/pdf/{quote(arxiv_id, safe='/')}"
+
+
+def test_an_arxiv_id_in_another_scripts_digits_gets_no_link():
+    assert (
+        paper_links({"arxiv_id": "\u0662\u0661\u0660\u0664.\u0661\u0660\u0664\u0666\u0661"}) == []
+    )
 
 
 def test_a_doi_of_the_right_shape_is_linked_percent_encoded():

@@ -66,6 +66,12 @@ S2 = "83d066f73ec6377c2f7ebceb931591ac7c38583a"
         ("Dynamic Networks: a Survey", "title", "Dynamic Networks: a Survey"),
         ("Early exit, 2104.10461 revisited", "title", "Early exit, 2104.10461 revisited"),
         ("arxiv.org", "title", "arxiv.org"),
+        # Digits of another script look like an id but name no arXiv paper.
+        (
+            "\u0662\u0661\u0660\u0664.\u0661\u0660\u0664\u0666\u0661",
+            "title",
+            "\u0662\u0661\u0660\u0664.\u0661\u0660\u0664\u0666\u0661",
+        ),
     ],
 )
 def test_every_pasted_form_names_the_paper(text, kind, value):
