@@ -11,7 +11,10 @@ queue as ``pending`` when either
 - it is linked to at least ``min_links`` accepted papers of one category (in the whole graph
   kept so far, not only this run's reads) and its words do not speak against it: the text
   part of its score in that category, look-alike phrases included, is not negative. A paper
-  linked to three accepted early-exit papers is a strong candidate even in plain words.
+  linked to three accepted early-exit papers is a strong candidate even in plain words; one
+  with a phrase of that category (a text score above zero) needs one link fewer, so a
+  dynamic-kernel segmentation network citing two accepted dynamic-convolution papers and
+  saying "kernels" is queued, a paper citing the same two in plain words is not.
 
 Nothing is accepted here. The graph is read through the batch endpoint, ids only: up to 500
 papers a request, as many as keep the answer within the 9,999 citations and references S2
@@ -133,7 +136,10 @@ def judge(
         return Verdict(best.category, best.score, True, n)
     weights = rules.seeds.rules
     words = best.score - weights.link * min(n, weights.link_cap)
-    strong = min_links > 0 and n >= min_links and words >= 0
+    # A phrase of the category's own stands for one link: two accepted neighbours and the
+    # family's words say as much as three neighbours in plain words.
+    needed = max(min_links - 1, 1) if words > 0 else min_links
+    strong = min_links > 0 and n >= needed and words >= 0
     return Verdict(best.category, best.score, strong, n)
 
 

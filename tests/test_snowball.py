@@ -305,6 +305,21 @@ def test_a_plainly_worded_paper_linked_to_several_accepted_papers_is_queued(
     assert found.queued == [rows[three]["id"]]
 
 
+def test_a_paper_linked_to_two_accepted_papers_and_using_a_phrase_of_theirs_is_queued(
+    db, seeds, s2, fake_s2, server, accepted_seed
+):
+    accepted = accept_many(db, seeds, fake_s2, 1)
+    worded, plain = citing(fake_s2, 2, "A study of inference {i}")
+    fake_s2.corpus[-2]["abstract"] = "Each input stops at a confidence threshold."
+    fake_s2.edges += [(worded, accepted[0]), (plain, accepted[0])]
+    # Both cite the seed and one accepted early-exit paper: two links, a score of 4 at most.
+    found = snowball(db, Rules(seeds), s2, min_links=3)
+    rows = {r["s2_id"]: r for r in db.query("SELECT * FROM papers")}
+    assert worded in rows and plain not in rows
+    assert (rows[worded]["status"], rows[worded]["category"]) == ("pending", "early_exit")
+    assert found.queued == [rows[worded]["id"]]
+
+
 def test_a_lookalike_linked_to_several_accepted_papers_is_not_queued(
     db, seeds, s2, fake_s2, server, accepted_seed
 ):
@@ -322,7 +337,25 @@ def test_judge_weighs_links_and_words(seeds):
     plain = judge(rules, "A study", "We measure.", {"early_exit": 3}, min_score=8, min_links=3)
     assert (plain.category, plain.queued, plain.links) == ("early_exit", True, 3)
     assert not judge(rules, "A study", None, {"early_exit": 2}, min_score=8, min_links=3).queued
-    assert not judge(rules, "A study", None, {"early_exit": 9}, min_score=8, min_links=0).queued
+    # A phrase of the category stands for one link: two links and a phrase queue a paper,
+    # one link and a phrase do not, nor two links and words that speak against it.
+    phrase = judge(
+        rules, "A study", "A confidence threshold.", {"early_exit": 2}, min_score=8, min_links=3
+    )
+    assert (phrase.category, phrase.queued, phrase.links) == ("early_exit", True, 2)
+    one = judge(
+        rules, "A study", "A confidence threshold.", {"early_exit": 1}, min_score=8, min_links=3
+    )
+    assert not one.queued
+    against = judge(
+        rules,
+        "A study",
+        "A confidence threshold for early stopping.",
+        {"early_exit": 2},
+        min_score=8,
+        min_links=3,
+    )
+    assert not against.queued
     worded = judge(
         rules, "Early exit networks", "Early exits.", {"early_exit": 1}, min_score=8, min_links=3
     )
