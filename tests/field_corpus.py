@@ -98,6 +98,9 @@ class FieldPaper:
     # Written after the stratified split, to tune the category rule on papers it had never
     # seen: all dev, so the split's balance is a property of the other papers.
     tuning: bool = False
+    # Which tuning batch (1, 2, ...): a rule tuned on one batch is checked on another, which
+    # it has not seen either.
+    batch: int = 1
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FieldPaper:
