@@ -263,9 +263,18 @@ def _entry_xml(entry: Entry, layout: str) -> str:
 
 
 def render_feed(
-    entries: list[Entry], total: int, start: int, per_page: int, layout: str = "new"
+    entries: list[Entry],
+    total: int,
+    start: int,
+    per_page: int,
+    layout: str = "new",
+    rendered: dict[int, tuple[Entry, str]] | None = None,
 ) -> bytes:
-    """An Atom page as arXiv writes it: ``new`` (namespaces on the root) or ``old``."""
+    """An Atom page as arXiv writes it: ``new`` (namespaces on the root) or ``old``.
+
+    ``rendered`` holds entries already written in this layout, by ``id(entry)``
+    (``FakeArxiv.prepare``): the same text, made once instead of once a request.
+    """
     if layout == "new":
         head = (
             f'<feed xmlns:opensearch="{_OS}" xmlns:arxiv="http://arxiv.org/schemas/atom"'
@@ -285,8 +294,16 @@ def render_feed(
             f'  <opensearch:startIndex xmlns:opensearch="{_OS}">{start}</opensearch:startIndex>\n'
             f'  <opensearch:itemsPerPage xmlns:opensearch="{_OS}">{per_page}</opensearch:itemsPerPage>\n'
         )
-    body = "\n".join(_entry_xml(e, layout) for e in entries)
+    if rendered is None:
+        body = "\n".join(_entry_xml(e, layout) for e in entries)
+    else:
+        body = "\n".join(_prerendered(rendered, e) or _entry_xml(e, layout) for e in entries)
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n{head}{body}\n</feed>\n').encode()
+
+
+def _prerendered(rendered: dict[int, tuple[Entry, str]], entry: Entry) -> str | None:
+    made = rendered.get(id(entry))
+    return made[1] if made is not None and made[0] is entry else None
 
 
 def error_feed(message: str) -> bytes:
@@ -399,6 +416,24 @@ def _norm(title: str) -> str:
     return " ".join(_words(title))
 
 
+class _Written(dict):  # type: ignore[type-arg]
+    """A paper object of an answer with its JSON text, written once (``FakeS2.prepare``)."""
+
+    text: str = ""
+
+
+def _dumps(value: Any) -> str:
+    """``json.dumps(value)`` (its default separators compose: a list's text is its items'
+    texts joined), with a ``_Written`` paper's text taken as it is."""
+    if isinstance(value, _Written):
+        return value.text
+    if type(value) is list:
+        return "[" + ", ".join(_dumps(v) for v in value) + "]"
+    if type(value) is dict:
+        return "{" + ", ".join(f"{json.dumps(k)}: {_dumps(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
+
+
 # A batch answer's nested lists: at most 1,000 citations or references per paper, and at most
 # 9,999 in all (the Graph API's documented limits on ``POST /paper/batch``).
 NESTED = ("citations", "references")
@@ -431,20 +466,59 @@ class FakeS2:
     # Set when a batch request arrives: a test can wait for one while the other API is held.
     batch_seen: threading.Event = field(default_factory=threading.Event)
     memo: _CorpusMemo = field(default_factory=_CorpusMemo, repr=False, compare=False)
+    # Field lists whose paper objects ``prepare`` wrote out once (see there).
+    rendered: frozenset[str] = frozenset()
 
     def forget(self) -> None:
         """Drop memoised answers: needed only after editing a paper of the corpus in place."""
         self.memo.clear()
 
-    def prepare(self) -> None:
+    def prepare(self, fields: tuple[str, ...] = ()) -> None:
         """Build the word sets and the citation graph the recommendations read, now rather
-        than in the first recommendation request (a bench's server does it before any run)."""
+        than in the first recommendation request (a bench's server does it before any run).
+
+        With ``fields`` (lists of top-level fields, as a request's ``fields``), also write
+        every paper's JSON for each of them once, and answer from it (``encode``: the same
+        bytes): a bench's server would otherwise spend on encoding the same papers, request
+        after request, CPU time the harvester it measures shares the machine with.
+        """
+        if any("." in f or f in NESTED for fs in fields for f in fs.split(",")):
+            raise ValueError("only top-level fields are written ahead")
         self.memo.get(self.corpus, "words", self._word_sets)
         self.memo.get(self.corpus, ("neighbours", len(self.edges)), self._neighbours)
+        self.rendered = frozenset(fields)
+        for wanted in fields:
+            self._written(wanted)
+
+    def _written(self, fields: str) -> dict[int, tuple[dict[str, Any], _Written]]:
+        def write() -> dict[int, tuple[dict[str, Any], _Written]]:
+            out = {}
+            for paper in self.corpus:
+                selected = _Written(self._select(paper, fields))
+                selected.text = json.dumps(selected)
+                out[id(paper)] = (paper, selected)
+            return out
+
+        return self.memo.get(self.corpus, ("json", fields), write)
 
     def _fields(self, paper: dict[str, Any], fields: str) -> dict[str, Any]:
+        if fields in self.rendered:
+            made = self._written(fields).get(id(paper))
+            if made is not None and made[0] is paper:
+                return made[1]
+        return self._select(paper, fields)
+
+    @staticmethod
+    def _select(paper: dict[str, Any], fields: str) -> dict[str, Any]:
         wanted = {f for f in fields.split(",") if f} | {"paperId"}
         return {k: v for k, v in paper.items() if k in wanted}
+
+    def encode(self, answer: Any) -> bytes:
+        """An answer as the service sends it: ``json.dumps``, byte for byte, taking the papers
+        ``prepare`` wrote out as they were written."""
+        if not self.rendered:
+            return json.dumps(answer).encode()
+        return _dumps(answer).encode()
 
     def _index(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Papers by each kind of id, the first paper winning as in a scan of the corpus.
@@ -693,6 +767,22 @@ class FakeArxiv:
     inserted: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     memo: _CorpusMemo = field(default_factory=_CorpusMemo, repr=False, compare=False)
+    prepared: bool = False
+
+    def prepare(self) -> None:
+        """Write every entry's XML now and answer from it (the same bytes): a bench's server
+        would otherwise spend on writing the same entries, request after request, CPU time
+        the harvester it measures shares the machine with. Entries edited in place afterwards
+        need ``forget``, as for the memoised searches."""
+        self.prepared = True
+        self._rendered()
+
+    def _rendered(self) -> dict[int, tuple[Entry, str]]:
+        return self.memo.get(
+            self.corpus,
+            ("xml", self.layout),
+            lambda: {id(e): (e, _entry_xml(e, self.layout)) for e in self.corpus},
+        )
 
     def next_fault(self) -> str | None:
         with self.lock:
@@ -734,7 +824,8 @@ class FakeArxiv:
         else:
             found = []
         page = found[start : start + per_page]
-        return 200, render_feed(page, len(found), start, per_page, self.layout)
+        rendered = self._rendered() if self.prepared else None
+        return 200, render_feed(page, len(found), start, per_page, self.layout, rendered)
 
 
 @dataclass
@@ -916,7 +1007,7 @@ def _handler(arxiv: FakeArxiv, s2: FakeS2, gate: Gate) -> type[BaseHTTPRequestHa
             if fault == "nulls" and isinstance(answer, list):
                 # The batch endpoint, for once, knows none of the ids it is asked about.
                 answer, fault = [None] * len(answer), None
-            payload = json.dumps(answer).encode()
+            payload = s2.encode(answer)
             if fault:
                 self._fault(fault, payload, "application/json", "s2")
             else:

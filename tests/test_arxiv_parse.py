@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from harvester.errors import RetryableSourceError
-from harvester.sources.arxiv import _read_feed, describe_error, parse_feed, to_record
+from harvester.sources.arxiv import _read_feed, describe_error, parse_feed, read_page, to_record
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv"
 
@@ -93,6 +93,43 @@ def test_truncated_feed_is_refused_not_read_as_a_short_page(cut):
 def test_html_error_page_with_status_200_is_refused():
     with pytest.raises(RetryableSourceError, match="not an Atom feed"):
         parse_feed(b"<html><body>Service temporarily unavailable</body></html>")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *sorted(p.name for p in FIXTURES.glob("*.xml")),
+        "awkward entries",
+        "loopback new",
+        "loopback old",
+        "other time zones",
+    ],
+)
+def test_pages_read_straight_into_records_as_from_arxiv_py_results(name):
+    """``read_page`` (the tree straight to records) gives the records and total that
+    ``to_record`` makes of the ``Result``s of ``parse_feed``."""
+    from tests.loopback import load_corpus, render_feed
+
+    if name == "awkward entries":
+        body = AWKWARD_ENTRIES
+    elif name == "other time zones":
+        body = AWKWARD_ENTRIES.replace(b"-02:00", b"+09:30").replace(b"23:30", b"01:30")
+    elif name.startswith("loopback"):
+        entries = load_corpus()[:300]
+        body = render_feed(entries, len(entries), 0, len(entries), layout=name.split()[1])
+    else:
+        body = (FIXTURES / name).read_bytes()
+    feed = parse_feed(body)
+    assert read_page(body) == (feed.header.total_results, [to_record(r) for r in feed.results])
+
+
+@pytest.mark.parametrize("body", [b"<feed><a></feed>", b"x" * 100, b"<feed>totalResults"])
+def test_pages_read_straight_refuse_what_parse_feed_refuses(body):
+    with pytest.raises(RetryableSourceError) as expected:
+        parse_feed(body)
+    with pytest.raises(RetryableSourceError) as got:
+        read_page(body)
+    assert str(got.value) == str(expected.value)
 
 
 def _as_arxiv_py_reads(feed) -> tuple:

@@ -45,3 +45,20 @@ def test_a_batch_answer_adding_a_tldr_is_news_and_one_repeating_the_search_is_no
     without = PaperRecord(source="s2", title="Exits", raw=search | {"tldr": None})
     assert not merge.said_nothing_new(with_tldr, merge.source_text(with_tldr), stored)
     assert merge.said_nothing_new(without, merge.source_text(without), stored)
+
+
+_TEXTS = st.text(alphabet=st.sampled_from(["a", "é", '"', "\\", "\n", "\x00", "\u2028", "😀"]))
+_ANY = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _TEXTS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXTS, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(deadline=None)
+@given(st.dictionaries(_TEXTS, _ANY, max_size=5))
+def test_a_source_record_is_stored_as_its_sorted_json(payload: dict[str, Any]) -> None:
+    """What ``paper_sources.data`` holds, byte for byte: ``json.dumps`` with sorted keys and
+    the text as it is, however the encoding is done."""
+    record = PaperRecord(source="s2", title="t", raw=payload)
+    assert merge.source_text(record) == json.dumps(payload, ensure_ascii=False, sort_keys=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import arxiv
@@ -69,6 +70,7 @@ _ENTRY, _ID, _UPDATED, _PUBLISHED, _TITLE, _SUMMARY, _AUTHOR, _NAME, _LINK, _CAT
 _AFFILIATION, _PRIMARY, _COMMENT, _JOURNAL_REF, _DOI = (
     f"{_ARXIV}{tag}" for tag in ("affiliation", "primary_category", "comment", "journal_ref", "doi")
 )
+_TOTAL = f"{_OPENSEARCH}totalResults"
 _HEADER = {
     f"{_OPENSEARCH}{tag}": name
     for tag, name in (
@@ -145,13 +147,25 @@ def _result(entry: Any) -> arxiv.Result | None:
     )
 
 
-def _read_feed(content: bytes) -> _feed.ParsedFeed:
-    """``_feed.parse``, reading each entry with ``_result``."""
+def _root(content: bytes) -> Any:
+    """The document's root element as arxiv.py's parser reads it, or None."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
     try:
-        root = etree.fromstring(content, parser=parser)
+        return etree.fromstring(content, parser=parser)
     except etree.XMLSyntaxError:
-        root = None
+        return None
+
+
+def _number(value: str | None) -> int:
+    try:
+        return int(value.strip()) if value is not None else 0
+    except ValueError:
+        return 0
+
+
+def _read_feed(content: bytes) -> _feed.ParsedFeed:
+    """``_feed.parse``, reading each entry with ``_result``."""
+    root = _root(content)
     if root is None:
         return _feed.parse(content)  # says why it is malformed
     header: dict[str, str | None] = {}
@@ -165,18 +179,20 @@ def _read_feed(content: bytes) -> _feed.ParsedFeed:
         elif tag in _HEADER and tag not in header:
             header[tag] = child.text
 
-    def number(tag: str) -> int:
-        value = header.get(tag)
-        try:
-            return int(value.strip()) if value is not None else 0
-        except ValueError:
-            return 0
-
     return _feed.ParsedFeed(
-        header=_feed.FeedHeader(**{name: number(tag) for tag, name in _HEADER.items()}),
+        header=_feed.FeedHeader(
+            **{name: _number(header.get(tag)) for tag, name in _HEADER.items()}
+        ),
         results=results,
         malformed=False,
     )
+
+
+def _check_whole(content: bytes, url: str) -> None:
+    body = content.rstrip()
+    if not body.endswith(b"</feed>") or b"totalResults" not in body:
+        what = "truncated feed" if b"<feed" in body[:2000] else "not an Atom feed"
+        raise RetryableSourceError(SOURCE, f"{what} ({len(content)} bytes)", url=url)
 
 
 def parse_feed(content: bytes, url: str = "") -> _feed.ParsedFeed:
@@ -185,10 +201,7 @@ def parse_feed(content: bytes, url: str = "") -> _feed.ParsedFeed:
     arxiv.py parses in recovery mode, so a truncated document or an HTML error page would
     come back as a short or empty page; we check the document is complete first.
     """
-    body = content.rstrip()
-    if not body.endswith(b"</feed>") or b"totalResults" not in body:
-        what = "truncated feed" if b"<feed" in body[:2000] else "not an Atom feed"
-        raise RetryableSourceError(SOURCE, f"{what} ({len(content)} bytes)", url=url)
+    _check_whole(content, url)
     feed = _read_feed(content)
     if feed.malformed:
         raise RetryableSourceError(SOURCE, f"malformed feed: {feed.error}", url=url)
@@ -197,6 +210,94 @@ def parse_feed(content: bytes, url: str = "") -> _feed.ParsedFeed:
 
 def _date(value: object) -> str | None:
     return value.date().isoformat() if hasattr(value, "date") else None
+
+
+@lru_cache(maxsize=8192)  # a page's entries share their days, and their timestamps often
+def _day(text: str) -> str | None:
+    """An Atom timestamp's UTC day, as ``to_record`` stores it (``_date`` of arxiv.py's
+    datetime); a malformed one raises as arxiv.py's reading does."""
+    return _date(_feed._parse_datetime(text))
+
+
+def _folded(text: str | None) -> str | None:
+    return " ".join((text or "").split()) or None
+
+
+def _entry_record(entry: Any) -> PaperRecord | None:
+    """One ``<entry>`` as the record ``to_record(_result(entry))`` makes, without arxiv.py's
+    ``Result``, its authors' and links' objects and its datetimes, which a search page
+    makes two thousand of only to read a few strings from; in one pass over its children.
+    An entry arxiv.py skips is skipped, saying why, as there."""
+    texts: dict[str, str | None] = {}
+    primary: str | None = None
+    authors: list[str] = []
+    categories: list[str] = []
+    for child in entry:
+        tag = child.tag
+        if tag == _AUTHOR:
+            for part in child:
+                if part.tag == _NAME:
+                    if part.text:
+                        authors.append(part.text)
+                    break
+        elif tag == _CATEGORY:
+            term = child.get("term")
+            if term is not None:
+                categories.append(term)
+        elif tag == _PRIMARY:
+            if primary is None:
+                primary = child.get("term") or ""
+        elif tag == _LINK:
+            continue
+        elif isinstance(tag, str) and tag not in texts:
+            texts[tag] = child.text
+    entry_id = texts.get(_ID)
+    updated = texts.get(_UPDATED)
+    published_at = texts.get(_PUBLISHED)
+    if not entry_id or updated is None or published_at is None:
+        result = _feed._build_result(entry)  # skips the entry, saying why
+        return to_record(result) if result is not None else None
+    updated_day = _day(updated)
+    published = _day(published_at)
+    arxiv_id, version = split_arxiv_id(entry_id)
+    return PaperRecord(
+        source=SOURCE,
+        title=" ".join((texts.get(_TITLE) or "").split()),
+        abstract=_folded(texts.get(_SUMMARY)),
+        authors=authors,
+        arxiv_id=arxiv_id,
+        arxiv_version=version,
+        doi=(texts.get(_DOI) or "").strip() or None,
+        published=published,
+        updated=updated_day,
+        year=int(published[:4]) if published else None,
+        primary_category=primary or None,
+        categories=categories,
+        comment=_folded(texts.get(_COMMENT)),
+        journal_ref=_folded(texts.get(_JOURNAL_REF)),
+    )
+
+
+def read_page(content: bytes, url: str = "") -> tuple[int, list[PaperRecord]]:
+    """A page's ``totalResults`` and records, as ``parse_feed`` and ``to_record`` give them,
+    read straight from the tree (``_entry_record``); refuses what ``parse_feed`` refuses."""
+    _check_whole(content, url)
+    root = _root(content)
+    if root is None:
+        feed = parse_feed(content, url)  # says why it is malformed
+        return feed.header.total_results, [to_record(r) for r in feed.results]
+    total: str | None = None
+    seen_total = False
+    records: list[PaperRecord] = []
+    for child in root:
+        tag = child.tag
+        if tag == _ENTRY:
+            record = _entry_record(child)
+            if record is not None:
+                records.append(record)
+        elif tag == _TOTAL and not seen_total:
+            total, seen_total = child.text, True
+    return _number(total), records
 
 
 def to_record(result: arxiv.Result) -> PaperRecord:
@@ -247,18 +348,18 @@ class ArxivSource:
     def _params(search: arxiv.Search, start: int, size: int) -> dict[str, str]:
         return dict(search._url_args()) | {"start": str(start), "max_results": str(size)}
 
-    def _get(self, search: arxiv.Search, start: int, size: int) -> _feed.ParsedFeed:
+    def _get(self, search: arxiv.Search, start: int, size: int) -> tuple[int, list[PaperRecord]]:
+        """One page: arXiv's ``totalResults`` and the page's records."""
         params = self._params(search, start, size)
 
-        def parse(response: httpx.Response) -> _feed.ParsedFeed:
-            feed = parse_feed(response.content, str(response.url))
-            total = feed.header.total_results
-            if not feed.results and start < min(total, MAX_RESULTS):
+        def parse(response: httpx.Response) -> tuple[int, list[PaperRecord]]:
+            total, records = read_page(response.content, str(response.url))
+            if not records and start < min(total, MAX_RESULTS):
                 # arXiv sometimes serves an empty page in the middle of a result set.
                 raise RetryableSourceError(
                     SOURCE, f"empty page at start={start} of {total} results", url=str(response.url)
                 )
-            return feed
+            return total, records
 
         return self.service.request("GET", self.url, parse, params=params)
 
@@ -283,9 +384,7 @@ class ArxivSource:
         start = cursor.offset
         size = min(first_page or self.page_size, self.page_size)
         while start < limit:
-            feed = self._get(search, start, min(size, limit - start))
-            records = [to_record(r) for r in feed.results]
-            total = feed.header.total_results
+            total, records = self._get(search, start, min(size, limit - start))
             end = start + len(records)
             page = Page(
                 records,
@@ -325,6 +424,5 @@ class ArxivSource:
         for i in range(0, len(ids), self.page_size):
             chunk = ids[i : i + self.page_size]
             search = arxiv.Search(id_list=chunk)
-            feed = self._get(search, 0, len(chunk))
-            records.extend(to_record(r) for r in feed.results)
+            records.extend(self._get(search, 0, len(chunk))[1])
         return records
