@@ -8,7 +8,9 @@ done when what it learns from changes, and kept:
 - **features** (``ranking.PaperFeatures``) per paper, recomputed only for the papers whose
   text, hits or links changed since they were computed;
 - the **prior** (the vocabulary of every paper and the seeds' text model), refitted only when
-  the texts or the seed papers change;
+  the texts or the seed papers change, and with it the **table** (``ranking.Table``: every
+  paper's features in arrays), from which a decision retrains the linear model and scores
+  every paper without reading a feature record;
 - the **order** (each paper's score and suggested category) and the **model** (the trained
   ``Ranker`` and ``CategoryModel``), keyed by the last decision's id.
 
