@@ -8,7 +8,9 @@ curator waits for, each in a fresh process through the CLI or over HTTP to the r
 - ``harvester status`` (its start-up time is the yardstick), ``harvester review list
   --limit 20``, the same with ``--uncertain`` where the code has it, and ``harvester report``;
   each run twice, the first right after the decisions (what the first read after a decision
-  or a harvest costs: it trains), the second warm;
+  or a harvest costs: it trains), the second warm; then decide, then publish: ``harvester
+  review reject ID`` at the terminal and the ``harvester report`` right after it (which
+  retrains the ranking on that decision first), each decision a different pending paper;
 - ``GET /api/queue?limit=50``, ``GET /api/paper/ID`` and ``POST /api/decide`` (a reject, then
   the queue read the page makes after it, which waits for the training the decision
   started), on the app served by uvicorn on 127.0.0.1: first in a fresh app process, then
@@ -45,7 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import httpx
 from harvest import SEEDS, harvest_run, in_child, machine, serving, synthetic_corpus
 
-from harvester import review, screening, store
+from harvester import export, review, screening, store
 from harvester.records import normalise_title
 from harvester.seeds import load_seeds
 from tests.web_helpers import live_app
@@ -178,7 +180,12 @@ def main() -> None:
         db_path = tmp / "review.db"
         if args.keep and args.keep.exists():
             shutil.copy2(args.keep, db_path)
-            store.open_db(db_path).close()  # brought up to the code's schema, untimed
+            db = store.open_db(db_path)  # brought up to the code's schema, untimed
+            # What the next harvest would store (code before it derived every key each time).
+            keep = getattr(export, "keep_key_bases", None)
+            if keep is not None:
+                keep(db)
+            db.close()
         else:
             with serving(args.papers) as srv:
                 run = in_child(srv, harvest_run, srv.urls, db_path, 0.0, 0.0)
@@ -238,6 +245,36 @@ def main() -> None:
             )
             cpu = median(CPU[-n:])
             rows.append(("harvester report", f"{first:.2f} s", f"{warm:.2f} s (CPU {cpu:.2f} s)"))
+            # Decide, then publish: a rejection at the terminal, then the report, which
+            # first retrains the ranking on the new decision.
+            db = store.open_db(db_path, access="read")
+            pending = [int(r["id"]) for r in store.papers_with(db, "pending")]
+            db.close()
+            decided = random.Random(17).sample(pending, n)
+            decide_times: list[float] = []
+            decide_cpu: list[float] = []
+            after: list[float] = []
+            after_cpu: list[float] = []
+            for paper_id in decided:
+                decide_times.append(cli_time(db_path, "review", "reject", str(paper_id)))
+                decide_cpu.append(CPU[-1])
+                after.append(cli_time(db_path, "report", "--out", str(out), "--force"))
+                after_cpu.append(CPU[-1])
+            cpu_decide, cpu_after = median(decide_cpu), median(after_cpu)
+            rows.append(
+                (
+                    "harvester review reject ID (at the terminal)",
+                    "",
+                    f"{median(decide_times):.2f} s (CPU {cpu_decide:.2f} s)",
+                )
+            )
+            rows.append(
+                (
+                    "harvester report right after that decision",
+                    "",
+                    f"{median(after):.2f} s (CPU {cpu_after:.2f} s)",
+                )
+            )
         if n > 1:
             print(f"again: the median of {n} runs; the API rows: medians of {n} fresh apps")
         print("| measure | first | again |")

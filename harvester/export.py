@@ -217,14 +217,35 @@ def assign_keys(bases: Sequence[tuple[int, str]]) -> dict[int, str]:
     return out
 
 
+# The version of ``key_base``'s rule: bumped whenever a paper's base would come out
+# differently, so that the bases stored by an earlier rule are made again, not used.
+KEY_RULE = 1
+
+
+def _bases(inputs: Iterable[tuple[int, str | None, int | None, str]]) -> list[tuple[int, str]]:
+    return [
+        (paper_id, key_base([first] if first else [], year, title))
+        for paper_id, first, year, title in inputs
+    ]
+
+
 def citation_keys(db: Database) -> dict[int, str]:
-    """Every paper's citation key."""
-    return assign_keys(
-        [
-            (paper_id, key_base([first] if first else [], year, title))
-            for paper_id, first, year, title in store.citation_key_inputs(db)
-        ]
-    )
+    """Every paper's citation key: from the stored bases (``keep_key_bases``), the bases of
+    papers stored since made here."""
+    stored, missing = store.citation_keys.stored_bases(db, KEY_RULE)
+    return assign_keys([*stored.items(), *_bases(missing)])
+
+
+def keep_key_bases(db: Database) -> int:
+    """Store the bases of the papers that have none (or one of an earlier rule), in a write
+    transaction of their own: for the writer that added or changed papers (a harvest), so
+    that no report or export derives them again. Returns how many were stored."""
+    with store.write_transaction(db):
+        store.citation_keys.clear_other_rules(db, KEY_RULE)
+        _, missing = store.citation_keys.stored_bases(db, KEY_RULE)
+        made = _bases(missing)
+        store.citation_keys.store_bases(db, KEY_RULE, made)
+    return len(made)
 
 
 # --- the record ---------------------------------------------------------------------------

@@ -319,6 +319,11 @@ def run_harvest(
                     refresh_before=None if full else clock.days_ago(config.refresh_days),
                 )
                 _harvest(run)
+            # The citation-key bases of the papers the run added or changed, made once here
+            # rather than by every report and export (imported here: it brings the reports).
+            from harvester.export import keep_key_bases
+
+            keep_key_bases(db)
         except Exception as exc:
             # A bug or a database failure: the run row still says what happened.
             result.errors.append(scrub(f"stopped by {type(exc).__name__}: {exc}"))

@@ -31,7 +31,7 @@ import math
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
@@ -226,15 +226,137 @@ class Prior:
             ]
         return self._names
 
-    def logit(self, papers: Sequence[PaperFeatures], words: sparse.csr_matrix) -> np.ndarray:
-        """The cold-start log-odds: text likeness to the prototypes, keyword evidence of the
-        field, and having been found by a seed query."""
-        if not papers:
+    def logit(
+        self, words: sparse.csr_matrix, keyword_relevance: np.ndarray, found: np.ndarray
+    ) -> np.ndarray:
+        """The cold-start log-odds of papers from their words, keyword evidence and having
+        been found (1 or 0): text likeness to the prototypes, keyword evidence of the field,
+        and having been found by a seed query."""
+        if not words.shape[0]:
             return np.zeros(0)
         text = self.text_model.decision_function(words)
-        keyword = np.tanh(np.array([p.keyword_relevance for p in papers]) / KEYWORD_SCALE)
-        found = np.array([1.0 if p.found_by else 0.0 for p in papers])
+        keyword = np.tanh(keyword_relevance / KEYWORD_SCALE)
         return np.asarray(text + PRIOR_KEYWORD_WEIGHT * keyword + PRIOR_FOUND_WEIGHT * found)
+
+
+@dataclass
+class Table:
+    """Every paper's features as the ranking reads them, in arrays: made once per state of the
+    papers (with the prior), so that training on a new decision and scoring the whole queue
+    after it read no feature records and loop over no papers.
+
+    What depends on decisions (the links to accepted and rejected papers) is counted from
+    the citation edges kept here; the rest (words, the prior's log-odds, keyword evidence,
+    the categories that found a paper, its venue) is fixed.
+    """
+
+    ids: list[int]
+    row: dict[int, int]
+    s2_ids: list[str | None]
+    # The prior's words of each row (None in the kept copy: see ``without_words``).
+    words: sparse.csr_matrix | None
+    # The keyword evidence, its cell (``tanh(keyword_relevance / KEYWORD_SCALE)``, made as
+    # the per-paper cells were) and having been found, per row.
+    keyword_relevance: np.ndarray
+    keyword: np.ndarray
+    found: np.ndarray
+    # Venue -> column, in order of first appearance among the papers.
+    venues: dict[str, int]
+    # The cells after the first five (the categories that found a paper, its venue), per row
+    # as in a CSR matrix: row r's are ``fixed_cols[fixed_at[r]:fixed_at[r + 1]]``.
+    fixed_at: np.ndarray
+    fixed_cols: np.ndarray
+    fixed_vals: np.ndarray
+    # Citation edges by row and by the other paper's Semantic Scholar id (its code in
+    # ``s2_codes``): the papers each cites, and each one's neighbours (cites or cited by).
+    s2_codes: dict[str, int]
+    cites_row: np.ndarray
+    cites_code: np.ndarray
+    near_row: np.ndarray
+    near_code: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        prior: Prior,
+        papers: Sequence[PaperFeatures],
+        categories: Sequence[str],
+        venues: dict[str, int] | None = None,
+    ) -> Table:
+        """The table of ``papers``; ``venues`` are numbered from them unless given."""
+        if venues is None:
+            venues = {}
+            for paper in papers:
+                if paper.venue and paper.venue not in venues:
+                    venues[paper.venue] = len(venues)
+        index = {key: i for i, key in enumerate(categories)}
+        n = len(index)
+        words = prior.words(papers)
+        fixed_at = [0]
+        fixed_cols: list[int] = []
+        codes: dict[str, int] = {}
+        cites_row: list[int] = []
+        cites_code: list[int] = []
+        near_row: list[int] = []
+        near_code: list[int] = []
+        for r, paper in enumerate(papers):
+            # Sorted as the columns of a canonical CSR row: the matrices come out as the
+            # per-paper ones did, cell for cell.
+            cells = sorted(5 + index[key] for key in paper.found_by)
+            if paper.venue in venues:
+                cells.append(5 + n + venues[paper.venue])
+            fixed_cols += cells
+            fixed_at.append(len(fixed_cols))
+            for s2 in paper.cites:
+                cites_row.append(r)
+                cites_code.append(codes.setdefault(s2, len(codes)))
+            for s2 in paper.cites | paper.cited_by:
+                near_row.append(r)
+                near_code.append(codes.setdefault(s2, len(codes)))
+        return cls(
+            ids=[p.paper_id for p in papers],
+            row={p.paper_id: r for r, p in enumerate(papers)},
+            s2_ids=[p.s2_id for p in papers],
+            words=words,
+            keyword_relevance=np.array([p.keyword_relevance for p in papers], dtype=float),
+            keyword=np.array([math.tanh(p.keyword_relevance / KEYWORD_SCALE) for p in papers]),
+            found=np.array([1.0 if p.found_by else 0.0 for p in papers]),
+            venues=venues,
+            fixed_at=np.array(fixed_at, dtype=np.int64),
+            fixed_cols=np.array(fixed_cols, dtype=np.int64),
+            fixed_vals=np.ones(len(fixed_cols)),
+            s2_codes=codes,
+            cites_row=np.array(cites_row, dtype=np.int64),
+            cites_code=np.array(cites_code, dtype=np.int64),
+            near_row=np.array(near_row, dtype=np.int64),
+            near_code=np.array(near_code, dtype=np.int64),
+        )
+
+    def without_words(self) -> Table:
+        """The table as kept on disk: the words are the prior's, kept in its own file."""
+        return replace(self, words=None)
+
+    def with_words(self, prior: Prior) -> Table:
+        """A kept table with its words again, from the prior it was made with."""
+        assert prior._words is not None
+        rows = [prior._rows[pid][0] for pid in self.ids]
+        return replace(self, words=prior._words[rows])
+
+    def links(self, accepted_s2: frozenset[str], rejected_s2: frozenset[str]) -> np.ndarray:
+        """Per row: the accepted papers it cites, the rejected papers it is linked to."""
+
+        def counts(ids: frozenset[str], rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
+            wanted = np.zeros(len(self.s2_codes) + 1, dtype=bool)
+            at = [self.s2_codes[s] for s in ids if s in self.s2_codes]
+            wanted[np.array(at, dtype=np.int64)] = True
+            return np.bincount(rows[wanted[codes]], minlength=len(self.ids))
+
+        return np.column_stack(
+            [
+                counts(accepted_s2, self.cites_row, self.cites_code),
+                counts(rejected_s2, self.near_row, self.near_code),
+            ]
+        )
 
 
 @dataclass
@@ -262,27 +384,37 @@ class Ranker:
         decisions: Sequence[Decision],
         *,
         prior: Prior | None = None,
+        table: Table | None = None,
     ) -> Ranker:
-        """Train on the decided ``papers``; ``prior`` is fitted here when not given."""
-        by_id = {p.paper_id: p for p in papers}
-        decided = [d for d in decisions if d.paper_id in by_id]
-        if prior is None:
-            seed_papers = [by_id[d.paper_id] for d in decided if d.seed and d.accepted]
-            prior = Prior.fit(seeds, papers, seed_papers)
-        venues: dict[str, int] = {}
-        for paper in papers:
-            if paper.venue and paper.venue not in venues:
-                venues[paper.venue] = len(venues)
+        """Train on the decided ``papers``; ``prior`` is fitted here when not given.
+
+        ``table`` (``Table.of`` the papers, with ``prior``) stands for ``papers`` when given:
+        a caller that keeps both retrains after a decision without a feature record.
+        """
+        if table is None:
+            if prior is None:
+                by_id = {p.paper_id: p for p in papers}
+                seed_papers = [
+                    by_id[d.paper_id]
+                    for d in decisions
+                    if d.paper_id in by_id and d.seed and d.accepted
+                ]
+                prior = Prior.fit(seeds, papers, seed_papers)
+            table = Table.of(prior, papers, tuple(seeds.categories))
+        elif prior is None:
+            raise ValueError("a table is read with the prior it was made with")
+        decided = [d for d in decisions if d.paper_id in table.row]
 
         def s2_ids(accepted: bool) -> frozenset[str]:
-            ids = (by_id[d.paper_id].s2_id for d in decided if d.accepted == accepted)
+            ids = (table.s2_ids[table.row[d.paper_id]] for d in decided if d.accepted == accepted)
             return frozenset(s for s in ids if s)
 
-        ranker = cls(prior, tuple(seeds.categories), venues, s2_ids(True), s2_ids(False))
+        ranker = cls(prior, tuple(seeds.categories), table.venues, s2_ids(True), s2_ids(False))
         accepted = sum(1 for d in decided if d.accepted and not d.seed)
         rejected = sum(1 for d in decided if not d.accepted)
         if accepted and rejected:
-            x = ranker._matrix([by_id[d.paper_id] for d in decided])
+            rows = np.array([table.row[d.paper_id] for d in decided], dtype=np.int64)
+            x, _ = ranker._matrix(table, rows)
             ys = [int(d.accepted) for d in decided]
             scarce = min(accepted, rejected)
             linear = LogisticRegression(C=LEARNED_C, class_weight="balanced", max_iter=2000)
@@ -306,46 +438,61 @@ class Ranker:
             len((paper.cites | paper.cited_by) & self.rejected_s2),
         )
 
-    def base_logit(self, papers: Sequence[PaperFeatures], words: sparse.csr_matrix) -> np.ndarray:
-        """The prior's log-odds, with the links to decided papers at fixed weights: what the
-        ranking says before it has learned anything of its own."""
-        links = np.array([self.links(p) for p in papers], dtype=float).reshape(-1, 2)
+    def _matrix(
+        self, table: Table, rows: np.ndarray | None = None
+    ) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """The features of the table's ``rows`` (all by default), and their base log-odds:
+        the prior's, with the links to decided papers at fixed weights (what the ranking
+        says before it has learned anything of its own)."""
+        assert table.words is not None
+        words = table.words if rows is None else table.words[rows]
+        every = table.links(self.accepted_s2, self.rejected_s2)
+        picked = every if rows is None else every[rows]
+        links = picked.astype(float).reshape(-1, 2)
+        keyword_relevance = (
+            table.keyword_relevance if rows is None else table.keyword_relevance[rows]
+        )
+        found = table.found if rows is None else table.found[rows]
+        prior = self.prior.logit(words, keyword_relevance, found)
         link = PRIOR_LINK_WEIGHT * (np.log1p(links[:, 0]) - np.log1p(links[:, 1]))
-        return np.asarray(self.prior.logit(papers, words) + link)
+        base = np.asarray(prior + link)
+        others = self._others(table, rows, base, picked)
+        return sparse.hstack([words, others]).tocsr(), base
 
-    def _others(self, papers: Sequence[PaperFeatures], base: np.ndarray) -> sparse.csr_matrix:
+    def _others(
+        self, table: Table, rows: np.ndarray | None, base: np.ndarray, links: np.ndarray
+    ) -> sparse.csr_matrix:
         """Every feature beyond the words: keyword evidence, the base log-odds, having been
-        found, links to accepted and to rejected papers, each category that found it, venue."""
-        index = {key: i for i, key in enumerate(self.categories)}
-        n = len(index)
-        rows: list[int] = []
-        cols: list[int] = []
-        values: list[float] = []
-        for r, paper in enumerate(papers):
-            to_accepted, to_rejected = self.links(paper)
-            cells = {
-                0: math.tanh(paper.keyword_relevance / KEYWORD_SCALE),
-                1: float(base[r]) / 4,
-                2: 1.0 if paper.found_by else 0.0,
-                3: math.log1p(to_accepted),
-                4: math.log1p(to_rejected),
-            }
-            for key in paper.found_by:
-                cells[5 + index[key]] = 1.0
-            if paper.venue in self.venues:
-                cells[5 + n + self.venues[paper.venue]] = 1.0
-            for c, v in cells.items():
-                if v:
-                    rows.append(r)
-                    cols.append(c)
-                    values.append(v)
-        shape = (len(papers), 5 + n + len(self.venues))
-        return sparse.csr_matrix((values, (rows, cols)), shape=shape)
-
-    def _matrix(self, papers: Sequence[PaperFeatures]) -> sparse.csr_matrix:
-        words = self.prior.words(papers)
-        base = self.base_logit(papers, words)
-        return sparse.hstack([words, self._others(papers, base)]).tocsr()
+        found, links to accepted and to rejected papers, each category that found it, venue
+        (the columns in that order; a cell that is zero is left out)."""
+        if rows is None:
+            rows = np.arange(len(table.ids), dtype=np.int64)
+        m = len(rows)
+        # ``math.log1p`` of each count, as the cells always were.
+        log1p = np.array([math.log1p(k) for k in range(int(links.max(initial=0)) + 1)])
+        first = np.column_stack(
+            [
+                table.keyword[rows],
+                base / 4,
+                table.found[rows],
+                log1p[links[:, 0]],
+                log1p[links[:, 1]],
+            ]
+        ).reshape(m, 5)
+        first_rows = np.repeat(np.arange(m), 5)
+        first_cols = np.tile(np.arange(5), m)
+        starts = table.fixed_at[rows]
+        counts = table.fixed_at[rows + 1] - starts
+        at = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        row_of = np.concatenate([first_rows, np.repeat(np.arange(m), counts)])
+        cols = np.concatenate([first_cols, table.fixed_cols[at]])
+        values = np.concatenate([first.ravel(), table.fixed_vals[at]])
+        keep = values != 0
+        row_of, cols, values = row_of[keep], cols[keep], values[keep]
+        order = np.lexsort((cols, row_of))
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of, minlength=m))])
+        shape = (m, 5 + len(self.categories) + len(self.venues))
+        return sparse.csr_matrix((values[order], cols[order], indptr), shape=shape)
 
     def _learned_logit(self, x: sparse.csr_matrix) -> np.ndarray:
         assert self.model is not None
@@ -353,19 +500,24 @@ class Ranker:
             return _logit(self.model.predict_proba(x)[:, 1])
         return np.asarray(self.model.decision_function(x))
 
-    def score(self, papers: Sequence[PaperFeatures]) -> list[Scored]:
-        """Each paper's probability of being relevant: the base log-odds, blended with the
-        learned model's as far as the decisions let it be trusted."""
-        if not papers:
-            return []
-        words = self.prior.words(papers)
-        base = self.base_logit(papers, words)
+    def score_table(self, table: Table) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's probability of being relevant, and the base's alone: the base
+        log-odds, blended with the learned model's as far as the decisions let it be
+        trusted."""
+        if not table.ids:
+            return np.zeros(0), np.zeros(0)
+        x, base = self._matrix(table)
         logit = base
         if self.model is not None:
-            x = sparse.hstack([words, self._others(papers, base)]).tocsr()
             logit = (1 - self.trust) * base + self.trust * self._learned_logit(x)
-        probability = _sigmoid(logit)
-        prior = _sigmoid(base)
+        return _sigmoid(logit), _sigmoid(base)
+
+    def score(self, papers: Sequence[PaperFeatures]) -> list[Scored]:
+        """``score_table`` of these papers, as records."""
+        if not papers:
+            return []
+        table = Table.of(self.prior, papers, self.categories, venues=self.venues)
+        probability, prior = self.score_table(table)
         return [
             Scored(p.paper_id, float(probability[i]), float(prior[i])) for i, p in enumerate(papers)
         ]

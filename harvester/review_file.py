@@ -18,7 +18,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
@@ -51,7 +51,7 @@ def render(
     db: Database,
     seeds: Seeds,
     *,
-    pending: tuple[int, list[review.QueueItem]] | None = None,
+    pending: tuple[int, list[Pending]] | None = None,
 ) -> str:
     """The pending queue as a checklist, grouped by category, best first.
 
@@ -61,7 +61,7 @@ def render(
     # Version read before the queue: a decision made in between then shows as newer than the
     # file (a conflict at import), never as older (which would let the file overwrite it).
     version, items = pending or queue_as_of(db, seeds)
-    groups: dict[str | None, list[review.QueueItem]] = {}
+    groups: dict[str | None, list[Pending]] = {}
     for item in items:
         groups.setdefault(item.category, []).append(item)
     lines = [
@@ -88,23 +88,51 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def queue_as_of(db: Database, seeds: Seeds) -> tuple[int, list[review.QueueItem]]:
-    """The last decision's id, then the pending queue (no why: the checklist prints none)."""
+class Pending(NamedTuple):
+    """A pending paper as its checklist line shows it (a tuple: the checklist has 20,000)."""
+
+    id: int
+    title: str
+    # The category it is shown under (``screening.shown_category``).
+    category: str | None
+    score: float
+    venue: str | None
+    venue_year: int | None
+    citation_count: int | None
+    arxiv_id: str | None
+    doi: str | None
+    s2_id: str | None
+
+
+def queue_as_of(db: Database, seeds: Seeds) -> tuple[int, list[Pending]]:
+    """The last decision's id, then every pending paper in the queue's order
+    (``review.queue``: most likely relevant first, then score, citations, id), each with the
+    category it is shown under: read straight from the rows, without the queue's records
+    and their ``why``, which the checklist prints none of."""
     version = review.last_decision(db)
-    return version, review.queue(db, seeds, explain=False)
+    current = screening.order(db, seeds)
+    rank = current.probability.get
+    category_of = screening.category_of
+    # (id, title, status, category, manual fields, score, venue, venue year, citations,
+    # arXiv id, DOI, S2 id): ``store.papers.QUEUE_COLUMNS``.
+    rows = store.papers.queue_rows(db, "pending").values()
+    ranked = sorted(rows, key=lambda r: (-rank(r[0], 0.0), -r[5], -(r[8] or 0), r[0]))
+    return version, [
+        Pending(r[0], r[1], category_of(r[0], r[2], r[3], r[4], current), *r[5:]) for r in ranked
+    ]
 
 
-def _describe(item: review.QueueItem) -> str:
-    parts = [f"**{escape(item.title)}**"]
+def _describe(item: Pending) -> str:
+    line = f"**{escape(item.title)}**"
     if item.venue:
-        parts.append(escape(f"{item.venue} {item.venue_year or ''}".strip()))
+        line += " · " + escape(f"{item.venue} {item.venue_year or ''}".strip())
     if item.citation_count is not None:
-        parts.append(f"{item.citation_count} citations")
-    parts.append(f"score {item.score:.1f}")
+        line += f" · {item.citation_count} citations"
+    line += f" · score {item.score:.1f}"
     link = primary_link({"arxiv_id": item.arxiv_id, "doi": item.doi, "s2_id": item.s2_id})
     if link:
-        parts.append(f"[{escape(_LINK_TEXT[link.label].format(id=link.id))}]({link.url})")
-    return " · ".join(parts)
+        line += f" · [{escape(_LINK_TEXT[link.label].format(id=link.id))}]({link.url})"
+    return line
 
 
 def export(db: Database, seeds: Seeds, path: Path, *, force: bool = False) -> int:

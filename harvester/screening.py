@@ -8,7 +8,9 @@ done when what it learns from changes, and kept:
 - **features** (``ranking.PaperFeatures``) per paper, recomputed only for the papers whose
   text, hits or links changed since they were computed;
 - the **prior** (the vocabulary of every paper and the seeds' text model), refitted only when
-  the texts or the seed papers change;
+  the texts or the seed papers change, and with it the **table** (``ranking.Table``: every
+  paper's features in arrays), from which a decision retrains the linear model and scores
+  every paper without reading a feature record;
 - the **order** (each paper's score and suggested category) and the **model** (the trained
   ``Ranker`` and ``CategoryModel``), keyed by the last decision's id.
 
@@ -44,10 +46,10 @@ from harvester.seeds import Seeds
 if TYPE_CHECKING:
     # scikit-learn takes seconds to import: only training and naming words need it, so a
     # read of a kept order never loads it (``ranking`` is imported where it trains).
-    from harvester.ranking import CategoryModel, Prior, Ranker
+    from harvester.ranking import CategoryModel, Prior, Ranker, Table
 
 # Bumped when what is pickled changes shape; the package version is part of the key too.
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 # Up to this many papers, an explanation computes their features instead of loading all.
 FEW = 200
 
@@ -101,6 +103,9 @@ class _State:
     features_state: tuple[Any, ...] | None = None
     prior: Prior | None = None
     prior_digest: str | None = None
+    # The feature table, keyed by the papers' state and the seed papers, with the digest of
+    # the prior it was made with.
+    table: tuple[tuple[Any, ...], str, Table] | None = None
     # The category model and every paper's suggestion, with what they were made from.
     filed: tuple[tuple[Any, ...], CategoryModel, dict[int, str | None]] | None = None
     # One training at a time: a request arriving while another trains for the same key
@@ -332,46 +337,61 @@ def explain_lines(
 
 
 def _train(db: Database, seeds: Seeds, state: _State, key: tuple[Any, ...]) -> _State:
-    from harvester.ranking import CategoryModel, Prior, Ranker, suggest_categories
+    from harvester.ranking import CategoryModel, Prior, Ranker, Table, suggest_categories
 
-    features = _features(db, seeds, state)
     decisions = [
         Decision(pid, status == "accepted", category, seed=seed)
         for pid, status, category, seed in store.papers.decided(db)
     ]
-    papers = list(features.values())
-    if not papers:
-        state.order = Order(key, {}, {}, {}, None, frozenset(), frozenset())
-        state.model = None
-        return state
     seed_ids = sorted(d.paper_id for d in decisions if d.seed and d.accepted)
-    digest = _texts_digest(papers, seed_ids)
-    prior = state.prior if state.prior_digest == digest else None
-    if prior is None:
-        cached = _load(db, "prior")
-        if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == digest:
-            prior = cached[1]
-    if not isinstance(prior, Prior):
-        prior = Prior.fit(seeds, papers, [features[i] for i in seed_ids if i in features])
-        _save(db, "prior", (digest, prior))
+    papers_state = (seeds_digest(seeds), *store.papers.ranking_state(db))
+    kept = _kept_table(db, state, (papers_state, tuple(seed_ids)))
+    features: dict[int, PaperFeatures] | None = None
+    if kept is None:
+        features = _features(db, seeds, state)
+        papers = list(features.values())
+        if not papers:
+            state.order = Order(key, {}, {}, {}, None, frozenset(), frozenset())
+            state.model = None
+            return state
+        digest = _texts_digest(papers, seed_ids)
+        prior = state.prior if state.prior_digest == digest else None
+        if prior is None:
+            cached = _load(db, "prior")
+            if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == digest:
+                prior = cached[1]
+        if not isinstance(prior, Prior):
+            prior = Prior.fit(seeds, papers, [features[i] for i in seed_ids if i in features])
+            _save(db, "prior", (digest, prior))
+        table = Table.of(prior, papers, tuple(seeds.categories))
+        table_key = (papers_state, tuple(seed_ids))
+        state.table = (table_key, digest, table)
+        _save(db, "table", (table_key, digest, table.without_words()))
+    else:
+        digest, prior, table = kept
     state.prior, state.prior_digest = prior, digest
-    ranker = Ranker.train(seeds, papers, decisions, prior=prior)
+    # From the table: a decision retrains the linear model on the decided papers' kept
+    # features and scores every paper in a few array operations.
+    ranker = Ranker.train(seeds, (), decisions, prior=prior, table=table)
     # The category model learns from accepted papers only: after a rejection (most
     # decisions) the model and its suggestions for every paper are the ones before.
-    filed_key = (digest, state.features_state, CategoryModel.learns_from(decisions))
+    filed_key = (digest, papers_state, CategoryModel.learns_from(decisions))
     filed = state.filed if state.filed is not None else _load(db, "categories")
     if isinstance(filed, tuple) and len(filed) == 3 and filed[0] == filed_key:
         categories, suggested = _with_prior_categories(filed[1], prior), filed[2]
     else:
+        if features is None:
+            features = _features(db, seeds, state)
+        papers = list(features.values())
         categories = CategoryModel.train(seeds, papers, decisions, prior=prior)
         suggested = suggest_categories(seeds, papers, categories)
         _save(db, "categories", (filed_key, replace(categories, prior=None), suggested))
     state.filed = (filed_key, categories, suggested)
-    scores = ranker.score(papers)
+    probability, prior_probability = ranker.score_table(table)
     state.order = Order(
         key=key,
-        probability={s.paper_id: s.probability for s in scores},
-        prior={s.paper_id: s.prior for s in scores},
+        probability=dict(zip(table.ids, probability.tolist(), strict=True)),
+        prior=dict(zip(table.ids, prior_probability.tolist(), strict=True)),
         suggested=suggested,
         trust=ranker.trust if ranker.model is not None else None,
         accepted_s2=ranker.accepted_s2,
@@ -381,6 +401,33 @@ def _train(db: Database, seeds: Seeds, state: _State, key: tuple[Any, ...]) -> _
     _save(db, "order", state.order)
     _save(db, "model", _without_prior(state.model))
     return state
+
+
+def _kept_table(
+    db: Database, state: _State, table_key: tuple[Any, ...]
+) -> tuple[str, Prior, Table] | None:
+    """The feature table (and its prior) of these papers and seed papers, from memory or the
+    cache folder, or None: then the features are read and the table made again."""
+    from harvester.ranking import Prior
+
+    held = state.table
+    if held is None or held[0] != table_key:
+        cached = _load(db, "table")
+        if not (isinstance(cached, tuple) and len(cached) == 3 and cached[0] == table_key):
+            return None
+        held = cached
+    _, digest, table = held
+    prior = state.prior if state.prior_digest == digest else None
+    if prior is None:
+        kept = _load(db, "prior")
+        if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == digest:
+            prior = kept[1]
+    if not isinstance(prior, Prior):
+        return None
+    if table.words is None:
+        table = table.with_words(prior)
+    state.table = (table_key, digest, table)
+    return digest, prior, table
 
 
 def _features(db: Database, seeds: Seeds, state: _State) -> dict[int, PaperFeatures]:

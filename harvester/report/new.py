@@ -9,7 +9,8 @@ alone (runs, decisions, first-seen times), so a report written twice is the same
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from sqlite_utils import Database
 
@@ -20,6 +21,19 @@ from harvester.seeds import Seeds
 
 # Candidates listed; the review queue has them all.
 MAX_CANDIDATES = 50
+
+
+class Candidate(Protocol):
+    """What the page lists of a pending paper: a queue item, or a checklist line's row."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def citation_count(self) -> int | None: ...
+
+    @property
+    def category(self) -> str | None: ...
 
 
 def _day(timestamp: str | None) -> str:
@@ -35,7 +49,7 @@ def render_new(
     db: Database,
     seeds: Seeds,
     papers: list[dict[str, Any]],
-    pending: list[review.QueueItem] | None = None,
+    pending: Sequence[Candidate] | None = None,
 ) -> str:
     """The page: accepted since the previous harvest, then the last harvest's candidates.
 
@@ -58,7 +72,7 @@ def render_new(
     candidate_ids = store.first_seen_between(db, latest["started"], latest["ended"])
     wanted = set(candidate_ids)
     if not wanted:
-        candidates: list[review.QueueItem] = []
+        candidates: Sequence[Candidate] = []
     elif pending is not None:
         candidates = [item for item in pending if item.id in wanted]
     else:

@@ -13,6 +13,7 @@ package.
 from __future__ import annotations
 
 from harvester.store import (
+    citation_keys,
     decisions,
     graph,
     lock,
@@ -61,6 +62,7 @@ __all__ = [
     "abandon_transaction",
     "accepted_times",
     "citation_key_inputs",
+    "citation_keys",
     "citation_links",
     "close_db",
     "connect",
