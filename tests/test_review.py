@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sklearn.metrics import roc_auc_score as roc_auc
 
-from harvester import review, store
+from harvester import review, screening, store
 from harvester.cli import cli
 from tests.conftest import SEEDS
 from tests.loopback import load_corpus, load_s2_corpus
@@ -184,6 +184,47 @@ def test_interactive_loop_driven_by_keys(env):
     assert second_row["focus"] == "a focus line"
     assert db.table("papers").get(third)["status"] == "pending"
     assert "accepted 1, rejected 0, skipped 1, undone 1" in result.output
+
+
+def _next_command_trains_nothing(env, monkeypatch) -> None:
+    """What another process would find: only the cache folder, no training allowed."""
+    screening.forget()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the ranking was trained again")
+
+    monkeypatch.setattr(screening, "_train", no_training)
+    result = run(env, "review", "list", "--limit", "5")
+    assert result.exit_code == 0, result.output
+
+
+def test_an_interactive_session_leaves_the_ranking_current_for_the_next_command(env, monkeypatch):
+    listed(env)  # the order before the session, as the page or a report would have it
+    result = run(env, "review", "--interactive", input="r" + "a" + "q")
+    assert result.exit_code == 0, result.output
+    assert "accepted 1, rejected 1" in result.output
+    _next_command_trains_nothing(env, monkeypatch)
+
+
+def test_an_imported_checklist_leaves_the_ranking_current_for_the_next_command(
+    env, tmp_path, monkeypatch
+):
+    assert run(env, "review", "export").exit_code == 0
+    path = tmp_path / "reports" / "review-queue.md"
+    first = listed(env)[0]["id"]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            line.replace("- [ ]", "- [x]") if line.endswith(f"`#{first}`") else line
+            for line in text.splitlines()
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    result = run(env, "review", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "accepted 1" in result.output
+    _next_command_trains_nothing(env, monkeypatch)
 
 
 def test_export_edit_import_round_trip(env, tmp_path):
