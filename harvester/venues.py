@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from harvester.errors import SeedError
 
@@ -67,9 +68,9 @@ class Venue:
         return None
 
 
-@dataclass(frozen=True)
-class VenueEvidence:
-    """Everything a source said that can name a paper's venue and its year."""
+class VenueEvidence(NamedTuple):
+    """Everything a source said that can name a paper's venue and its year (a tuple: it
+    keys ``Venues.place``'s answers, looked up for every paper derived)."""
 
     names: tuple[str, ...] = ()
     dblp: str | None = None
