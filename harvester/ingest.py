@@ -8,7 +8,8 @@ and what it changes, so a run killed at any point leaves whole pages or nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,7 +91,8 @@ def save_records(
     skip_known: bool = False,
     memo: Memo | None = None,
 ) -> SaveResult:
-    """Merge one page of records, and the queries that found them, in one transaction.
+    """Merge one page of records, and the queries that found them, in one transaction (the
+    caller's, when one is open).
 
     The records were found by ``query`` of ``category``, or each by its own queries of
     ``category`` (``found_by``, one list per record); without either they only enrich (no
@@ -111,7 +113,7 @@ def save_records(
     texts = [merge.source_text(r) for r in records]
     result = SaveResult()
     now = clock.now_iso()
-    with store.write_transaction(db):
+    with _transaction(db):
         keep = list(range(len(records)))
         if skip_known and records:
             keys = [(r.source, merge.source_id(r)) for r in records]
@@ -159,6 +161,21 @@ def save_records(
         memo.update(digests)
     result.new, result.updated, result.seen = page.new, page.updated, page.seen
     return result
+
+
+@contextmanager
+def _transaction(db: Database) -> Iterator[None]:
+    """The caller's transaction when one is open, else one of its own (``write_transaction``).
+
+    Not a savepoint inside the caller's: while a savepoint is open SQLite keeps the original
+    of every database page a statement changes, so that it can roll back to it, which costs a
+    page's writes a quarter more. No caller carries on after a failed page: its exception
+    leaves the caller's transaction, which rolls the whole back."""
+    if db.conn.in_transaction:
+        yield
+    else:
+        with store.write_transaction(db):
+            yield
 
 
 def _derive_and_write(

@@ -99,11 +99,18 @@ class PageIndex:
             self.add(row)
 
     def add(self, row: dict[str, Any]) -> None:
-        self.rows[row["id"]] = row
-        for column in _IDS:
-            if row[column]:
-                self._by_id[column][row[column]] = row["id"]
-        self._by_title.setdefault(row["title_key"], set()).add(row["id"])
+        paper_id = row["id"]
+        self.rows[paper_id] = row
+        for column, ids in self._by_id.items():
+            value = row[column]
+            if value:
+                ids[value] = paper_id
+        # No set made for a title already held: a page adds thousands of rows.
+        same = self._by_title.get(row["title_key"])
+        if same is None:
+            self._by_title[row["title_key"]] = {paper_id}
+        else:
+            same.add(paper_id)
 
     def update(self, paper_id: int, changes: dict[str, Any]) -> None:
         row = self.rows[paper_id]
@@ -161,7 +168,7 @@ def _source_values(record: PaperRecord) -> dict[str, Any]:
             "published": record.published,
             "updated": record.updated,
             "primary_category": record.primary_category,
-            "arxiv_categories": json.dumps(record.categories),
+            "arxiv_categories": _categories_text(tuple(record.categories)),
             "comment": record.comment,
             "journal_ref": record.journal_ref,
         }
@@ -173,6 +180,16 @@ def _source_values(record: PaperRecord) -> dict[str, Any]:
     }
 
 
+# A harvest's records name a few hundred combinations of arXiv categories.
+@lru_cache(maxsize=4096)
+def _categories_text(categories: tuple[str, ...]) -> str:
+    return json.dumps(list(categories))
+
+
+# ``json.dumps(..., ensure_ascii=False)`` without building an encoder per call.
+_authors_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def merge(existing: dict[str, Any], record: PaperRecord) -> dict[str, Any]:
     """The changes a record makes to a stored row: manual > Semantic Scholar > arXiv."""
     manual = manual_fields(existing)
@@ -181,14 +198,14 @@ def merge(existing: dict[str, Any], record: PaperRecord) -> dict[str, Any]:
     if record.source == "arxiv":
         if (record.arxiv_version or 0) >= (existing["arxiv_version"] or 0):
             changes.update(values)
-            changes["authors"] = json.dumps(record.authors, ensure_ascii=False)
+            changes["authors"] = _authors_text(record.authors)
     else:
         changes.update({k: v for k, v in values.items() if v is not None})
         # Text from Semantic Scholar only fills what arXiv has not given.
         if existing["arxiv_version"] is None:
             changes["title"] = record.title
             if record.authors:
-                changes["authors"] = json.dumps(record.authors, ensure_ascii=False)
+                changes["authors"] = _authors_text(record.authors)
         if not existing["abstract"] and record.abstract:
             changes["abstract"] = record.abstract
         if record.s2_id and not existing["s2_id"]:
@@ -208,22 +225,21 @@ def merge(existing: dict[str, Any], record: PaperRecord) -> dict[str, Any]:
 
 def new_row(record: PaperRecord, blank: dict[str, Any], now: str) -> dict[str, Any]:
     """A paper's first row, from the first record that finds it."""
-    return (
-        blank
-        | _source_values(record)
-        | {
-            "title": record.title,
-            "title_key": normalise_title(record.title),
-            "abstract": record.abstract,
-            "authors": json.dumps(record.authors, ensure_ascii=False),
-            "arxiv_id": record.arxiv_id,
-            "doi": doi_of(record),
-            "s2_id": record.s2_id,
-            "year": record.year,
-            "first_seen": now,
-            "last_seen": now,
-        }
+    row = blank.copy()
+    row.update(_source_values(record))
+    row.update(
+        title=record.title,
+        title_key=normalise_title(record.title),
+        abstract=record.abstract,
+        authors=_authors_text(record.authors),
+        arxiv_id=record.arxiv_id,
+        doi=doi_of(record),
+        s2_id=record.s2_id,
+        year=record.year,
+        first_seen=now,
+        last_seen=now,
     )
+    return row
 
 
 def seed_marks(
@@ -313,21 +329,26 @@ def merge_page(
     owner = {sid: pid for pid, claims in page.claims.items() for sid in claims}
     blank = stored.blank()
     next_id = stored.next_id
+    paper_hits = page.paper_hits
     for i, record in enumerate(records):
         existing = index.rows.get(targets[i]) if targets else index.find(record)
         if existing is None:
             paper_id, next_id = next_id, next_id + 1
-            index.add(new_row(record, blank, now) | {"id": paper_id})
+            row = new_row(record, blank, now)
+            row["id"] = paper_id
+            index.add(row)
             page.new.append(paper_id)
             page.authors[paper_id] = record.authors
         else:
             paper_id = int(existing["id"])
             changes = merge(existing, record)
+            seen = changes | {"last_seen": now}
             if paper_id in stored.rows:
-                page.changes.setdefault(paper_id, {}).update(changes | {"last_seen": now})
-            index.update(paper_id, changes | {"last_seen": now})
+                page.changes.setdefault(paper_id, {}).update(seen)
+            index.update(paper_id, seen)
             if "authors" in changes:
-                page.authors[paper_id] = json.loads(changes["authors"])
+                # The record's own list: ``merge`` wrote it as the text just compared.
+                page.authors[paper_id] = record.authors
             if changes:
                 page.updated.append(paper_id)
         page.seen.append(paper_id)
@@ -335,9 +356,13 @@ def merge_page(
         page.sources.append(
             SourceRow(paper_id, record.source, sid, texts[i], now, record.venue_claim)
         )
-        for source, category, query in hits[i]:
-            page.hits.append((paper_id, source, category, query))
-            page.paper_hits.setdefault(paper_id, set()).add((source, category, query))
+        if hits[i]:
+            found = paper_hits.get(paper_id)
+            if found is None:
+                found = paper_hits[paper_id] = set()
+            for source, category, query in hits[i]:
+                page.hits.append((paper_id, source, category, query))
+                found.add((source, category, query))
         if record.venue_claim is not None:
             previous = owner.get(sid)
             if previous is not None and previous != paper_id:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from harvester.records import VenueClaim
 
@@ -45,9 +45,9 @@ class StoredPage:
         return dict.fromkeys(self.columns) | _DEFAULTS
 
 
-@dataclass(frozen=True)
-class SourceRow:
-    """One source's own record of a paper, as ``paper_sources`` keeps it."""
+class SourceRow(NamedTuple):
+    """One source's own record of a paper, as ``paper_sources`` keeps it (a tuple: a
+    harvest makes one per record it stores)."""
 
     paper_id: int
     source: str

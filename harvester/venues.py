@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from harvester.errors import SeedError
 
@@ -67,9 +68,9 @@ class Venue:
         return None
 
 
-@dataclass(frozen=True)
-class VenueEvidence:
-    """Everything a source said that can name a paper's venue and its year."""
+class VenueEvidence(NamedTuple):
+    """Everything a source said that can name a paper's venue and its year (a tuple: it
+    keys ``Venues.place``'s answers, looked up for every paper derived)."""
 
     names: tuple[str, ...] = ()
     dblp: str | None = None
@@ -95,6 +96,11 @@ class Venues:
         self._placed: dict[tuple[VenueEvidence, int | None, int | None], tuple[str, int | None]]
         self._placed = {}
         self._by_name: dict[str, str] = {}
+        # ``by_name``'s answers by the name as given: a corpus names a few hundred venues,
+        # each for thousands of papers, and a name the table lacks costs five regexes.
+        self._named: dict[str, str | None] = {}
+        # ``shorten_unknown``'s answers, by the names a paper's sources give.
+        self._shortened: dict[tuple[str, ...], str | None] = {}
         for venue in self.venues:
             for name in (venue.short, *venue.names, *venue.abbrev):
                 self._by_name.setdefault(_key(name), venue.short)
@@ -125,6 +131,16 @@ class Venues:
         (ICPR)")."""
         if not name:
             return None
+        try:
+            return self._named[name]
+        except KeyError:
+            pass
+        if len(self._named) >= 50_000:
+            self._named.clear()
+        found = self._named[name] = self._find_name(name)
+        return found
+
+    def _find_name(self, name: str) -> str | None:
         found = self._by_name.get(_key(name))
         if found:
             return found
@@ -220,7 +236,13 @@ class Venues:
         named = [n for n in evidence.names if self.by_name(n) != UNPUBLISHED]
         if any(_THESIS_RE.search(t) for t in (*named, *evidence.texts)):
             return THESIS, evidence.year or year
-        short = shorten_unknown(named)
+        key = tuple(named)
+        try:
+            short = self._shortened[key]
+        except KeyError:
+            if len(self._shortened) >= 50_000:
+                self._shortened.clear()
+            short = self._shortened[key] = shorten_unknown(named)
         if short:
             return short, evidence.year or year
         publisher = self.publisher(evidence.doi)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlite_utils import Database
@@ -112,7 +113,7 @@ def latest_claims(db: Database, paper_ids: Sequence[int]) -> dict[int, VenueClai
 
 
 def insert_papers(db: Database, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
-    values = [[row[c] for c in columns] for row in rows]
+    values = list(map(itemgetter(*columns), rows))
     if values:
         marks = ", ".join("?" * len(columns))
         db.conn.executemany(f"INSERT INTO papers ({', '.join(columns)}) VALUES ({marks})", values)
