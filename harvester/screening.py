@@ -355,12 +355,8 @@ def _train(db: Database, seeds: Seeds, state: _State, key: tuple[Any, ...]) -> _
             state.model = None
             return state
         digest = _texts_digest(papers, seed_ids)
-        prior = state.prior if state.prior_digest == digest else None
+        prior = _kept_prior(db, state, digest)
         if prior is None:
-            cached = _load(db, "prior")
-            if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == digest:
-                prior = cached[1]
-        if not isinstance(prior, Prior):
             prior = Prior.fit(seeds, papers, [features[i] for i in seed_ids if i in features])
             _save(db, "prior", (digest, prior))
         table = Table.of(prior, papers, tuple(seeds.categories))
@@ -408,8 +404,6 @@ def _kept_table(
 ) -> tuple[str, Prior, Table] | None:
     """The feature table (and its prior) of these papers and seed papers, from memory or the
     cache folder, or None: then the features are read and the table made again."""
-    from harvester.ranking import Prior
-
     held = state.table
     if held is None or held[0] != table_key:
         cached = _load(db, "table")
@@ -417,12 +411,8 @@ def _kept_table(
             return None
         held = cached
     _, digest, table = held
-    prior = state.prior if state.prior_digest == digest else None
+    prior = _kept_prior(db, state, digest)
     if prior is None:
-        kept = _load(db, "prior")
-        if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == digest:
-            prior = kept[1]
-    if not isinstance(prior, Prior):
         return None
     if table.words is None:
         table = table.with_words(prior)
@@ -525,6 +515,23 @@ def _with_prior_categories(categories: CategoryModel, prior: Prior) -> CategoryM
     """A kept category model with the words it was trained on (a model without learned
     categories has none)."""
     return replace(categories, prior=prior) if categories.model is not None else categories
+
+
+def _kept_prior(db: Database, state: _State, digest: str) -> Prior | None:
+    """The prior fitted on texts of this digest, from memory or the cache folder, or None."""
+    from harvester.ranking import Prior
+
+    if state.prior is not None and state.prior_digest == digest:
+        return state.prior
+    cached = _load(db, "prior")
+    if (
+        isinstance(cached, tuple)
+        and len(cached) == 2
+        and cached[0] == digest
+        and isinstance(cached[1], Prior)
+    ):
+        return cached[1]
+    return None
 
 
 def _prior_from_disk(db: Database, state: _State) -> Prior | None:
