@@ -248,9 +248,7 @@ def best_category(
         for s in scores.values()
         if s is best
         or (
-            s.score >= margin(s.category) * best.score
-            and s.score >= floor
-            and may_lead(s.category)
+            s.score >= margin(s.category) * best.score and s.score >= floor and may_lead(s.category)
         )
     ]
 
