@@ -6,8 +6,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sqlite_utils import Database
+
+from harvester import ingest, screening, store
 from harvester.ranking import PaperFeatures, paper_features, suggest_categories
+from harvester.records import PaperRecord
+from harvester.rules import Rules
 from harvester.seeds import Seeds
+from harvester.sources.semantic_scholar import to_record
 
 # Its words lean a little to Layer skipping ("adaptive depth", "skipped"), with early exits
 # named beside them: a close call.
@@ -130,3 +136,52 @@ def test_a_section_in_its_home_arxiv_class_wins_from_behind_without_a_title_word
     assert suggest_categories(with_home, [paper_features(with_home, row)]) == {1: "system"}
     row["primary_category"] = "cs.CL"
     assert suggest_categories(with_home, [paper_features(with_home, row)]) == {1: "early_exit"}
+
+
+# --- through the queue ---------------------------------------------------------------------------
+
+
+def s2_record(paper_id: str, title: str, abstract: str) -> PaperRecord:
+    return to_record(
+        {
+            "paperId": paper_id,
+            "externalIds": {},
+            "title": title,
+            "abstract": abstract,
+            "venue": "",
+            "publicationVenue": None,
+            "year": 2024,
+            "publicationDate": None,
+            "citationCount": 3,
+            "influentialCitationCount": 0,
+            "authors": [{"authorId": "1", "name": "A. Author"}],
+            "journal": None,
+            "tldr": None,
+        }
+    )
+
+
+def shown(db: Database, seeds: Seeds) -> dict[str, str | None]:
+    current = screening.order(db, seeds)
+    rows = db.query("SELECT id, title, status, category, manual_fields FROM papers")
+    return {row["title"]: screening.shown_category(row, current) for row in rows}
+
+
+def test_the_queue_files_a_paper_by_the_stored_citation_graph(tmp_path, seeds):
+    """``status``, ``review list`` and ``accept`` read ``shown_category``: the citations the
+    harvest stored are its vote."""
+    db = store.open_db(tmp_path / "h.db")
+    records = [s2_record("p1", DEPTH_TITLE, DEPTH_ABSTRACT)]
+    records += [s2_record(f"e{i}", f"Patient exits {i}", EXIT_ABSTRACT) for i in (2, 3, 4)]
+    ingest.save_records(db, Rules(seeds), records)
+    screening.forget()
+    assert shown(db, seeds)[DEPTH_TITLE] == "layer_skipping"
+    store.graph.add_edges(db, [("p1", "e2"), ("p1", "e3"), ("p1", "e4")])
+    db.conn.commit()
+    screening.forget()
+    assert shown(db, seeds) == {
+        DEPTH_TITLE: "early_exit",
+        "Patient exits 2": "early_exit",
+        "Patient exits 3": "early_exit",
+        "Patient exits 4": "early_exit",
+    }
