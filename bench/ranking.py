@@ -53,7 +53,7 @@ from harvester.ranking import (
     Ranker,
     most_likely_first,
     paper_features,
-    suggest_category,
+    suggest_categories,
 )
 from harvester.records import normalise_title
 from harvester.rules import Rules
@@ -180,6 +180,7 @@ class NewRanking:
     def _retrain(self) -> None:
         self.ranker = Ranker.train(self.seeds, self.pool.features, self.decisions, prior=self.prior)
         self.categories: CategoryModel | None = None
+        self.suggested: dict[int, str | None] = {}
 
     def decide(self, pid: int, label: str, *, retrain: bool = True) -> None:
         category = label if label in self.seeds.categories else None
@@ -198,11 +199,17 @@ class NewRanking:
         return ranked[0].paper_id
 
     def category(self, pid: int) -> str | None:
+        """As the queue files it: every paper's suggestion at once, among all the others
+        (their citation vote), with the accepted papers' categories."""
         if self.categories is None:
             self.categories = CategoryModel.train(
                 self.seeds, self.pool.features, self.decisions, prior=self.prior
             )
-        return suggest_category(self.seeds, self.by_id[pid], self.categories)
+            filed = {d.paper_id: d.category for d in self.decisions if d.accepted and d.category}
+            self.suggested = suggest_categories(
+                self.seeds, self.pool.features, self.categories, filed
+            )
+        return self.suggested[pid]
 
 
 Ranking = NewRanking

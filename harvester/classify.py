@@ -198,6 +198,7 @@ def best_category(
     rules: Rules | None = None,
     *,
     primary_class: str | None = None,
+    title: str | None = None,
 ) -> CategoryScore | None:
     """The winning category: the highest score, unless a more specific category (higher
     ``priority`` in the seeds) comes within ``priority_margin`` of it (the category's own,
@@ -212,6 +213,12 @@ def best_category(
     ``primary_class`` comes first: words shared by neighbouring sections ("mixture of
     experts", "memory", "devices") decide a near-tie by their weights alone, while the
     authors' own choice of cs.AR, cs.DC or cs.PL says which community the paper addresses.
+
+    Given the paper's ``title``, a section wins from behind only when the title names it
+    with a phrase of its own (one no model category has: "serving", "compiler", "survey")
+    or the paper is in its home class: a title names the paper's contribution, and a
+    mixture-of-experts model whose abstract reports its GPU throughput and communication
+    cost is still a model, while an MoE serving system says so in its title.
     """
     if not scores:
         return None
@@ -225,10 +232,24 @@ def best_category(
         return seeds.rules.priority_margin if own is None else own
 
     floor = seeds.rules.priority_min_score
+    named = rules.matcher.found(title) if title is not None else None
+
+    def may_lead(key: str) -> bool:
+        """Whether this section may win from behind the best (see the docstring)."""
+        category = seeds.categories[key]
+        if named is None or category.priority <= seeds.categories[best.category].priority:
+            return True
+        if primary_class is not None and primary_class in category.primary_classes:
+            return True
+        return not named.isdisjoint(rules.own_phrase_ids.get(key, frozenset()))
+
     close = [
         s
         for s in scores.values()
-        if s is best or (s.score >= margin(s.category) * best.score and s.score >= floor)
+        if s is best
+        or (
+            s.score >= margin(s.category) * best.score and s.score >= floor and may_lead(s.category)
+        )
     ]
 
     def rank(s: CategoryScore) -> tuple[bool, int, float, int]:

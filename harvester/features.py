@@ -280,13 +280,34 @@ def _points(reason: str) -> float:
 # --- categories ---------------------------------------------------------------------------------
 
 
-def keyword_category(seeds: Seeds, paper: PaperFeatures) -> str | None:
+def keyword_category(
+    seeds: Seeds, paper: PaperFeatures, neighbours: Mapping[str, int] | None = None
+) -> str | None:
     """The section rule of the keyword classifier (priorities included) over the paper's
-    stored scores."""
+    stored scores.
+
+    ``neighbours`` counts, per category, the papers this one cites or is cited by that are
+    filed there: each adds classify.toml's ``link`` (at most ``link_cap`` of them), as an
+    accepted paper of the category does to the stored score. A paper is mostly cited by and
+    citing its own family, so where its words leave two sections close (a mixture-of-experts
+    model that reports its GPU throughput, a dynamic-depth model compared with early exits),
+    the papers around it say which.
+    """
     scores = {key: CategoryScore(key, score) for key, score in paper.category_scores}
+    if neighbours:
+        weights = seeds.rules
+        for key, count in neighbours.items():
+            if count > 0 and key in seeds.categories:
+                scores.setdefault(key, CategoryScore(key)).score += weights.link * min(
+                    count, weights.link_cap
+                )
     primary = paper.arxiv_classes[0] if paper.arxiv_classes else None
     best = best_category(
-        scores, list(seeds.categories), vocabulary(seeds).rules, primary_class=primary
+        scores,
+        list(seeds.categories),
+        vocabulary(seeds).rules,
+        primary_class=primary,
+        title=paper.title,
     )
     return best.category if best is not None else None
 

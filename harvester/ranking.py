@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -714,31 +714,51 @@ class CategoryModel:
 
 
 def suggest_category(
-    seeds: Seeds, paper: PaperFeatures, model: CategoryModel | None = None
+    seeds: Seeds,
+    paper: PaperFeatures,
+    model: CategoryModel | None = None,
+    around: Sequence[PaperFeatures] = (),
+    filed: Mapping[int, str] | None = None,
 ) -> str | None:
     """The category the ranking proposes for a paper (``screening.shown_category`` adds what
-    a person decided).
-
-    The keyword section rule (``keyword_category``); for a paper no keyword places, the
-    category whose description it is most like. Once ``model`` has learned categories (each
-    with ``MIN_CATEGORY_ACCEPTED`` accepted papers: a seed paper alone never makes one), its
-    pick among them replaces the rule's when it is sure (``CONFIDENT``), and never replaces
-    a more specific section (higher ``priority``): a survey of dynamic networks stays a
-    Survey.
+    a person decided): ``suggest_categories`` of the paper among the papers ``around`` it.
     """
-    return suggest_categories(seeds, [paper], model)[paper.paper_id]
+    return suggest_categories(seeds, [paper, *around], model, filed)[paper.paper_id]
 
 
 def suggest_categories(
-    seeds: Seeds, papers: Sequence[PaperFeatures], model: CategoryModel | None = None
+    seeds: Seeds,
+    papers: Sequence[PaperFeatures],
+    model: CategoryModel | None = None,
+    filed: Mapping[int, str] | None = None,
 ) -> dict[int, str | None]:
-    """``suggest_category`` of many papers, the learned model applied to all in one go."""
+    """The category the ranking proposes for each of ``papers``.
+
+    The keyword section rule (``keyword_category``) over the paper's own words, with a vote
+    of its citation neighbours among ``papers``: each paper it cites or is cited by counts
+    for the category it is filed under (``filed``, the accepted papers' categories) or, not
+    yet decided, the one its own words give. The vote is read from the neighbours' words
+    alone, never from their votes, so one pass decides it and no paper's category depends
+    on the order of the papers. For a paper nothing places, the category whose description
+    it is most like. Once ``model`` has learned categories (each with
+    ``MIN_CATEGORY_ACCEPTED`` accepted papers: a seed paper alone never makes one), its pick
+    among them replaces the rule's when it is sure (``CONFIDENT``), and never replaces a more
+    specific section (higher ``priority``): a survey of dynamic networks stays a Survey.
+    """
+    filed = filed or {}
+    own = {p.paper_id: filed.get(p.paper_id) or keyword_category(seeds, p) for p in papers}
+    by_s2 = {p.s2_id: own[p.paper_id] for p in papers if p.s2_id}
     probabilities = (
         model.probabilities_of(seeds, papers) if model is not None else [{} for _ in papers]
     )
     out: dict[int, str | None] = {}
     for paper, probs in zip(papers, probabilities, strict=True):
-        rule = keyword_category(seeds, paper)
+        votes: dict[str, int] = {}
+        for ref in paper.cites | paper.cited_by:
+            neighbour = by_s2.get(ref)
+            if neighbour is not None:
+                votes[neighbour] = votes.get(neighbour, 0) + 1
+        rule = keyword_category(seeds, paper, votes) if votes else keyword_category(seeds, paper)
         if rule is None and model is not None:
             rule = model.nearest_description(paper)
         out[paper.paper_id] = _pick(seeds, rule, probs)

@@ -51,6 +51,11 @@ class Rules:
     )
     # The categories in the seeds' order (ties go to the earlier one).
     order: list[str] = field(init=False, repr=False, compare=False)
+    # Each section's own phrase keys (higher ``priority``), those no model category has:
+    # what a title names when the paper's contribution is a system, a compiler, a survey.
+    own_phrase_ids: dict[str, frozenset[tuple[str, ...]]] = field(
+        init=False, repr=False, compare=False
+    )
     # ``classify.score_paper``'s answers, by the phrases found, hits and links: rules are
     # fixed for the life of this object, so an answer never goes stale.
     scores: dict[Any, list[tuple[str, float, tuple[str, ...]]]] = field(
@@ -77,12 +82,11 @@ class Rules:
                         _line(weight * rules.abstract_weight, f"abstract: {phrase!r}"),
                     ),
                 )
-        compiled = {
+        ids = {key: frozenset(k for _, k, _ in entries) for key, entries in keywords.items()}
+        compiled: dict[str, Any] = {
             "keywords": keywords,
             "negative": negative,
-            "phrase_ids": {
-                key: frozenset(k for _, k, _ in entries) for key, entries in keywords.items()
-            },
+            "phrase_ids": ids,
             "matcher": PhraseMatcher([*phrases, *rules.negative]),
             "keyword_lines": lines,
             "penalties": [
@@ -94,6 +98,12 @@ class Rules:
                 for phrase, phrase_id, weight in negative
             ],
             "order": list(self.seeds.categories),
+        }
+        model = frozenset().union(
+            *(ids[k] for k, c in self.seeds.categories.items() if c.priority <= 0)
+        )
+        compiled["own_phrase_ids"] = {
+            k: ids[k] - model for k, c in self.seeds.categories.items() if c.priority > 0
         }
         # Frozen, so the compiled parts are set once here, through object.__setattr__.
         for name, value in compiled.items():

@@ -380,7 +380,8 @@ def _train(db: Database, seeds: Seeds, state: _State, key: tuple[Any, ...]) -> _
             features = _features(db, seeds, state)
         papers = list(features.values())
         categories = CategoryModel.train(seeds, papers, decisions, prior=prior)
-        suggested = suggest_categories(seeds, papers, categories)
+        filed_as = {d.paper_id: d.category for d in decisions if d.accepted and d.category}
+        suggested = suggest_categories(seeds, papers, categories, filed_as)
         _save(db, "categories", (filed_key, replace(categories, prior=None), suggested))
     state.filed = (filed_key, categories, suggested)
     probability, prior_probability = ranker.score_table(table)

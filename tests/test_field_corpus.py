@@ -268,7 +268,9 @@ def test_relevant_papers_meet_the_minimums_per_category():
 
 
 def test_s2_only_and_plain_word_shares_are_as_planned():
-    papers = relevant()
+    """The shares planned for the stratified papers and the first two tuning batches; the
+    third is real recent arXiv papers, which Semantic Scholar knows as well."""
+    papers = [p for p in relevant() if not (p.tuning and p.batch >= 3)]
     s2_only = sum(p.arxiv is None for p in papers) / len(papers)
     plain = sum(p.plain_words for p in papers) / len(papers)
     assert 0.12 <= s2_only <= 0.22, s2_only
