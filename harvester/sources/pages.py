@@ -40,6 +40,7 @@ class Page:
     dates: list[str] = field(default_factory=list)
     last: bool = False
     skipped: int = 0
+    found_by: list[list[str]] | None = None
 
     @property
     def start(self) -> int:
@@ -49,3 +50,5 @@ class Page:
 
 # Whether a page ends an incremental read (the caller's rule: its watermark is reached).
 StopWhen = Callable[[Page], bool]
+# The seed queries a record of the read matches (``queries.Read.found_by``); picklable.
+FoundBy = Callable[[PaperRecord], list[str]]
