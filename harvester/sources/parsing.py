@@ -124,27 +124,6 @@ class PageParser:
         except (RuntimeError, CancelledError):  # closed meanwhile: the run is ending
             return None
 
-    @property
-    def started(self) -> bool:
-        """Whether a large page has started the worker."""
-        return self._pool is not None
-
-    def wait_ready(self) -> bool:
-        """Start the worker if it is not, and wait until it has: whether it runs (False once
-        it has stopped). Large pages otherwise go to it from the first one after its start,
-        without waiting."""
-        with self._lock:
-            if self._pool is None and self.crashed is None and self.enabled:
-                self._pool_when_ready()
-            started = self._started
-        if started is None:
-            return False
-        try:
-            started.result()
-        except BrokenProcessPool as exc:
-            self._broken(exc)
-        return self._pool_when_ready() is not None
-
     def _pool_when_ready(self) -> ProcessPoolExecutor | None:
         """The worker once it has started; the first call starts it (spawned, not forked:
         the harvest's process has threads and an open database)."""
