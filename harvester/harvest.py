@@ -64,7 +64,7 @@ from harvester.snowball import snowball
 from harvester.sources import Sources, open_sources
 from harvester.sources import arxiv as arxiv_source
 from harvester.sources import semantic_scholar as s2_source
-from harvester.sources.pages import FIRST_PAGE, START, Cursor, FoundBy, Page, StopWhen
+from harvester.sources.pages import FIRST_PAGE, START, Cursor, Page, StopWhen
 from harvester.sources.queries import Read
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,6 @@ class SearchSource(Protocol):
         cursor: Cursor = START,
         first_page: int | None = None,
         stop_when: StopWhen | None = None,
-        found_by: FoundBy | None = None,
     ) -> Iterator[Page]: ...
 
 
@@ -339,8 +338,6 @@ def run_harvest(
             result.errors.sort(key=lambda line: line.split(":", 1)[0])
             for line in breaker.report():
                 result.fail(line)
-            if bundle is not None and bundle.parser.crashed is not None:
-                result.fail(bundle.parser.crashed)
             result.requests = bundle.requests.as_dict() if bundle is not None else {}
             store.abandon_transaction(db)
             store.finish_run(
@@ -597,8 +594,6 @@ def _read(run: _Run, source: SearchSource, read: Read) -> None:
             cursor=start,
             first_page=first,
             stop_when=reached,
-            # Matched with the page, where it is read (a worker process for a large one).
-            found_by=read.found_by,
         )
 
     try:
@@ -620,7 +615,7 @@ def _read(run: _Run, source: SearchSource, read: Read) -> None:
             run.hand_over(
                 page.records,
                 category=key,
-                found_by=page.found_by,
+                found_by=[read.found_by(r) for r in page.records],
                 then=_bookmark(run, wm, read, done=page.last, cursor=page.cursor, newest=newest),
                 described=source.describes,
             )

@@ -38,7 +38,7 @@ def source_id(record: PaperRecord) -> str:
     return record.source_id or record.arxiv_id or record.s2_id or normalise_title(record.title)
 
 
-_NOT_SAID = frozenset(("raw", "venue_claim", "source_text"))
+_NOT_SAID = frozenset(("raw", "venue_claim"))
 
 
 def source_data(record: PaperRecord) -> dict[str, Any]:
@@ -57,10 +57,7 @@ _SOURCE_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 def source_text(record: PaperRecord) -> str:
-    """``source_data`` as the text stored (keys sorted, so equal answers are equal text);
-    made once, by whoever reads the page (the page parser's worker sets it on the record)."""
-    if record.source_text is not None:
-        return record.source_text
+    """``source_data`` as the text stored (keys sorted, so equal answers are equal text)."""
     return _SOURCE_ENCODER.encode(source_data(record))
 
 

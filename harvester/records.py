@@ -59,9 +59,6 @@ class PaperRecord:
     tldr: str | None = None
     source_id: str | None = None
     raw: dict[str, Any] | None = None
-    # ``merge.source_text`` of this record, when the page parser's worker made it with the
-    # record (``sources.parsing``): encoding it is a fifth of the writer's work per record.
-    source_text: str | None = None
 
 
 def split_arxiv_id(raw: str) -> tuple[str, int | None]:

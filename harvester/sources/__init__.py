@@ -1,7 +1,6 @@
 """Sources: one module per service, each turning API answers into ``PaperRecord``s.
 
-``open_sources`` gives both services over one HTTP client, one request log and one page
-parser (``sources.parsing``: large pages are read in a worker process); the harvest,
+``open_sources`` gives both services over one HTTP client and one request log; the harvest,
 ``review add`` and snowballing use the same bundle.
 """
 
@@ -18,7 +17,6 @@ from harvester.config import Config
 from harvester.http import RequestLog, Service, make_client
 from harvester.sources import arxiv as arxiv_source
 from harvester.sources import semantic_scholar as s2_source
-from harvester.sources.parsing import PageParser
 
 
 def _services(
@@ -26,7 +24,6 @@ def _services(
     client: httpx.Client,
     requests: RequestLog,
     sleep: Callable[[float], None],
-    parser: PageParser,
 ) -> tuple[arxiv_source.ArxivSource, s2_source.SemanticScholarSource]:
     arxiv = arxiv_source.ArxivSource(
         Service(
@@ -43,7 +40,6 @@ def _services(
         ),
         config.arxiv_url,
         config.arxiv_page_size,
-        parser,
     )
     s2 = s2_source.SemanticScholarSource(
         Service(
@@ -61,20 +57,17 @@ def _services(
         ),
         config.s2_url,
         recommendations_url=config.s2_recommendations_url,
-        parser=parser,
     )
     return arxiv, s2
 
 
 @dataclass
 class Sources:
-    """The run's two services over one HTTP client, the requests they made, and the parser
-    of their large pages."""
+    """The run's two services over one HTTP client, and the requests they made."""
 
     arxiv: arxiv_source.ArxivSource
     s2: s2_source.SemanticScholarSource
     requests: RequestLog
-    parser: PageParser
 
 
 @contextmanager
@@ -84,13 +77,8 @@ def open_sources(
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[Sources]:
-    """Both sources, sharing one HTTP client, one request log and one page parser, closed
-    on exit (the parser's worker, if a large page started it, is stopped)."""
+    """Both sources, sharing one HTTP client and one request log, closed on exit."""
     requests = RequestLog()
-    parser = PageParser()
-    try:
-        with make_client(config, transport) as client:
-            arxiv, s2 = _services(config, client, requests, sleep, parser)
-            yield Sources(arxiv, s2, requests, parser)
-    finally:
-        parser.close()
+    with make_client(config, transport) as client:
+        arxiv, s2 = _services(config, client, requests, sleep)
+        yield Sources(arxiv, s2, requests)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 import arxiv
@@ -25,8 +25,7 @@ from harvester.errors import RetryableSourceError
 from harvester.http import Service
 from harvester.records import PaperRecord, split_arxiv_id
 from harvester.seeds import Category
-from harvester.sources.pages import START, Cursor, FoundBy, Page, StopWhen
-from harvester.sources.parsing import PageParser, with_texts
+from harvester.sources.pages import START, Cursor, Page, StopWhen
 from harvester.sources.queries import Read, arxiv_reads
 
 SOURCE = "arxiv"
@@ -301,18 +300,6 @@ def read_page(content: bytes, url: str = "") -> tuple[int, list[PaperRecord]]:
     return _number(total), records
 
 
-# A page read: arXiv's ``totalResults``, the records, and each one's seed queries if asked.
-_Got = tuple[int, list[PaperRecord], list[list[str]] | None]
-
-
-def _read_in_worker(content: bytes, url: str, found_by: FoundBy | None) -> _Got:
-    """``read_page`` in the page parser's worker, with what else is a function of the page
-    alone: each record's stored text (``parsing.with_texts``) and seed queries."""
-    total, records = read_page(content, url)
-    hits = [found_by(r) for r in records] if found_by is not None else None
-    return total, with_texts(records), hits
-
-
 def to_record(result: arxiv.Result) -> PaperRecord:
     """Convert arxiv.py's Result into our record; the id is stored bare, version beside it."""
     arxiv_id, version = split_arxiv_id(result.entry_id)
@@ -342,20 +329,12 @@ class ArxivSource:
     # A search answer says nothing of citations or venues: it is no refresh.
     describes = False
 
-    def __init__(
-        self,
-        service: Service,
-        url: str,
-        page_size: int = MAX_PAGE_SIZE,
-        parser: PageParser | None = None,
-    ) -> None:
+    def __init__(self, service: Service, url: str, page_size: int = MAX_PAGE_SIZE) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
         self.service = service
         self.url = url
         self.page_size = page_size
-        # Where large pages are read (``sources.parsing``); by default in the calling thread.
-        self.parser = parser or PageParser(enabled=False)
 
     @staticmethod
     def _search(query: str) -> arxiv.Search:
@@ -369,30 +348,18 @@ class ArxivSource:
     def _params(search: arxiv.Search, start: int, size: int) -> dict[str, str]:
         return dict(search._url_args()) | {"start": str(start), "max_results": str(size)}
 
-    def _get(
-        self, search: arxiv.Search, start: int, size: int, found_by: FoundBy | None = None
-    ) -> _Got:
-        """One page: arXiv's ``totalResults``, the page's records and, with ``found_by``,
-        each record's seed queries."""
+    def _get(self, search: arxiv.Search, start: int, size: int) -> tuple[int, list[PaperRecord]]:
+        """One page: arXiv's ``totalResults`` and the page's records."""
         params = self._params(search, start, size)
 
-        def parse(
-            response: httpx.Response,
-        ) -> tuple[int, list[PaperRecord], list[list[str]] | None]:
-            content, url = response.content, str(response.url)
-            read = partial(_read_in_worker, url=url, found_by=found_by)
-            page = self.parser.offload(read, content)
-            if page is None:
-                page = (*read_page(content, url), None)
-            total, records, hits = page
+        def parse(response: httpx.Response) -> tuple[int, list[PaperRecord]]:
+            total, records = read_page(response.content, str(response.url))
             if not records and start < min(total, MAX_RESULTS):
                 # arXiv sometimes serves an empty page in the middle of a result set.
                 raise RetryableSourceError(
                     SOURCE, f"empty page at start={start} of {total} results", url=str(response.url)
                 )
-            if found_by is not None and hits is None:
-                hits = [found_by(r) for r in records]
-            return total, records, hits
+            return total, records
 
         return self.service.request("GET", self.url, parse, params=params)
 
@@ -404,22 +371,20 @@ class ArxivSource:
         cursor: Cursor = START,
         first_page: int | None = None,
         stop_when: StopWhen | None = None,
-        found_by: FoundBy | None = None,
     ) -> Iterator[Page]:
         """Yield the query's pages, newest submissions first, from ``cursor`` to the end.
 
         Ends at arXiv's ``totalResults`` (or ``max_results``), never at an empty page: those
         are retried; or at the first page ``stop_when`` says ends the read. The first
         request asks for ``first_page`` entries when given, the others for a full page. To
-        resume after a failure, call again with the last page's ``cursor``. With ``found_by``,
-        each page says each record's seed queries (``Page.found_by``).
+        resume after a failure, call again with the last page's ``cursor``.
         """
         search = self._search(query)
         limit = min(max_results, MAX_RESULTS)
         start = cursor.offset
         size = min(first_page or self.page_size, self.page_size)
         while start < limit:
-            total, records, hits = self._get(search, start, min(size, limit - start), found_by)
+            total, records = self._get(search, start, min(size, limit - start))
             end = start + len(records)
             page = Page(
                 records,
@@ -427,7 +392,6 @@ class ArxivSource:
                 Cursor(end),
                 dates=[r.published for r in records if r.published],
                 last=not records or end >= min(total, limit),
-                found_by=hits,
             )
             page.last = page.last or (stop_when is not None and stop_when(page))
             yield page

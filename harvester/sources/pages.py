@@ -40,7 +40,6 @@ class Page:
     dates: list[str] = field(default_factory=list)
     last: bool = False
     skipped: int = 0
-    found_by: list[list[str]] | None = None
 
     @property
     def start(self) -> int:
@@ -50,5 +49,3 @@ class Page:
 
 # Whether a page ends an incremental read (the caller's rule: its watermark is reached).
 StopWhen = Callable[[Page], bool]
-# The seed queries a record of the read matches (``queries.Read.found_by``); picklable.
-FoundBy = Callable[[PaperRecord], list[str]]

@@ -276,13 +276,6 @@ class Read:
     def _matcher(self) -> _Matcher:
         return _Matcher(self.trees)
 
-    def __getstate__(self) -> dict[str, Any]:
-        """A read sent to the page parser's worker (``found_by`` with a page): without its
-        compiled matcher, which the worker compiles again (its tests are closures)."""
-        state = dict(self.__dict__)
-        state.pop("_matcher", None)
-        return state
-
 
 def _combine(
     category: str,

@@ -10,13 +10,11 @@ build its ``Paper`` model: ``to_record`` reads the few fields a record needs fro
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -27,8 +25,7 @@ from harvester.errors import RetryableSourceError, SourceError
 from harvester.http import Service
 from harvester.records import PaperRecord, VenueClaim, normalise_title, split_arxiv_id
 from harvester.seeds import Category
-from harvester.sources.pages import START, Cursor, FoundBy, Page, StopWhen
-from harvester.sources.parsing import PageParser, with_texts
+from harvester.sources.pages import START, Cursor, Page, StopWhen
 from harvester.sources.queries import Read, s2_reads
 
 log = logging.getLogger(__name__)
@@ -225,51 +222,6 @@ def _records(items: list[Any]) -> tuple[list[PaperRecord], int]:
     return records, skipped
 
 
-@dataclass(frozen=True)
-class _Searched:
-    """What a bulk search page says: its records (the first ``limit`` objects), the objects
-    skipped, how many it listed, the continuation token, the total it reports and, when
-    asked, each record's seed queries."""
-
-    records: list[PaperRecord]
-    skipped: int
-    items: int
-    token: str | None
-    total: Any
-    found_by: list[list[str]] | None
-
-
-def _searched(body: dict[str, Any], limit: int, found_by: FoundBy | None) -> _Searched:
-    items = body.get("data") or []
-    records, skipped = _records(items[:limit])
-    hits = [found_by(r) for r in records] if found_by is not None else None
-    token, total = body.get("token") or None, body.get("total")
-    return _Searched(records, skipped, len(items), token, total, hits)
-
-
-def _read_search(content: bytes, limit: int, found_by: FoundBy | None) -> _Searched | None:
-    """A bulk search page read from its bytes (in the page parser's worker), with each
-    record's stored text (``parsing.with_texts``); None for an answer ``_data_object``
-    refuses."""
-    body = json.loads(content)
-    if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
-        return None
-    searched = _searched(body, limit, found_by)
-    with_texts(searched.records)
-    return searched
-
-
-def _read_batch(content: bytes, size: int) -> list[PaperRecord | None] | None:
-    """A batch answer's records read from its bytes (in the page parser's worker); None for
-    an answer ``_post_batch`` refuses (a malformed object raises, as in ``batch``)."""
-    body = json.loads(content)
-    if not isinstance(body, list) or len(body) != size:
-        return None
-    records = [to_record(item) if item is not None else None for item in body]
-    with_texts([r for r in records if r is not None])
-    return records
-
-
 class SemanticScholarSource:
     """The Graph API and Recommendations API calls the harvester makes, each as few requests
     as the API allows, all through one ``Service``: one pace, one retry layer, the key on
@@ -283,18 +235,10 @@ class SemanticScholarSource:
     # A search answer carries the same citations, venue and ids as a refresh batch.
     describes = True
 
-    def __init__(
-        self,
-        service: Service,
-        url: str,
-        recommendations_url: str | None = None,
-        parser: PageParser | None = None,
-    ) -> None:
+    def __init__(self, service: Service, url: str, recommendations_url: str | None = None) -> None:
         self.service = service
         self.url = url.rstrip("/")
         self.recommendations_url = (recommendations_url or _recommendations_url(url)).rstrip("/")
-        # Where large answers are read (``sources.parsing``); by default in the calling thread.
-        self.parser = parser or PageParser(enabled=False)
 
     def batch(self, ids: list[str]) -> list[PaperRecord | None]:
         """Papers by id (``ARXIV:…``, ``DOI:…``, S2 ids), 500 per request, in order.
@@ -303,12 +247,8 @@ class SemanticScholarSource:
         """
         out: list[PaperRecord | None] = []
         for i in range(0, len(ids), BATCH_SIZE):
-            chunk = ids[i : i + BATCH_SIZE]
-            read = partial(_read_batch, size=len(chunk))
-            records, body = self._post_batch(chunk, BATCH_FIELDS, read)
-            if records is None:
-                records = [to_record(item) if item is not None else None for item in body]
-            out += records
+            body = self._post_batch(ids[i : i + BATCH_SIZE], BATCH_FIELDS)
+            out += [to_record(item) if item is not None else None for item in body]
         return out
 
     def links(self, ids: Sequence[str]) -> list[Links | None]:
@@ -320,26 +260,16 @@ class SemanticScholarSource:
         """
         if len(ids) > BATCH_SIZE:
             raise ValueError(f"at most {BATCH_SIZE} ids, not {len(ids)}")
-        return [_links(item) for item in self._post_batch(ids, GRAPH_FIELDS)[1]]
+        return [_links(item) for item in self._post_batch(ids, GRAPH_FIELDS)]
 
-    def _post_batch(
-        self,
-        ids: Sequence[str],
-        fields: str,
-        read: Callable[[bytes], list[PaperRecord | None] | None] | None = None,
-    ) -> tuple[list[PaperRecord | None] | None, list[Any]]:
-        """One batch request: the answer, one item (or None) per id, in the ids' order; or
-        the records ``read`` made of it in the page parser's worker (then no items)."""
+    def _post_batch(self, ids: Sequence[str], fields: str) -> list[Any]:
+        """One batch request: the answer, one item (or None) per id, in the ids' order."""
 
-        def parse(response: httpx.Response) -> tuple[list[PaperRecord | None] | None, list[Any]]:
-            if read is not None:
-                records = self.parser.offload(read, response.content)
-                if records is not None:
-                    return records, []
+        def parse(response: httpx.Response) -> list[Any]:
             body = _json(response)
             if not isinstance(body, list) or len(body) != len(ids):
                 raise _shape_error(response, f"expected a list of {len(ids)} papers")
-            return None, body
+            return body
 
         return self.service.request(
             "POST",
@@ -357,15 +287,13 @@ class SemanticScholarSource:
         cursor: Cursor = START,
         first_page: int | None = None,
         stop_when: StopWhen | None = None,
-        found_by: FoundBy | None = None,
     ) -> Iterator[Page]:
         """Bulk search, newest publications first, following the continuation token.
 
         The query uses S2's bulk syntax (``"phrase"``, ``|`` or, ``+`` and, ``-`` not). The
         bulk endpoint has no page size, so ``first_page`` changes nothing; a read ends at
         the last page, ``max_results``, or the first page ``stop_when`` says ends it. To
-        resume an unfinished read, pass the last page's ``cursor``. With ``found_by``, each
-        page says each record's seed queries (``Page.found_by``).
+        resume an unfinished read, pass the last page's ``cursor``.
         """
         seen, token = cursor.offset, cursor.token
         while seen < max_results:
@@ -373,29 +301,21 @@ class SemanticScholarSource:
             if token:
                 params["token"] = token
 
-            read = partial(_read_search, limit=max_results - seen, found_by=found_by)
-
-            def parse(response: httpx.Response, read: Any = read) -> _Searched | dict[str, Any]:
-                searched = self.parser.offload(read, response.content)
-                return searched if searched is not None else _data_object(response)
-
-            answer = self.service.request(
-                "GET", f"{self.url}/paper/search/bulk", parse, params=params
+            body = self.service.request(
+                "GET", f"{self.url}/paper/search/bulk", _data_object, params=params
             )
-            if not isinstance(answer, _Searched):
-                answer = _searched(answer, max_results - seen, found_by)
-            records, skipped = answer.records, answer.skipped
+            items = body.get("data") or []
+            records, skipped = _records(items[: max_results - seen])
             seen += len(records) + skipped
-            token = answer.token
-            reported = answer.total
+            token = body.get("token") or None
+            reported = body.get("total")
             page = Page(
                 records,
                 reported if isinstance(reported, int) else seen,
                 Cursor(seen, token),
                 dates=[r.publication_date for r in records if r.publication_date],
-                last=not token or not answer.items or seen >= max_results,
+                last=not token or not items or seen >= max_results,
                 skipped=skipped,
-                found_by=answer.found_by,
             )
             page.last = page.last or (stop_when is not None and stop_when(page))
             yield page
