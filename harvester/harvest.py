@@ -444,7 +444,8 @@ def _recommendations(run: _Run, ask: recommend.Ask, queued: list[int]) -> None:
     except SourceError as exc:
         context = f"[{ask.category}] recommendations from {len(ask.positives)} {ask.basis}"
         raise _StepFailed(exc, context) from exc
-    fresh = [r for r in records if ingest.find_paper(run.db, r) is None]
+    known = ingest.find_papers(run.db, records)
+    fresh = [r for r, row in zip(records, known, strict=True) if row is None]
     run.lock.check()
     with store.write_transaction(run.db):
         saved = ingest.save_records(
