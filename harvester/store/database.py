@@ -153,10 +153,6 @@ def write_transaction(db: Database) -> Iterator[Database]:
         raise
 
 
-# Pages of write-ahead log between two checkpoints while a harvest writes (4 KB each).
-_HARVEST_CHECKPOINT = 10_000
-
-
 @contextlib.contextmanager
 def fetched_pages(db: Database) -> Iterator[Database]:
     """This connection's commits stop waiting for the disk while a harvest writes pages.
@@ -167,23 +163,14 @@ def fetched_pages(db: Database) -> Iterator[Database]:
     beside them, so the next run fetches them again. Waiting for the disk at every page cost
     a harvest of 20,000 papers seven seconds. Other connections (decisions) keep SQLite's
     full durability.
-
-    The log is also folded into the database file less often (every ``_HARVEST_CHECKPOINT``
-    pages rather than SQLite's 1,000): a page's transaction rewrites the same index and
-    full-text pages that the previous pages did, and each fold copied them into the file
-    again, a commit in ten paying for it. The log grows to about 40 MB at most before a
-    fold; ``close_db`` folds the rest.
     """
     before = db.execute("PRAGMA synchronous").fetchone()[0]
-    checkpoint = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     db.execute("PRAGMA synchronous = NORMAL")
-    db.execute(f"PRAGMA wal_autocheckpoint = {max(int(checkpoint), _HARVEST_CHECKPOINT)}")
     try:
         yield db
     finally:
         with contextlib.suppress(sqlite3.Error):
             db.execute(f"PRAGMA synchronous = {int(before)}")
-            db.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
 
 
 def abandon_transaction(db: Database) -> None:
