@@ -47,7 +47,7 @@ from typing import Any, Protocol
 import httpx
 from sqlite_utils import Database
 
-from harvester import clock, ingest, recommend, store, watermarks
+from harvester import allocations, clock, ingest, recommend, store, watermarks
 from harvester.breaker import CircuitBreaker
 from harvester.config import Config
 from harvester.errors import QueryError, SourceError
@@ -304,7 +304,11 @@ def run_harvest(
         breaker = CircuitBreaker(config.breaker_failures)
         bundle: Sources | None = sources
         try:
-            with store.fetched_pages(db), _services(config, sources, transport, sleep) as bundle:
+            with (
+                store.fetched_pages(db),
+                allocations.fewer_collections(),
+                _services(config, sources, transport, sleep) as bundle,
+            ):
                 run = _Run(
                     db=db,
                     rules=rules,
@@ -440,7 +444,8 @@ def _recommendations(run: _Run, ask: recommend.Ask, queued: list[int]) -> None:
     except SourceError as exc:
         context = f"[{ask.category}] recommendations from {len(ask.positives)} {ask.basis}"
         raise _StepFailed(exc, context) from exc
-    fresh = [r for r in records if ingest.find_paper(run.db, r) is None]
+    known = ingest.find_papers(run.db, records)
+    fresh = [r for r, row in zip(records, known, strict=True) if row is None]
     run.lock.check()
     with store.write_transaction(run.db):
         saved = ingest.save_records(

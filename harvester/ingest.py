@@ -268,14 +268,24 @@ def refresh_paper(db: Database, rules: Rules, paper_id: int) -> None:
 
 def find_paper(db: Database, record: PaperRecord) -> dict[str, Any] | None:
     """The stored row this record describes, if any (see ``merge.PageIndex.find``)."""
+    return find_papers(db, [record])[0]
+
+
+def find_papers(db: Database, records: Sequence[PaperRecord]) -> list[dict[str, Any] | None]:
+    """The stored row each record describes, if any, in a few queries for all of them.
+
+    Each record is looked up on its own, as ``find_paper`` would: ids are unique and every
+    row sharing a record's title key is read, so the rows read for the others change no
+    answer (records do not find each other: nothing is written)."""
     stored = paper_rows.load_page(
         db,
-        arxiv_ids=[record.arxiv_id],
-        dois=[merge.doi_of(record)],
-        s2_ids=[record.s2_id],
-        title_keys=[normalise_title(record.title) or None],
+        arxiv_ids=[r.arxiv_id for r in records],
+        dois=[merge.doi_of(r) for r in records],
+        s2_ids=[r.s2_id for r in records],
+        title_keys=[normalise_title(r.title) or None for r in records],
     )
-    return merge.PageIndex(stored.rows).find(record)
+    index = merge.PageIndex(stored.rows)
+    return [index.find(r) for r in records]
 
 
 def mark_seed(

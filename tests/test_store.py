@@ -552,3 +552,24 @@ def test_a_page_that_changes_nothing_derivation_reads_is_not_derived_again(
         140,
         1,
     )
+
+
+def test_papers_looked_up_together_are_the_papers_each_finds_on_its_own(db, seeds):
+    save(db, seeds, [record(), record("1807.00001", title="Adaptive Computation Time")])
+    save(db, seeds, [record("1909.00002", title="Adaptive Computation Time", year=2019)])
+    asked = [
+        record(),  # by its arXiv id
+        record(None, title="Multi-scale dense networks!"),  # by its title, within a year
+        record(None, title="Adaptive computation time", year=2019),  # the later of two titles
+        record(None, title="Adaptive computation time", year=2012),  # too far from both
+        record("2001.99999", title="Something else"),  # not stored
+    ]
+    alone = [ingest.find_paper(db, r) for r in asked]
+    assert [row and row["arxiv_id"] for row in alone] == [
+        "1703.09844",
+        "1703.09844",
+        "1909.00002",
+        None,
+        None,
+    ]
+    assert ingest.find_papers(db, asked) == alone
