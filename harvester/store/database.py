@@ -63,8 +63,8 @@ def open_db(path: Path | str, *, access: Access = "create") -> Database:
         # SQLite's default page cache is 2 MB; a harvest merging into tens of thousands of
         # papers (and their full-text index) would read the same pages from disk again and
         # again. 48 MB at most, taken only as the database grows: at 50,000 papers 64 MB put
-        # a harvest at the 300 MB budget (289-301 MB in three runs), 48 MB gives 261-276 MB
-        # for about the same CPU time, and 32 MB cost a fifth more CPU time.
+        # a harvest at the 300 MB budget (289-301 MB in three runs), 48 MB gives 261-279 MB
+        # for up to a tenth more CPU time there (none measurable at 20,000), 32 MB a fifth.
         db.execute("PRAGMA cache_size = -49152")
     except (StoreError, sqlite3.DatabaseError, OSError) as exc:
         if conn is not None:
