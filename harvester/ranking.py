@@ -714,16 +714,11 @@ class CategoryModel:
 
 
 def suggest_category(
-    seeds: Seeds,
-    paper: PaperFeatures,
-    model: CategoryModel | None = None,
-    around: Sequence[PaperFeatures] = (),
-    filed: Mapping[int, str] | None = None,
+    seeds: Seeds, paper: PaperFeatures, model: CategoryModel | None = None
 ) -> str | None:
-    """The category the ranking proposes for a paper (``screening.shown_category`` adds what
-    a person decided): ``suggest_categories`` of the paper among the papers ``around`` it.
-    """
-    return suggest_categories(seeds, [paper, *around], model, filed)[paper.paper_id]
+    """The category the ranking proposes for one paper on its own words (no neighbours to
+    vote): ``suggest_categories`` of that paper alone."""
+    return suggest_categories(seeds, [paper], model)[paper.paper_id]
 
 
 def suggest_categories(
