@@ -741,7 +741,8 @@ def suggest_categories(
     specific section (higher ``priority``): a survey of dynamic networks stays a Survey.
     """
     filed = filed or {}
-    own = {p.paper_id: filed.get(p.paper_id) or keyword_category(seeds, p) for p in papers}
+    words = {p.paper_id: keyword_category(seeds, p) for p in papers}
+    own = {pid: filed.get(pid) or category for pid, category in words.items()}
     by_s2 = {p.s2_id: own[p.paper_id] for p in papers if p.s2_id}
     probabilities = (
         model.probabilities_of(seeds, papers) if model is not None else [{} for _ in papers]
@@ -753,7 +754,7 @@ def suggest_categories(
             neighbour = by_s2.get(ref)
             if neighbour is not None:
                 votes[neighbour] = votes.get(neighbour, 0) + 1
-        rule = keyword_category(seeds, paper, votes) if votes else keyword_category(seeds, paper)
+        rule = keyword_category(seeds, paper, votes) if votes else words[paper.paper_id]
         if rule is None and model is not None:
             rule = model.nearest_description(paper)
         out[paper.paper_id] = _pick(seeds, rule, probs)
