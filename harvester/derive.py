@@ -58,6 +58,7 @@ INPUTS = (
     "published",
     "arxiv_id",
     "primary_category",
+    "arxiv_categories",
     "year",
     "citation_count",
     "manual_fields",
