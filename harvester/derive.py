@@ -58,7 +58,6 @@ INPUTS = (
     "published",
     "arxiv_id",
     "primary_category",
-    "arxiv_categories",
     "year",
     "citation_count",
     "manual_fields",

@@ -138,48 +138,6 @@ def test_a_section_in_its_home_arxiv_class_wins_from_behind_without_a_title_word
     assert suggest_categories(with_home, [paper_features(with_home, row)]) == {1: "early_exit"}
 
 
-def with_system_home(seeds: Seeds, **home: tuple[str, ...]) -> Seeds:
-    """The tests' seeds with System's community given (its classes, its venues)."""
-    categories = dict(seeds.categories)
-    categories["system"] = replace(categories["system"], **home)
-    return replace(seeds, categories=categories)
-
-
-def serving_row(**fields: object) -> dict[str, object]:
-    """The model paper that reports its serving cost, as a stored row with ``fields``."""
-    return {"id": 1, "title": MODEL_TITLE, "abstract": SERVING_ABSTRACT, "s2_id": "s2-1", **fields}
-
-
-def test_a_paper_published_at_a_systems_venue_is_filed_as_system(seeds):
-    """Its words lean to Early exit, its title names no system; OSDI says it is a systems
-    paper, as cs.DC would. The same paper at NeurIPS stays an Early exit paper."""
-    home = with_system_home(seeds, home_venues=("OSDI",))
-    at_osdi = paper_features(home, serving_row(venue="OSDI", primary_category="cs.LG"))
-    assert suggest_categories(home, [at_osdi]) == {1: "system"}
-    at_neurips = paper_features(home, serving_row(venue="NeurIPS", primary_category="cs.LG"))
-    assert suggest_categories(home, [at_neurips]) == {1: "early_exit"}
-
-
-def test_a_paper_cross_listed_in_a_systems_class_is_filed_as_system(seeds):
-    """Filed under cs.LG and listed in cs.DC as well: its authors address the systems
-    community. Without the cross-listing it stays an Early exit paper."""
-    home = with_system_home(seeds, primary_classes=("cs.DC",))
-    listed = serving_row(primary_category="cs.LG", arxiv_categories='["cs.LG", "cs.DC"]')
-    assert suggest_categories(home, [paper_features(home, listed)]) == {1: "system"}
-    unlisted = serving_row(primary_category="cs.LG", arxiv_categories='["cs.LG", "cs.CL"]')
-    assert suggest_categories(home, [paper_features(home, unlisted)]) == {1: "early_exit"}
-
-
-def test_a_survey_filed_under_a_systems_class_is_still_a_survey(seeds):
-    """System (13) and Survey (12) are both close behind Early exit (14); the cs.DC class
-    orders System among sections of its own priority, not above a survey."""
-    home = with_system_home(seeds, primary_classes=("cs.DC",))
-    row = serving_row(title="A survey of serving early-exit models", primary_category="cs.DC")
-    survey = paper_features(home, row)
-    assert survey.category_scores[:3] == (("early_exit", 14.0), ("system", 13.0), ("survey", 12.0))
-    assert suggest_categories(home, [survey]) == {1: "survey"}
-
-
 # --- through the queue ---------------------------------------------------------------------------
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
 from harvester import derive, merge
-from harvester.records import PaperRecord, VenueClaim
+from harvester.records import PaperRecord
 from harvester.rows import StoredPage
-from harvester.rules import Rules
 from harvester.sources.semantic_scholar import to_record
 from tests.conftest import ROOT
 
@@ -177,30 +175,3 @@ def test_the_fingerprint_covers_every_column_derive_reads(rules):
     row = _Reading(page.rows[1])
     derive.derive(rules, row, page.claims.get(1, {}).values(), page.paper_hits.get(1, ()))
     assert row.read - {*derive.INPUTS, *derive.DERIVED} == set()
-
-
-def test_a_paper_published_at_a_home_venue_is_derived_into_that_section(rules):
-    """The stored category reads the venue the rules place, as the queue's does: serving
-    words lead hardware words a little (a near-tie), and ISCA makes it an Accelerator paper."""
-    categories = dict(rules.seeds.categories)
-    categories["accelerator"] = replace(categories["accelerator"], home_venues=("ISCA",))
-    home = Rules(replace(rules.seeds, categories=categories))
-
-    def category(venue: str) -> str:
-        record = PaperRecord(
-            source="s2",
-            title="Serving dynamic DNNs at the edge",
-            abstract=(
-                "A hardware design with on-chip buffers and a dataflow for the throughput of"
-                " dynamic DNNs."
-            ),
-            authors=["A. Author"],
-            s2_id="s2-isca",
-            year=2024,
-            venue_claim=VenueClaim(names=(venue,), kind="conference"),
-        )
-        fields = derived_fields(home, merged(record), 1)
-        return f"{fields['venue']}: {fields['category']}"
-
-    assert category("International Symposium on Computer Architecture") == "ISCA: accelerator"
-    assert category("Neural Information Processing Systems") == "NeurIPS: system"
