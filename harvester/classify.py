@@ -8,7 +8,7 @@ review queue shows.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -199,7 +199,6 @@ def best_category(
     rules: Rules | None = None,
     *,
     primary_class: str | None = None,
-    classes: Sequence[str] = (),
     venue: str | None = None,
     title: str | None = None,
 ) -> CategoryScore | None:
@@ -216,13 +215,9 @@ def best_category(
     ``primary_class`` comes first: words shared by neighbouring sections ("mixture of
     experts", "memory", "devices") decide a near-tie by their weights alone, while the
     authors' own choice of cs.AR, cs.DC or cs.PL says which community the paper addresses.
-    A class the paper is cross-listed under (``classes``, its other arXiv classes) says
-    the same: authors who file a mixture-of-experts paper under cs.LG and list it in cs.DC
-    as well address the systems community. The ``venue`` (a short name) says the same where
-    the section lists it among its ``home_venues``: a paper published at ISCA or MICRO is an
-    architecture paper, one at OSDI or EuroSys a systems paper, whatever its arXiv class
-    (many have none, or cs.LG). Home evidence orders sections of one priority only: a survey
-    of mixture-of-experts inference filed under cs.DC is still a Survey.
+    The ``venue`` (a short name) says the same where the section lists it among its
+    ``home_venues``: a paper published at ISCA or MICRO is an architecture paper, one at OSDI
+    or EuroSys a systems paper, whatever its arXiv class (many have none, or cs.LG).
 
     Given the paper's ``title``, a section wins from behind only when the title names it
     with a phrase of its own (one no model category has: "serving", "compiler", "survey")
@@ -244,12 +239,9 @@ def best_category(
     floor = seeds.rules.priority_min_score
 
     def is_home(category: Category) -> bool:
-        """Whether the paper's arXiv classes or venue are the section's own community."""
-        own = category.primary_classes
-        return (
-            (primary_class is not None and primary_class in own)
-            or any(c in own for c in classes)
-            or (venue is not None and venue in category.home_venues)
+        """Whether the paper's arXiv class or venue is the section's own community."""
+        return (primary_class is not None and primary_class in category.primary_classes) or (
+            venue is not None and venue in category.home_venues
         )
 
     named = rules.matcher.found(title) if title is not None else None
@@ -272,8 +264,8 @@ def best_category(
         )
     ]
 
-    def rank(s: CategoryScore) -> tuple[int, bool, float, int]:
+    def rank(s: CategoryScore) -> tuple[bool, int, float, int]:
         category = seeds.categories[s.category]
-        return (category.priority, is_home(category), s.score, -order.index(s.category))
+        return (is_home(category), category.priority, s.score, -order.index(s.category))
 
     return max(close, key=rank)

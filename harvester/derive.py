@@ -17,7 +17,7 @@ from typing import Any
 
 from harvester.classify import CategoryScore, best_category, score_paper
 from harvester.records import VenueClaim
-from harvester.rows import arxiv_classes, manual_fields
+from harvester.rows import manual_fields
 from harvester.rules import Rules
 from harvester.venues import VenueEvidence
 
@@ -146,12 +146,7 @@ def derive(
     # Where the paper appeared as the row will say it (a venue set by hand stands).
     shown_venue = paper["venue"] if "venue" in manual else venue
     best = best_category(
-        scores,
-        rules.order,
-        rules,
-        primary_class=paper.get("primary_category"),
-        classes=arxiv_classes(paper)[1:],
-        venue=shown_venue,
+        scores, rules.order, rules, primary_class=paper.get("primary_category"), venue=shown_venue
     )
     if "category" in manual or paper["is_seed"]:
         own = scores.get(paper["category"])

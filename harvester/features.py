@@ -8,13 +8,13 @@ that a command reading a kept ranking (``screening``) starts as fast as ``status
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harvester.classify import CategoryScore, PhraseMatcher, best_category, phrase_key, score_paper
-from harvester.rows import arxiv_classes
 from harvester.rules import Rules
 from harvester.seeds import Category, Seeds
 
@@ -88,11 +88,25 @@ def paper_features(
         s2_id=s2_id,
         cites=frozenset(n for n in cites if n and n != s2_id),
         cited_by=frozenset(n for n in cited_by if n and n != s2_id),
-        arxiv_classes=arxiv_classes(row),
+        arxiv_classes=_arxiv_classes(row),
         keyword_relevance=relevance,
         relevance_reasons=tuple(reasons),
         category_scores=tuple((s.category, s.score) for s in ranked),
     )
+
+
+def _arxiv_classes(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """The primary subject class, then the others (``arxiv_categories`` is a JSON list)."""
+    primary = row.get("primary_category")
+    others = row.get("arxiv_categories") or []
+    if isinstance(others, str):
+        try:
+            others = json.loads(others)
+        except ValueError:
+            others = []
+    found = [primary] if isinstance(primary, str) and primary else []
+    found += [c for c in others if isinstance(c, str) and c and c not in found]
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -293,7 +307,6 @@ def keyword_category(
         list(seeds.categories),
         vocabulary(seeds).rules,
         primary_class=primary,
-        classes=paper.arxiv_classes[1:],
         venue=paper.venue,
         title=paper.title,
     )

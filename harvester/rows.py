@@ -17,21 +17,6 @@ from harvester.records import VenueClaim
 _DEFAULTS = {"score": 0.0, "is_seed": 0, "manual_fields": "[]", "status": "pending", "milestone": 0}
 
 
-def arxiv_classes(row: Mapping[str, Any]) -> tuple[str, ...]:
-    """A paper's arXiv subject classes, the primary one first (``arxiv_categories`` is a
-    JSON list): what the category rule reads as the authors' choice of community."""
-    primary = row.get("primary_category")
-    others = row.get("arxiv_categories") or []
-    if isinstance(others, str):
-        try:
-            others = json.loads(others)
-        except ValueError:
-            others = []
-    found = [primary] if isinstance(primary, str) and primary else []
-    found += [c for c in others if isinstance(c, str) and c and c not in found]
-    return tuple(found)
-
-
 def manual_fields(row: Mapping[str, Any]) -> frozenset[str]:
     """The fields a person set on a paper (``manual_fields``, a JSON list, mostly empty)."""
     text = row["manual_fields"]
