@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from harvester.rules import Rules
-    from harvester.seeds import Category
 
 
 @dataclass
@@ -199,7 +198,6 @@ def best_category(
     rules: Rules | None = None,
     *,
     primary_class: str | None = None,
-    venue: str | None = None,
     title: str | None = None,
 ) -> CategoryScore | None:
     """The winning category: the highest score, unless a more specific category (higher
@@ -215,13 +213,10 @@ def best_category(
     ``primary_class`` comes first: words shared by neighbouring sections ("mixture of
     experts", "memory", "devices") decide a near-tie by their weights alone, while the
     authors' own choice of cs.AR, cs.DC or cs.PL says which community the paper addresses.
-    The ``venue`` (a short name) says the same where the section lists it among its
-    ``home_venues``: a paper published at ISCA or MICRO is an architecture paper, one at OSDI
-    or EuroSys a systems paper, whatever its arXiv class (many have none, or cs.LG).
 
     Given the paper's ``title``, a section wins from behind only when the title names it
     with a phrase of its own (one no model category has: "serving", "compiler", "survey")
-    or the paper is in its home (class or venue): a title names the paper's contribution, and a
+    or the paper is in its home class: a title names the paper's contribution, and a
     mixture-of-experts model whose abstract reports its GPU throughput and communication
     cost is still a model, while an MoE serving system says so in its title.
     """
@@ -237,13 +232,6 @@ def best_category(
         return seeds.rules.priority_margin if own is None else own
 
     floor = seeds.rules.priority_min_score
-
-    def is_home(category: Category) -> bool:
-        """Whether the paper's arXiv class or venue is the section's own community."""
-        return (primary_class is not None and primary_class in category.primary_classes) or (
-            venue is not None and venue in category.home_venues
-        )
-
     named = rules.matcher.found(title) if title is not None else None
 
     def may_lead(key: str) -> bool:
@@ -251,7 +239,7 @@ def best_category(
         category = seeds.categories[key]
         if named is None or category.priority <= seeds.categories[best.category].priority:
             return True
-        if is_home(category):
+        if primary_class is not None and primary_class in category.primary_classes:
             return True
         return not named.isdisjoint(rules.own_phrase_ids.get(key, frozenset()))
 
@@ -266,6 +254,7 @@ def best_category(
 
     def rank(s: CategoryScore) -> tuple[bool, int, float, int]:
         category = seeds.categories[s.category]
-        return (is_home(category), category.priority, s.score, -order.index(s.category))
+        home = primary_class is not None and primary_class in category.primary_classes
+        return (home, category.priority, s.score, -order.index(s.category))
 
     return max(close, key=rank)

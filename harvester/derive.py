@@ -143,11 +143,7 @@ def derive(
     cited = (paper["citation_count"] or 0) > rules.milestone_citations
     changes["milestone"] = int(cited or award is not None)
 
-    # Where the paper appeared as the row will say it (a venue set by hand stands).
-    shown_venue = paper["venue"] if "venue" in manual else venue
-    best = best_category(
-        scores, rules.order, rules, primary_class=paper.get("primary_category"), venue=shown_venue
-    )
+    best = best_category(scores, rules.order, rules, primary_class=paper.get("primary_category"))
     if "category" in manual or paper["is_seed"]:
         own = scores.get(paper["category"])
         changes["score"] = own.score if own else (best.score if best else 0.0)

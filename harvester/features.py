@@ -307,7 +307,6 @@ def keyword_category(
         list(seeds.categories),
         vocabulary(seeds).rules,
         primary_class=primary,
-        venue=paper.venue,
         title=paper.title,
     )
     return best.category if best is not None else None

@@ -61,10 +61,6 @@ class Category:
     # arXiv primary subject classes that are this section's own (cs.AR for Accelerator): a
     # paper filed there breaks a near-tie towards it (``classify.best_category``).
     primary_classes: tuple[str, ...] = ()
-    # Venues (short names, as venues.toml names them) that are this section's own community
-    # (ISCA for Accelerator, OSDI for System): like ``primary_classes``, a paper published
-    # there breaks a near-tie towards the section.
-    home_venues: tuple[str, ...] = ()
     # This section's own ``priority_margin`` (classify.toml's when None): a survey of early
     # exits is mostly early-exit words, so Survey may win from further behind.
     priority_margin: float | None = None
@@ -225,7 +221,6 @@ _CATEGORY_KEYS = {
     "focus_header",
     "priority",
     "primary_classes",
-    "home_venues",
     "priority_margin",
 }
 
@@ -270,7 +265,6 @@ def _load_categories(path: Path) -> dict[str, Category]:
         primary = _str_list(
             table.get("primary_classes"), f"{where} primary_classes", required=False
         )
-        home_venues = _str_list(table.get("home_venues"), f"{where} home_venues", required=False)
         for cat in (*cats, *primary):
             if not _ARXIV_CAT_RE.match(cat) or cat.split(".")[0] not in ARXIV_ARCHIVES:
                 raise SeedError(f"{where}: {cat!r} is not an arXiv category like cs.LG")
@@ -287,7 +281,6 @@ def _load_categories(path: Path) -> dict[str, Category]:
             focus_header=str(table.get("focus_header", "Focused On")).strip() or "Focused On",
             priority=_priority(table.get("priority", 0), where),
             primary_classes=primary,
-            home_venues=tuple(v.strip() for v in home_venues),
             priority_margin=_margin(table.get("priority_margin"), where),
         )
     return categories
@@ -402,20 +395,6 @@ def _check_tree(path: Path, text: str) -> None:
             raise SeedError(f"{path}:{number}: expected a list item ('* ') indented by 2 spaces")
 
 
-def _check_home_venues(path: Path, categories: dict[str, Category], venues: Venues) -> None:
-    """A home venue must be a short name of venues.toml: a venue is placed by that table
-    alone, so a name it does not have would never match a paper."""
-    text = path.read_text(encoding="utf-8")
-    for key, category in categories.items():
-        for venue in category.home_venues:
-            if venues.get(venue) is None:
-                line = _line_of(text, f"[{key}", venue)
-                raise SeedError(
-                    f"{path}:{line}: [{key}] home venue {venue!r} is not a short name of"
-                    " venues.toml"
-                )
-
-
 def load_seeds(root: Path) -> Seeds:
     """Read and validate the whole seeds folder."""
     if not root.is_dir():
@@ -431,8 +410,6 @@ def load_seeds(root: Path) -> Seeds:
     sections = {
         name: _read_markdown(root / "sections" / f"{name}.md", required=False) for name in SECTIONS
     }
-    venues = load_venues(root)
-    _check_home_venues(root / CATEGORIES_FILE, categories, venues)
     return Seeds(
         root=root,
         categories=categories,
@@ -440,6 +417,6 @@ def load_seeds(root: Path) -> Seeds:
         rules=rules,
         classification=classification,
         sections=sections,
-        venues=venues,
+        venues=load_venues(root),
         awards=load_awards(root),
     )
