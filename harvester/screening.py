@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from harvester.ranking import CategoryModel, Prior, Ranker, Table
 
 # Bumped when what is pickled changes shape; the package version is part of the key too.
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 # Up to this many papers, an explanation computes their features instead of loading all.
 FEW = 200
 
