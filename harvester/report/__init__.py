@@ -52,20 +52,21 @@ def write_reports(
             "no harvest has completed yet: nothing written (run 'harvester harvest';"
             " 'harvester status' shows how the last runs ended)"
         )
-    if year is None:
-        review_file.check_overwrite(db, out / "review-queue.md", force=force)
-    papers = accepted_papers(db)
     written: list[Path] = []
-    years = sorted({p["venue_year"] for p in papers if p["venue_year"]}, reverse=True)
     if year is not None:
-        text = render_year(db, seeds, papers, year, threshold)
-        _write(out / "years" / f"{year}.md", text, written)
+        papers = accepted_papers(db)
+        _write(
+            out / "years" / f"{year}.md", render_year(db, seeds, papers, year, threshold), written
+        )
         return written
+    review_file.check_overwrite(db, out / "review-queue.md", force=force)
     # What needs no ranking is made while the order trains (after a decision, in a child
     # process: ``screening.training_ahead``); the files are written in the same order as
     # ever, the list first.
     with screening.training_ahead(db, seeds):
+        papers = accepted_papers(db)
         _write(out / "README.md", render_readme(db, seeds, papers, threshold), written)
+        years = sorted({p["venue_year"] for p in papers if p["venue_year"]}, reverse=True)
         for each in years:
             text = render_year(db, seeds, papers, each, threshold)
             _write(out / "years" / f"{each}.md", text, written)
