@@ -32,6 +32,7 @@ import pickle
 import secrets
 import signal
 import threading
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -234,7 +235,11 @@ def _start_ahead(db: Database, seeds: Seeds) -> _State | None:
         state.order = cached
         return None
     facts = _facts(db, seeds, key)
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # From Python 3.12 a fork beside any thread warns, numpy's BLAS pool included; that
+        # pool stops itself across a fork, and there is no other Python thread (above).
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child, which ends in _train_alone
         _train_alone(facts, seeds, state, folder)
     state.ahead = pid
