@@ -276,7 +276,7 @@ def _train_alone(facts: _Facts, seeds: Seeds, state: _State, folder: Path) -> No
 
 def _join_ahead(state: _State, *, end: bool = False) -> None:
     """Wait for the child training ahead, if there is one (ending it first with ``end``)."""
-    pid, state.ahead = state.ahead, None
+    pid = state.ahead
     if pid is None:
         return
     if end:
@@ -284,6 +284,8 @@ def _join_ahead(state: _State, *, end: bool = False) -> None:
             os.kill(pid, signal.SIGTERM)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
+    # Only once waited for: a wait cut short (Ctrl-C) leaves the child to the block's end.
+    state.ahead = None
 
 
 def order_now(db: Database, seeds: Seeds) -> tuple[Order, bool]:
