@@ -114,17 +114,26 @@ def test_a_report_that_fails_leaves_no_child_behind(
     corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     decided_then_published(corpus, seeds, tmp_path / "before")
+    children: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        children.append(pid)
+        return pid
 
     def broken(*args: Any) -> str:
         raise RuntimeError("the feed cannot be made")
 
+    monkeypatch.setattr(os, "fork", fork)
     monkeypatch.setattr(report, "render_feed", broken)
     db = store.open_db(corpus)
     with pytest.raises(RuntimeError, match="the feed cannot be made"):
         write_reports(db, Rules(seeds), tmp_path / "after")
     db.close()
-    with pytest.raises(ChildProcessError):  # the child was ended and waited for
-        os.waitpid(-1, os.WNOHANG)
+    [child] = children
+    with pytest.raises(ChildProcessError):  # ended and waited for: no such child any more
+        os.waitpid(child, os.WNOHANG)
 
 
 def test_a_process_with_other_threads_trains_for_itself(
