@@ -206,8 +206,8 @@ def training_ahead(db: Database, seeds: Seeds) -> Iterator[None]:
     cross a fork): the caller reads the key and the decisions, the rest is what the cache
     folder keeps. So it starts only for a database file whose order is not kept, on a
     platform that forks, from a process with no other thread (a fork copies only the
-    calling one: a lock another holds would never be released in the child). Whatever the
-    child cannot do (the features are not kept, the folder cannot be written, it failed),
+    calling one: a lock another holds would never be released in the child), into a cache
+    folder it can write. Whatever the child cannot do (the features are not kept, it failed),
     ``order`` then trains here as it always did: what is read is never an older order.
     """
     state = _start_ahead(db, seeds)
@@ -226,6 +226,8 @@ def _start_ahead(db: Database, seeds: Seeds) -> _State | None:
     folder = cache_folder(db)
     if folder is None or not hasattr(os, "fork") or threading.active_count() > 1:
         return None
+    if not os.access(folder if folder.exists() else folder.parent, os.W_OK):
+        return None  # the child could not keep what it trained: this process trains
     key = order_key(db, seeds)
     state = _state(db, seeds)
     if state.ahead is not None or (state.order is not None and state.order.key == key):

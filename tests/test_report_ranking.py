@@ -18,6 +18,7 @@ from harvester import report, review, screening, store
 from harvester.report import write_reports
 from harvester.rules import Rules
 from harvester.seeds import Seeds
+from tests.test_bad_input import read_only
 
 
 @pytest.fixture
@@ -134,6 +135,30 @@ def test_a_report_that_fails_leaves_no_child_behind(
     [child] = children
     with pytest.raises(ChildProcessError):  # ended and waited for: no such child any more
         os.waitpid(child, os.WNOHANG)
+
+
+def test_a_report_beside_a_cache_folder_it_cannot_write_trains_in_its_own_process(
+    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A child could not keep its order for the parent: the parent would train it again."""
+    decided_then_published(corpus, seeds, tmp_path / "before")
+    children: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    trainings = Trainings(monkeypatch, allowed=True)
+    with read_only(corpus.parent / "harvester.db-ranking"):
+        db = store.open_db(corpus, access="read")
+        write_reports(db, Rules(seeds), tmp_path / "after")
+        db.close()
+    assert (children, trainings.count) == ([], 1)
+    monkeypatch.undo()
+    assert files(tmp_path / "after") == from_scratch(corpus, seeds, tmp_path / "scratch")
 
 
 def test_a_process_with_other_threads_trains_for_itself(
