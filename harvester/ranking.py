@@ -375,6 +375,8 @@ class Ranker:
     model: LogisticRegression | CalibratedClassifierCV | None = None
     # The learned model's share of the log-odds, 0 before decisions of both kinds.
     trust: float = 0.0
+    # The feature columns the learned model reads (see ``train``), in the matrix's order.
+    columns: np.ndarray | None = None
 
     @classmethod
     def train(
@@ -415,6 +417,13 @@ class Ranker:
         if accepted and rejected:
             rows = np.array([table.row[d.paper_id] for d in decided], dtype=np.int64)
             x, _ = ranker._matrix(table, rows)
+            # Only the columns some decided paper has a value in: any other would be fitted
+            # to a weight of exactly zero (its only gradient is the penalty's), and the
+            # optimiser's every step is as long as the columns (40,000 words and word pairs
+            # at 20,000 papers, of which 500 decisions use 3,000): the same model, 2-4 times
+            # faster to fit.
+            ranker.columns = np.unique(x.indices)
+            x = x[:, ranker.columns]
             ys = [int(d.accepted) for d in decided]
             scarce = min(accepted, rejected)
             linear = LogisticRegression(C=LEARNED_C, class_weight="balanced", max_iter=2000)
@@ -496,6 +505,8 @@ class Ranker:
 
     def _learned_logit(self, x: sparse.csr_matrix) -> np.ndarray:
         assert self.model is not None
+        if self.columns is not None:
+            x = x[:, self.columns]
         if isinstance(self.model, CalibratedClassifierCV):
             return _logit(self.model.predict_proba(x)[:, 1])
         return np.asarray(self.model.decision_function(x))
@@ -534,14 +545,27 @@ class Ranker:
             words=self.top_words(paper),
         )
 
+    def _word_weights(self, coef: np.ndarray, words: int) -> np.ndarray:
+        """The learned weight of each of the ``words`` word columns (zero where the model
+        reads no such column)."""
+        if self.columns is None:
+            return coef[:words]
+        weights = np.zeros(words)
+        read = self.columns < words
+        weights[self.columns[read]] = coef[: int(read.sum())]
+        return weights
+
     def top_words(self, paper: PaperFeatures, n: int = 3) -> list[str]:
         """The words and word pairs of the paper that weigh most for relevance."""
         x = self.prior.words([paper])
         if isinstance(self.model, LogisticRegression):
-            coef = self.model.coef_[0][: x.shape[1]]
+            coef = self._word_weights(self.model.coef_[0], x.shape[1])
         elif isinstance(self.model, CalibratedClassifierCV):
             coef = np.mean(
-                [c.estimator.coef_[0][: x.shape[1]] for c in self.model.calibrated_classifiers_],
+                [
+                    self._word_weights(c.estimator.coef_[0], x.shape[1])
+                    for c in self.model.calibrated_classifiers_
+                ],
                 axis=0,
             )
         else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,6 +31,7 @@ from harvester.review import ReviewError
 from harvester.rules import Rules
 from harvester.seeds import Seeds
 from harvester.store import write_transaction
+from harvester.store.papers import QueueRow
 
 FORMAT = 2
 # v1 files (before versions) carry no decision number: every decided paper counts as newer.
@@ -52,11 +54,13 @@ def render(
     seeds: Seeds,
     *,
     pending: tuple[int, list[Pending]] | None = None,
+    described: Mapping[int, str] | None = None,
 ) -> str:
     """The pending queue as a checklist, grouped by category, best first.
 
     ``pending`` is (``review.last_decision``, the pending queue) read in that order by a
-    caller that needs the queue too (``report``).
+    caller that needs the queue too (``report``), and ``described`` the items' lines
+    (``describe``) that caller made while the order trained.
     """
     # Version read before the queue: a decision made in between then shows as newer than the
     # file (a conflict at import), never as older (which would let the file overwrite it).
@@ -84,7 +88,8 @@ def render(
         )
         lines += ["", f"## {title}: {len(groups[key])} pending", ""]
         for item in groups[key]:
-            lines.append(f"- [ ] {_describe(item)} `#{item.id}`")
+            line = described.get(item.id) if described is not None else None
+            lines.append(f"- [ ] {line or _describe(item)} `#{item.id}`")
     return "\n".join(lines) + "\n"
 
 
@@ -104,18 +109,34 @@ class Pending(NamedTuple):
     s2_id: str | None
 
 
-def queue_as_of(db: Database, seeds: Seeds) -> tuple[int, list[Pending]]:
+def pending_rows(db: Database) -> tuple[int, dict[int, QueueRow]]:
+    """The last decision's id, then every pending paper's row (``QUEUE_COLUMNS``), by id:
+    what ``queue_as_of`` orders, read in that order (see ``render``)."""
+    version = review.last_decision(db)
+    return version, store.papers.queue_rows(db, "pending")
+
+
+def describe(rows: Iterable[QueueRow]) -> dict[int, str]:
+    """Each paper's checklist line without its mark and id, by id: made of the paper's own
+    columns, not of the ranking, so ``report`` makes them while the order trains."""
+    return {r[0]: _describe(Pending(r[0], r[1], None, *r[5:])) for r in rows}
+
+
+def queue_as_of(
+    db: Database, seeds: Seeds, read: tuple[int, dict[int, QueueRow]] | None = None
+) -> tuple[int, list[Pending]]:
     """The last decision's id, then every pending paper in the queue's order
     (``review.queue``: most likely relevant first, then score, citations, id), each with the
-    category it is shown under: read straight from the rows, without the queue's records
-    and their ``why``, which the checklist prints none of."""
-    version = review.last_decision(db)
+    category it is shown under: read straight from the rows (``pending_rows``, or ``read``
+    when the caller has them), without the queue's records and their ``why``, which the
+    checklist prints none of."""
+    version, by_id = read or pending_rows(db)
     current = screening.order(db, seeds)
     rank = current.probability.get
     category_of = screening.category_of
     # (id, title, status, category, manual fields, score, venue, venue year, citations,
     # arXiv id, DOI, S2 id): ``store.papers.QUEUE_COLUMNS``.
-    rows = store.papers.queue_rows(db, "pending").values()
+    rows = by_id.values()
     ranked = sorted(rows, key=lambda r: (-rank(r[0], 0.0), -r[5], -(r[8] or 0), r[0]))
     return version, [
         Pending(r[0], r[1], category_of(r[0], r[2], r[3], r[4], current), *r[5:]) for r in ranked

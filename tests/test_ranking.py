@@ -8,7 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from sklearn.base import clone
 
 from harvester.ranking import (
     CategoryModel,
@@ -16,6 +18,7 @@ from harvester.ranking import (
     PaperFeatures,
     Ranker,
     Scored,
+    Table,
     keyword_relevance,
     most_likely_first,
     paper_features,
@@ -242,6 +245,31 @@ def test_a_rejection_sinks_the_papers_linked_to_it(seeds):
     probability = {s.paper_id: s.prior for s in after.score(feats)}
     assert probability[12] < {s.paper_id: s.prior for s in before.score(feats)}[12]
     assert after.links(next(f for f in feats if f.paper_id == 12)) == (0, 1)
+
+
+def test_the_learned_model_fits_only_the_columns_decided_papers_have_and_ranks_the_same(seeds):
+    papers = load_set()
+    feats = features(seeds, papers)
+    decisions = [
+        *seed_decisions(papers),
+        *(Decision(p["id"], p["label"] != "lookalike", p["label"]) for p in papers[2:-2]),
+    ]
+    ranker = Ranker.train(seeds, feats, decisions)
+    table = Table.of(ranker.prior, feats, tuple(seeds.categories))
+    assert ranker.model is not None and ranker.columns is not None
+    everything, _ = ranker._matrix(table)
+    assert len(ranker.columns) < everything.shape[1]
+    # The same model fitted over every column: a column no decided paper has gets no weight.
+    decided = np.array([table.row[d.paper_id] for d in decisions], dtype=np.int64)
+    x, _ = ranker._matrix(table, decided)
+    wide = clone(ranker.model).fit(x, [int(d.accepted) for d in decisions])
+    unused = np.setdiff1d(np.arange(x.shape[1]), ranker.columns)
+    assert not wide.coef_[0][unused].any()
+    over_every_column = replace(ranker, model=wide, columns=None)
+    assert [s.probability for s in ranker.score(feats)] == pytest.approx(
+        [s.probability for s in over_every_column.score(feats)], abs=1e-9
+    )
+    assert [ranker.top_words(f) for f in feats] == [over_every_column.top_words(f) for f in feats]
 
 
 def test_uncertain_first_puts_the_least_sure_first():

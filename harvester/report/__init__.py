@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from harvester import export, review_file, store
+from harvester import export, review_file, screening, store
 from harvester.errors import ReportError
 from harvester.files import write_text
 from harvester.report.awesome import TITLE, render_readme
@@ -52,27 +52,35 @@ def write_reports(
             "no harvest has completed yet: nothing written (run 'harvester harvest';"
             " 'harvester status' shows how the last runs ended)"
         )
-    if year is None:
-        review_file.check_overwrite(db, out / "review-queue.md", force=force)
-    papers = accepted_papers(db)
     written: list[Path] = []
-    years = sorted({p["venue_year"] for p in papers if p["venue_year"]}, reverse=True)
     if year is not None:
-        text = render_year(db, seeds, papers, year, threshold)
-        _write(out / "years" / f"{year}.md", text, written)
+        papers = accepted_papers(db)
+        _write(
+            out / "years" / f"{year}.md", render_year(db, seeds, papers, year, threshold), written
+        )
         return written
-    _write(out / "README.md", render_readme(db, seeds, papers, threshold), written)
-    for each in years:
-        text = render_year(db, seeds, papers, each, threshold)
-        _write(out / "years" / f"{each}.md", text, written)
-    _write(out / "years" / "README.md", render_index(db, seeds, papers), written)
-    _write(out / "years" / CHART_FILE, render_chart(seeds, papers), written)
-    # One read of the pending queue for the checklist and new.md.
-    version, pending = review_file.queue_as_of(db, seeds)
-    _write(
-        out / "review-queue.md", review_file.render(db, seeds, pending=(version, pending)), written
-    )
+    review_file.check_overwrite(db, out / "review-queue.md", force=force)
+    # What needs no ranking is made while the order trains (after a decision, in a child
+    # process: ``screening.training_ahead``); the files are written in the same order as
+    # ever, the list first.
+    with screening.training_ahead(db, seeds):
+        papers = accepted_papers(db)
+        _write(out / "README.md", render_readme(db, seeds, papers, threshold), written)
+        years = sorted({p["venue_year"] for p in papers if p["venue_year"]}, reverse=True)
+        for each in years:
+            text = render_year(db, seeds, papers, each, threshold)
+            _write(out / "years" / f"{each}.md", text, written)
+        _write(out / "years" / "README.md", render_index(db, seeds, papers), written)
+        _write(out / "years" / CHART_FILE, render_chart(seeds, papers), written)
+        feed = render_feed(db, seeds, papers, TITLE)
+        bib = export.render(db, seeds, "bibtex", title=TITLE)
+        # One read of the pending queue for the checklist and new.md.
+        read = review_file.pending_rows(db)
+        described = review_file.describe(read[1].values())
+        version, pending = review_file.queue_as_of(db, seeds, read)
+    checklist = review_file.render(db, seeds, pending=(version, pending), described=described)
+    _write(out / "review-queue.md", checklist, written)
     _write(out / "new.md", render_new(db, seeds, papers, pending), written)
-    _write(out / "feed.xml", render_feed(db, seeds, papers, TITLE), written)
-    _write(out / "papers.bib", export.render(db, seeds, "bibtex", title=TITLE), written)
+    _write(out / "feed.xml", feed, written)
+    _write(out / "papers.bib", bib, written)
     return written

@@ -1,0 +1,179 @@
+"""The report right after a decision: the queue it publishes is in the order of that decision,
+trained in a child process while the report writes what needs no ranking, and the same bytes
+as a report whose ranking was trained from scratch; where the child cannot train, the report
+trains for itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harvester import report, review, screening, store
+from harvester.report import write_reports
+from harvester.rules import Rules
+from harvester.seeds import Seeds
+from tests.test_bad_input import read_only
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, corpus_db: Path) -> Iterator[Path]:
+    """A copy of the harvested corpus (4 seed papers accepted, 92 pending)."""
+    path = tmp_path / "db" / "harvester.db"
+    path.parent.mkdir()
+    shutil.copy(corpus_db, path)
+    screening.forget()
+    yield path
+    screening.forget()
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+class Trainings:
+    """Counts the trainings this process makes (a child's are its own)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, allowed: bool) -> None:
+        self.count = 0
+        self.allowed = allowed
+        self.real = screening._train
+        monkeypatch.setattr(screening, "_train", self.train)
+
+    def train(self, *args: Any) -> Any:
+        self.count += 1
+        if not self.allowed:
+            raise AssertionError("the report's own process trained the ranking")
+        return self.real(*args)
+
+
+def decided_then_published(db_path: Path, seeds: Seeds, out: Path) -> int:
+    """Publish, reject the paper the queue lists first, forget (the next command is another
+    process); return that paper's id."""
+    db = store.open_db(db_path)
+    write_reports(db, Rules(seeds), out)
+    first = review.queue(db, seeds, explain=False)[0].id
+    review.reject(db, str(first), who="test")
+    db.close()
+    screening.forget()
+    return first
+
+
+def from_scratch(db_path: Path, seeds: Seeds, out: Path) -> dict[str, bytes]:
+    """The reports with the ranking trained again from nothing, in this process."""
+    db = store.open_db(db_path)
+    shutil.rmtree(screening.cache_folder(db))  # type: ignore[arg-type]
+    screening.forget()
+    write_reports(db, Rules(seeds), out)
+    db.close()
+    return files(out)
+
+
+def test_the_report_after_a_decision_publishes_the_queue_in_that_decisions_order(
+    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    rejected = decided_then_published(corpus, seeds, tmp_path / "before")
+    before = files(tmp_path / "before")
+    Trainings(monkeypatch, allowed=False)  # the child trains, this process only reads
+    db = store.open_db(corpus)
+    write_reports(db, Rules(seeds), tmp_path / "after")
+    key = screening.order_key(db, seeds)
+    db.close()
+    after = files(tmp_path / "after")
+    assert f"`#{rejected}`".encode() in before["review-queue.md"]
+    assert f"`#{rejected}`".encode() not in after["review-queue.md"]
+    assert screening._load(corpus.parent / "harvester.db-ranking", "order").key == key
+    monkeypatch.undo()
+    assert after == from_scratch(corpus, seeds, tmp_path / "scratch")
+
+
+def test_a_report_whose_features_are_not_kept_trains_in_its_own_process(
+    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    decided_then_published(corpus, seeds, tmp_path / "before")
+    folder = corpus.parent / "harvester.db-ranking"
+    # What a child could train from alone: without them, only a connection makes features.
+    (folder / "table.pickle").unlink()
+    (folder / "features.pickle").unlink()
+    trainings = Trainings(monkeypatch, allowed=True)
+    db = store.open_db(corpus)
+    write_reports(db, Rules(seeds), tmp_path / "after")
+    db.close()
+    assert trainings.count == 1
+    monkeypatch.undo()
+    assert files(tmp_path / "after") == from_scratch(corpus, seeds, tmp_path / "scratch")
+
+
+def test_a_report_that_fails_leaves_no_child_behind(
+    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    decided_then_published(corpus, seeds, tmp_path / "before")
+    children: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        children.append(pid)
+        return pid
+
+    def broken(*args: Any) -> str:
+        raise RuntimeError("the feed cannot be made")
+
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(report, "render_feed", broken)
+    db = store.open_db(corpus)
+    with pytest.raises(RuntimeError, match="the feed cannot be made"):
+        write_reports(db, Rules(seeds), tmp_path / "after")
+    db.close()
+    [child] = children
+    with pytest.raises(ChildProcessError):  # ended and waited for: no such child any more
+        os.waitpid(child, os.WNOHANG)
+
+
+def test_a_report_beside_a_cache_folder_it_cannot_write_trains_in_its_own_process(
+    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A child could not keep its order for the parent: the parent would train it again."""
+    decided_then_published(corpus, seeds, tmp_path / "before")
+    children: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    trainings = Trainings(monkeypatch, allowed=True)
+    with read_only(corpus.parent / "harvester.db-ranking"):
+        db = store.open_db(corpus, access="read")
+        write_reports(db, Rules(seeds), tmp_path / "after")
+        db.close()
+    assert (children, trainings.count) == ([], 1)
+    monkeypatch.undo()
+    assert files(tmp_path / "after") == from_scratch(corpus, seeds, tmp_path / "scratch")
+
+
+def test_a_process_with_other_threads_trains_for_itself(
+    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    decided_then_published(corpus, seeds, tmp_path / "before")
+    trainings = Trainings(monkeypatch, allowed=True)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        db = store.open_db(corpus)
+        write_reports(db, Rules(seeds), tmp_path / "after")
+        db.close()
+    finally:
+        release.set()
+        other.join()
+    assert trainings.count == 1
