@@ -32,6 +32,7 @@ import pickle
 import secrets
 import signal
 import threading
+import time
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
 CACHE_FORMAT = 6
 # Up to this many papers, an explanation computes their features instead of loading all.
 FEW = 200
+# Seconds a child training ahead may take (about one after a decision) before it is ended.
+AHEAD_LIMIT = 120.0
 
 
 @dataclass(frozen=True)
@@ -277,7 +280,9 @@ def _train_alone(facts: _Facts, seeds: Seeds, state: _State, folder: Path) -> No
 
 
 def _join_ahead(state: _State, *, end: bool = False) -> None:
-    """Wait for the child training ahead, if there is one (ending it first with ``end``)."""
+    """Wait for the child training ahead, if there is one (ending it first with ``end``, or
+    once it has run for ``AHEAD_LIMIT``: a report run by cron must end, and ``order`` then
+    trains here)."""
     pid = state.ahead
     if pid is None:
         return
@@ -285,7 +290,15 @@ def _join_ahead(state: _State, *, end: bool = False) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
+        deadline = time.monotonic() + AHEAD_LIMIT
+        # A few milliseconds a poll against the second or so a training takes.
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.005)
     # Only once waited for: a wait cut short (Ctrl-C) leaves the child to the block's end.
     state.ahead = None
 

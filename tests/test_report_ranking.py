@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,3 +178,35 @@ def test_a_process_with_other_threads_trains_for_itself(
         release.set()
         other.join()
     assert trainings.count == 1
+
+
+def test_a_child_that_never_finishes_is_ended_and_the_report_trains_for_itself(
+    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A report from cron must end: a child still training at ``AHEAD_LIMIT`` is killed."""
+    decided_then_published(corpus, seeds, tmp_path / "before")
+    children: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        children.append(pid)
+        return pid
+
+    def hung(*args: Any) -> None:
+        while True:
+            signal.pause()
+
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(screening, "_train_alone", hung)
+    monkeypatch.setattr(screening, "AHEAD_LIMIT", 0.5)
+    trainings = Trainings(monkeypatch, allowed=True)
+    db = store.open_db(corpus)
+    write_reports(db, Rules(seeds), tmp_path / "after")
+    db.close()
+    [child] = children
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)
+    assert trainings.count == 1
+    monkeypatch.undo()
+    assert files(tmp_path / "after") == from_scratch(corpus, seeds, tmp_path / "scratch")
