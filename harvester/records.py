@@ -94,4 +94,4 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None]:
 def normalise_title(title: str) -> str:
     """A key that survives case, accents, punctuation and spacing differences between sources."""
     text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+    return " ".join(words(text))
