@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from harvester import store
+from harvester import screening, store
 from harvester.records import VenueClaim
 from harvester.report.common import last_harvest, link
 from harvester.seeds import Seeds
@@ -329,7 +329,16 @@ def citations(
         raise ValueError(status)
     if category is not None:
         seeds.category(category)
-    rows = store.papers_with(db, status, category)
+    if status == "accepted":
+        rows = store.papers_with(db, status, category)
+    else:
+        # A paper nobody decided is filed where the queue shows it (the ranking's say).
+        current = screening.order(db, seeds)
+        rows = [
+            dict(row, category=screening.shown_category(row, current))
+            for row in store.papers_with(db, status)
+        ]
+        rows = [row for row in rows if category is None or row["category"] == category]
     if not rows:
         return []
     keys = citation_keys(db)

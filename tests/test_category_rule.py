@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from sqlite_utils import Database
 
-from harvester import ingest, screening, store
+from harvester import export, ingest, screening, store
 from harvester.ranking import PaperFeatures, paper_features, suggest_categories
 from harvester.records import PaperRecord
 from harvester.rules import Rules
@@ -185,3 +185,25 @@ def test_the_queue_files_a_paper_by_the_stored_citation_graph(tmp_path, seeds):
         "Patient exits 3": "early_exit",
         "Patient exits 4": "early_exit",
     }
+
+
+def test_an_export_of_pending_papers_files_them_where_the_queue_shows_them(tmp_path, seeds):
+    """``export --status pending --category`` is the queue's category, not the keyword one
+    ``derive`` stores before the citation vote and the title have had their say."""
+    db = store.open_db(tmp_path / "h.db")
+    records = [s2_record("p1", DEPTH_TITLE, DEPTH_ABSTRACT)]
+    records += [s2_record(f"e{i}", f"Patient exits {i}", EXIT_ABSTRACT) for i in (2, 3, 4)]
+    ingest.save_records(db, Rules(seeds), records)
+    store.graph.add_edges(db, [("p1", "e2"), ("p1", "e3"), ("p1", "e4")])
+    db.conn.commit()
+    screening.forget()
+
+    def exported(category: str) -> list[tuple[str, tuple[str, ...]]]:
+        found = export.citations(db, seeds, status="pending", category=category)
+        return sorted((c.title, c.keywords) for c in found)
+
+    name = seeds.categories["early_exit"].name
+    assert exported("early_exit") == sorted(
+        [(DEPTH_TITLE, (name,)), *[(f"Patient exits {i}", (name,)) for i in (2, 3, 4)]]
+    )
+    assert exported("layer_skipping") == []
