@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from harvester.records import words as text_words
+
 if TYPE_CHECKING:
     from harvester.rules import Rules
 
@@ -96,7 +98,7 @@ class PhraseMatcher:
         return phrases
 
     def _find(self, text: str) -> frozenset[tuple[str, ...]]:
-        words = list(map(self._stems.__getitem__, _WORD_RE.findall(text.lower())))
+        words = list(map(self._stems.__getitem__, text_words(text)))
         starts = self._first.intersection(words)
         if not starts:
             return frozenset()

@@ -9,6 +9,24 @@ from functools import lru_cache
 from typing import Any
 
 _VERSION_RE = re.compile(r"v(\d+)$")
+_WORD_RE = re.compile(r"[a-z0-9]+")
+# Each byte but a-z and 0-9 as a space (the translation ``words`` uses for ASCII text).
+_NOT_WORD = bytes(c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32 for c in range(256))
+
+
+def words(text: str) -> list[str]:
+    """The runs of a-z and 0-9 in the lower-cased text, in order: the words keyword
+    phrases and query phrases are matched on.
+
+    A harvest splits some 150,000 titles, abstracts and comments into words. An ASCII
+    text (nearly every one) is split by byte translation and ``split``, both single C
+    loops, in two thirds of the regular expression's time and with the same result;
+    anything else by the expression itself, since lower-casing some non-ASCII letters gives
+    ASCII ones (the Kelvin sign gives ``k``).
+    """
+    if text.isascii():
+        return text.encode().lower().translate(_NOT_WORD).decode().split()
+    return _WORD_RE.findall(text.lower())
 
 
 @dataclass(frozen=True)
@@ -76,4 +94,4 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None]:
 def normalise_title(title: str) -> str:
     """A key that survives case, accents, punctuation and spacing differences between sources."""
     text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+    return " ".join(words(text))

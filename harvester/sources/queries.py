@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from harvester.records import PaperRecord
+from harvester.records import PaperRecord, words
 
 _ARXIV_TOKEN = re.compile(r'\s*(\(|\)|[A-Za-z]+:"[^"]*"|"[^"]*"|[^\s()"]+)')
 _BULK_TOKEN = re.compile(r'\s*(\(|\)|\||\+|-(?=\S)|"[^"]*"|[^\s()|+"]+)')
@@ -40,7 +40,7 @@ class QuerySyntaxError(ValueError):
 def _stem_line(text: str) -> str:
     """A text's words, each without a trailing plural ``s``, joined by single spaces and
     framed by spaces: a phrase occurs exactly when its own line is a substring."""
-    return _TRAILING_S.sub(" ", " " + " ".join(_WORD.findall(text.lower())) + " ")
+    return _TRAILING_S.sub(" ", " " + " ".join(words(text)) + " ")
 
 
 # A query as a tree: ("term", field, phrase line) | ("and"|"or"|"andnot", a, b) | ("not", a)
