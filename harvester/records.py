@@ -92,6 +92,16 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None]:
 
 @lru_cache(maxsize=65_536)  # a page asks for each of its titles several times
 def normalise_title(title: str) -> str:
-    """A key that survives case, accents, punctuation and spacing differences between sources."""
-    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    return " ".join(words(text))
+    """A key that survives case, accents, punctuation and spacing differences between sources.
+
+    A publisher's typeset title (``Early‐Exit`` with U+2010, ``Don’t``, an em dash) keys as
+    arXiv's ASCII one: punctuation, symbols and spaces outside ASCII part words as the
+    ASCII ones do. Only what has no ASCII form at all (accents, other scripts) is dropped.
+    """
+    if title.isascii():
+        return " ".join(words(title))
+    text = "".join(
+        " " if not c.isascii() and unicodedata.category(c)[0] in "PSZ" else c
+        for c in unicodedata.normalize("NFKD", title)
+    )
+    return " ".join(words(text.encode("ascii", "ignore").decode("ascii")))

@@ -573,3 +573,41 @@ def test_papers_looked_up_together_are_the_papers_each_finds_on_its_own(db, seed
         None,
     ]
     assert ingest.find_papers(db, asked) == alone
+
+
+def test_a_typeset_title_from_semantic_scholar_merges_into_the_arxiv_paper(db, seeds):
+    save(db, seeds, [record(title="Early-Exit Networks for Fast Inference")])
+    typeset = record(
+        arxiv_id=None,
+        source="s2",
+        s2_id="abc123",
+        title="Early\u2010Exit Networks for Fast Inference",
+    )
+    save(db, seeds, [typeset])
+    assert db.execute("SELECT arxiv_id, s2_id FROM papers").fetchall() == [("1703.09844", "abc123")]
+
+
+def test_title_keys_of_typeset_titles_are_made_again_on_upgrade(tmp_path):
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.MIGRATIONS.apply(old, stop_before="0007_typeset_title_keys")
+    for paper_id, title, key in (
+        (1, "Early\u2010Exit Networks", "earlyexit networks"),  # the old rule's key
+        (2, "Multi-Scale Dense Networks", "multi scale dense networks"),
+        (3, "Caf\u00e9 Nets", "cafe nets"),
+    ):
+        old.execute(
+            "INSERT INTO papers (id, title, title_key, first_seen, last_seen)"
+            " VALUES (?, ?, ?, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            [paper_id, title, key],
+        )
+    old.conn.commit()
+    old.close()
+
+    db = store.open_db(path)
+
+    assert db.execute("SELECT id, title_key FROM papers ORDER BY id").fetchall() == [
+        (1, "early exit networks"),
+        (2, "multi scale dense networks"),
+        (3, "cafe nets"),
+    ]

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from harvester.errors import StoreError
+from harvester.records import normalise_title
 
 MIGRATIONS = Migrations("harvester")
 
@@ -418,6 +419,19 @@ def citation_key_bases(db: Database) -> None:
     # until then a reader derives them, as before.
     for statement in _SCHEMA_6:
         db.execute(statement)
+
+
+@MIGRATIONS(name="0007_typeset_title_keys")
+def typeset_title_keys(db: Database) -> None:
+    # Title keys made before typeset punctuation (U+2010, ’, —) parted words: such a title
+    # keyed "earlyexit" where its ASCII spelling keys "early exit", and the same paper from
+    # two sources stayed two rows. Only titles outside ASCII can change.
+    changed = [
+        (key, paper_id)
+        for paper_id, title, old in db.execute("SELECT id, title, title_key FROM papers")
+        if not title.isascii() and (key := normalise_title(title)) != old
+    ]
+    db.conn.executemany("UPDATE papers SET title_key = ? WHERE id = ?", changed)
 
 
 def check_schema(db: Database) -> None:
