@@ -128,3 +128,43 @@ def neighbours(db: Database, s2_id: str) -> tuple[list[str], list[str]]:
         str(r[0]) for r in db.execute("SELECT citing_id FROM citations WHERE cited_id = ?", [s2_id])
     ]
     return cites, cited_by
+
+
+def references_due(db: Database, min_score: float) -> list[dict[str, Any]]:
+    """Papers whose references were never read (by snowballing or a harvest), with an S2 id,
+    not rejected and scoring at least ``min_score``, in the order they were stored.
+
+    The ``snowball_state`` row of direction ``references`` is the watermark: a paper is asked
+    once, so a run that stored nothing new has nothing to ask.
+    """
+    return list(
+        dicts(
+            db,
+            "SELECT p.id, p.s2_id, p.status, p.citation_count FROM papers p"
+            " WHERE p.s2_id IS NOT NULL AND p.status != 'rejected'"
+            " AND coalesce(p.score, 0) >= ? AND NOT EXISTS (SELECT 1 FROM snowball_state s"
+            " WHERE s.paper_id = p.id AND s.direction = 'references') ORDER BY p.id",
+            [min_score],
+        )
+    )
+
+
+def record_reads(db: Database, papers: Sequence[dict[str, Any]], direction: str, at: str) -> None:
+    """``record_read`` for many papers (rows with ``id`` and ``citation_count``)."""
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO snowball_state (paper_id, direction, citation_count, read_at)"
+        " VALUES (?, ?, ?, ?)",
+        [(p["id"], direction, p["citation_count"], at) for p in papers],
+    )
+
+
+def stored_statuses(db: Database, s2_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """(paper id, status) of each of these Semantic Scholar ids that the database holds."""
+    out: dict[str, tuple[int, str]] = {}
+    for chunk in chunks(sorted(set(s2_ids))):
+        marks = ",".join("?" * len(chunk))
+        for s2_id, paper_id, status in db.execute(
+            f"SELECT s2_id, id, status FROM papers WHERE s2_id IN ({marks})", chunk
+        ):
+            out[s2_id] = (paper_id, status)
+    return out

@@ -1,0 +1,142 @@
+"""The citation graph among the papers the harvests found, from their references.
+
+The category rule's citation vote (``ranking.suggest_categories``) counts a paper's stored
+neighbours, and snowballing only reads the graph of accepted papers: after a first harvest
+it would hold the seed papers' edges alone. So once a run's papers are stored, each paper
+whose references were never read is asked for them, ids only, through the batch endpoint
+(``references.paperId``): up to 500 papers a request, as many as keep the answer within the
+9,999 entries S2 lists at most (``REFERENCES_GUESS`` each; a batch S2 refuses as too big is
+split in two). References alone suffice: an edge between two stored papers is in the citing
+paper's list, and a first harvest asks every paper it stored.
+
+Only the edges whose cited paper the database holds are kept. An edge to a paper it does not
+hold counts for no vote, and there are many: some 40 references a paper, most outside the
+field, would be 800,000 rows at 20,000 papers that every ranking reads. What is lost is an
+edge from a paper stored earlier to one found later (the earlier one was asked before the
+later one was there): citations point back in time and later runs bring new papers, whose
+own references are kept; snowballing still reads the accepted papers' graph whole.
+
+A paper is asked once (its ``snowball_state`` row of direction ``references``, which
+snowballing writes as well, is the watermark): references never change, and a run that
+stored no new paper asks nothing. A paper Semantic Scholar does not know counts as read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from harvester import clock, ingest, store
+from harvester.errors import QueryError, SourceError
+from harvester.rules import Rules
+from harvester.sources.semantic_scholar import (
+    BATCH_SIZE,
+    GRAPH_MAX,
+    REFERENCE_FIELDS,
+    REFERENCES_GUESS,
+    SemanticScholarSource,
+)
+
+log = logging.getLogger(__name__)
+
+DIRECTION = "references"
+
+
+@dataclass
+class ReferencesResult:
+    papers_read: int = 0
+    edges: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def pack(papers: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Papers in batches of at most 500 whose answers stay within ``GRAPH_MAX`` entries."""
+    size = max(1, min(BATCH_SIZE, GRAPH_MAX // REFERENCES_GUESS))
+    return [list(papers[i : i + size]) for i in range(0, len(papers), size)]
+
+
+def read_references(
+    db: Database,
+    rules: Rules,
+    s2: SemanticScholarSource,
+    *,
+    min_score: float,
+    stop: Callable[[], bool] = lambda: False,
+    on_failure: Callable[[SourceError], None] | None = None,
+    on_write: Callable[[], None] = lambda: None,
+) -> ReferencesResult:
+    """Read the references of the stored papers not read before and keep the edges between
+    stored papers; each batch's edges and watermarks are one transaction.
+
+    ``min_score`` leaves out papers whose score is below it. ``stop`` lets the caller give
+    up (its circuit breaker) between requests, ``on_failure`` hears of each batch that
+    failed past its retries (its papers are asked again next run), and ``on_write`` runs in
+    each batch's transaction (the run's lock check and counters). A paper not accepted that
+    a new edge links to an accepted one is derived again: links count in its category.
+    """
+    result = ReferencesResult()
+    batches = pack(store.graph.references_due(db, min_score))
+    while batches:
+        if stop():
+            break
+        batch = batches.pop(0)
+        try:
+            answers = s2.links([p["s2_id"] for p in batch], REFERENCE_FIELDS)
+        except QueryError as exc:
+            if len(batch) > 1:
+                # Too big an answer for S2 (more references than guessed): halve it.
+                half = len(batch) // 2
+                batches[:0] = [batch[:half], batch[half:]]
+                continue
+            _failed(result, on_failure, exc, batch)
+            continue
+        except SourceError as exc:
+            _failed(result, on_failure, exc, batch)
+            continue
+        cited = {c for links in answers if links is not None for c in links.cited}
+        stored = store.graph.stored_statuses(db, cited | {p["s2_id"] for p in batch})
+        edges = [
+            (paper["s2_id"], other)
+            for paper, links in zip(batch, answers, strict=True)
+            if links is not None
+            for other in dict.fromkeys(links.cited)
+            if other in stored and other != paper["s2_id"]
+        ]
+        touched = _touching_accepted(edges, stored)
+        with store.write_transaction(db):
+            on_write()
+            store.graph.add_edges(db, edges)
+            store.graph.record_reads(db, batch, DIRECTION, clock.now_iso())
+            if touched:
+                ingest.refresh_papers(db, rules, touched)
+        result.papers_read += len(batch)
+        result.edges += len(edges)
+    log.info("references: %d papers read, %d edges kept", result.papers_read, result.edges)
+    return result
+
+
+def _touching_accepted(
+    edges: Sequence[tuple[str, str]], stored: dict[str, tuple[int, str]]
+) -> list[int]:
+    """Papers not accepted at one end of an edge whose other end is accepted."""
+    out: set[int] = set()
+    for a, b in edges:
+        for me, other in ((a, b), (b, a)):
+            if stored[other][1] == "accepted" and stored[me][1] != "accepted":
+                out.add(stored[me][0])
+    return sorted(out)
+
+
+def _failed(
+    result: ReferencesResult,
+    on_failure: Callable[[SourceError], None] | None,
+    exc: SourceError,
+    batch: Sequence[dict[str, Any]],
+) -> None:
+    result.errors.append(f"{exc} (references of {len(batch)} papers from #{batch[0]['id']})")
+    if on_failure is not None:
+        on_failure(exc)
