@@ -570,7 +570,7 @@ class FakeS2:
                 continue
             wanted = ",".join(inner) or "paperId,title"
             out[key] = [
-                self._fields(by_id[i], wanted) if i in by_id else {"paperId": None}
+                self._fields(by_id[i], wanted) if i in by_id else {"paperId": i}
                 for i in ids[:NESTED_PER_PAPER]
             ]
         return out

@@ -158,13 +158,12 @@ def record_reads(db: Database, papers: Sequence[dict[str, Any]], direction: str,
     )
 
 
-def stored_statuses(db: Database, s2_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
-    """(paper id, status) of each of these Semantic Scholar ids that the database holds."""
-    out: dict[str, tuple[int, str]] = {}
-    for chunk in chunks(sorted(set(s2_ids))):
-        marks = ",".join("?" * len(chunk))
+def stored_statuses(db: Database) -> dict[str, tuple[int, str]]:
+    """(paper id, status) of every stored paper with a Semantic Scholar id, by that id: read
+    once, a harvest's references are checked against it by the thousand."""
+    return {
+        str(s2_id): (int(paper_id), str(status))
         for s2_id, paper_id, status in db.execute(
-            f"SELECT s2_id, id, status FROM papers WHERE s2_id IN ({marks})", chunk
-        ):
-            out[s2_id] = (paper_id, status)
-    return out
+            "SELECT s2_id, id, status FROM papers WHERE s2_id IS NOT NULL"
+        )
+    }
