@@ -5,8 +5,9 @@ neighbours, and snowballing only reads the graph of accepted papers: after a fir
 it would hold the seed papers' edges alone. So once a run's papers are stored, each paper
 whose references were never read is asked for them, ids only, through the batch endpoint
 (``references.paperId``): up to 500 papers a request, as many as keep the answer within the
-9,999 entries S2 lists at most (``REFERENCES_GUESS`` each; a batch S2 refuses as too big is
-split in two). References alone suffice: an edge between two stored papers is in the citing
+9,999 entries S2 lists at most (``REFERENCES_GUESS`` each at first, then as many as the
+answers so far listed a paper, with a margin: ``batch_size``; a batch S2 refuses as too big
+is split in two). References alone suffice: an edge between two stored papers is in the citing
 paper's list, and a first harvest asks every paper it stored.
 
 Only the edges whose cited paper the database holds are kept. An edge to a paper it does not
@@ -50,6 +51,8 @@ DIRECTION = "references"
 # Edges, or papers read, held before they are written (see ``read_references``).
 FLUSH_EDGES = 50_000
 FLUSH_PAPERS = 5_000
+# Batches are sized by the references the answers so far listed a paper, times this.
+MARGIN = 1.25
 
 
 @dataclass
@@ -59,10 +62,14 @@ class ReferencesResult:
     errors: list[str] = field(default_factory=list)
 
 
-def pack(papers: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Papers in batches of at most 500 whose answers stay within ``GRAPH_MAX`` entries."""
-    size = max(1, min(BATCH_SIZE, GRAPH_MAX // REFERENCES_GUESS))
-    return [list(papers[i : i + size]) for i in range(0, len(papers), size)]
+def batch_size(listed: int, asked: int) -> int:
+    """Papers the next batch asks about, so that its answer stays within ``GRAPH_MAX``
+    entries: ``REFERENCES_GUESS`` a paper until answers came, then what the answers so far
+    listed a paper (``listed`` references for ``asked`` papers), with a margin
+    (``MARGIN``); at most 500. A batch's sum varies less the more papers it holds, and one
+    S2 refuses is split in two."""
+    per = REFERENCES_GUESS if asked == 0 else MARGIN * listed / asked
+    return max(1, min(BATCH_SIZE, int(GRAPH_MAX / max(per, 1.0))))
 
 
 def read_references(
@@ -101,24 +108,31 @@ def read_references(
     writer = Writer()
 
     def fetch() -> None:
-        batches = pack(due)
-        while batches:
+        split: list[list[dict[str, Any]]] = []  # halves of a batch S2 refused, asked first
+        start = listed = asked = 0
+        while split or start < len(due):
             if stop():
                 return
-            batch = batches.pop(0)
+            if split:
+                batch = split.pop(0)
+            else:
+                batch = due[start : start + batch_size(listed, asked)]
+                start += len(batch)
             try:
                 answers = s2.links([p["s2_id"] for p in batch], REFERENCE_FIELDS)
             except QueryError as exc:
                 if len(batch) > 1:
                     # Too big an answer for S2 (more references than guessed): halve it.
                     half = len(batch) // 2
-                    batches[:0] = [batch[:half], batch[half:]]
+                    split[:0] = [batch[:half], batch[half:]]
                     continue
                 _failed(result, on_failure, exc, batch)
                 continue
             except SourceError as exc:
                 _failed(result, on_failure, exc, batch)
                 continue
+            listed += sum(len(links.cited) for links in answers if links is not None)
+            asked += len(batch)
             writer.submit(partial(keep, batch, answers))
 
     def keep(batch: list[dict[str, Any]], answers: list[Links | None]) -> None:

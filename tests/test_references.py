@@ -12,7 +12,7 @@ from harvester import ingest, screening, store
 from harvester.config import Config
 from harvester.harvest import run_harvest
 from harvester.http import RequestLog, Service, make_client
-from harvester.references import pack, read_references
+from harvester.references import batch_size, read_references
 from harvester.rules import Rules
 from harvester.sources.semantic_scholar import (
     REFERENCE_FIELDS,
@@ -192,9 +192,12 @@ def s2(config: Config):
 
 
 def test_batches_hold_as_many_papers_as_their_references_fit_in_one_answer():
-    papers = [{"id": i} for i in range(300)]
-    assert [len(b) for b in pack(papers)] == [124, 124, 52]
-    assert pack([]) == []
+    """80 references a paper until answers came, then what they listed, with a margin."""
+    assert batch_size(0, 0) == 124
+    assert batch_size(4000, 100) == 199  # 40 a paper: 50 with the margin
+    assert batch_size(300, 100) == 500  # at most 500 ids
+    assert batch_size(0, 124) == 500
+    assert batch_size(1000 * 100, 100) == 7
 
 
 def test_a_batch_s2_refuses_as_too_big_is_split_in_two(
