@@ -28,7 +28,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
 from sqlite_utils import Database
 
@@ -48,8 +47,10 @@ from harvester.sources.semantic_scholar import (
 log = logging.getLogger(__name__)
 
 DIRECTION = "references"
+# A paper whose references are due: (paper id, S2 id, citation count).
+Due = tuple[int, str, int | None]
 # Edges, or papers read, held before they are written (see ``read_references``).
-FLUSH_EDGES = 50_000
+FLUSH_EDGES = 20_000
 FLUSH_PAPERS = 5_000
 # Batches are sized by the references the answers so far listed a paper, times this.
 MARGIN = 1.25
@@ -102,13 +103,12 @@ def read_references(
     due = store.graph.references_due(db, min_score)
     if not due:
         return result
-    stored = store.graph.stored_statuses(db)
-    accepted = {s2_id for s2_id, (_, status) in stored.items() if status == "accepted"}
+    stored, accepted = store.graph.stored_s2_ids(db)
     held = _Held()
     writer = Writer()
 
     def fetch() -> None:
-        split: list[list[dict[str, Any]]] = []  # halves of a batch S2 refused, asked first
+        split: list[list[Due]] = []  # halves of a batch S2 refused, asked first
         start = listed = asked = 0
         while split or start < len(due):
             if stop():
@@ -119,7 +119,7 @@ def read_references(
                 batch = due[start : start + batch_size(listed, asked)]
                 start += len(batch)
             try:
-                answers = s2.links([p["s2_id"] for p in batch], REFERENCE_FIELDS)
+                answers = s2.links([s2_id for _, s2_id, _ in batch], REFERENCE_FIELDS)
             except QueryError as exc:
                 if len(batch) > 1:
                     # Too big an answer for S2 (more references than guessed): halve it.
@@ -135,13 +135,13 @@ def read_references(
             asked += len(batch)
             writer.submit(partial(keep, batch, answers))
 
-    def keep(batch: list[dict[str, Any]], answers: list[Links | None]) -> None:
-        for paper, links in zip(batch, answers, strict=True):
-            if links is None:
-                continue
-            me = paper["s2_id"]
-            held.edges += [(me, c) for c in dict.fromkeys(links.cited) if c in stored and c != me]
-        held.papers += batch
+    def keep(batch: list[Due], answers: list[Links | None]) -> None:
+        for (_, me, _), links in zip(batch, answers, strict=True):
+            if links is not None:
+                held.edges += [
+                    (me, c) for c in dict.fromkeys(links.cited) if c in stored and c != me
+                ]
+        held.papers += [(paper_id, count) for paper_id, _, count in batch]
         if len(held.edges) >= FLUSH_EDGES or len(held.papers) >= FLUSH_PAPERS:
             write()
 
@@ -170,17 +170,17 @@ class _Held:
     """Edges and papers read, not yet written."""
 
     edges: list[tuple[str, str]] = field(default_factory=list)
-    papers: list[dict[str, Any]] = field(default_factory=list)
+    papers: list[tuple[int, int | None]] = field(default_factory=list)
 
 
 def _touching_accepted(
-    edges: Sequence[tuple[str, str]], stored: dict[str, tuple[int, str]], accepted: set[str]
+    edges: Sequence[tuple[str, str]], stored: dict[str, int], accepted: set[str]
 ) -> list[int]:
     """Papers not accepted at one end of an edge whose other end is accepted."""
     out: set[int] = set()
     for a, b in edges:
         if (a in accepted) != (b in accepted):
-            out.add(stored[b if a in accepted else a][0])
+            out.add(stored[b if a in accepted else a])
     return sorted(out)
 
 
@@ -188,8 +188,8 @@ def _failed(
     result: ReferencesResult,
     on_failure: Callable[[SourceError], None] | None,
     exc: SourceError,
-    batch: Sequence[dict[str, Any]],
+    batch: Sequence[Due],
 ) -> None:
-    result.errors.append(f"{exc} (references of {len(batch)} papers from #{batch[0]['id']})")
+    result.errors.append(f"{exc} (references of {len(batch)} papers from #{batch[0][0]})")
     if on_failure is not None:
         on_failure(exc)

@@ -230,7 +230,7 @@ def test_a_new_link_to_an_accepted_paper_derives_the_other_end_again(
         review.accept(db, seeds, str(paper_id), category="early_exit", who="t")
     store.graph.record_reads(
         db,
-        [{"id": i, "citation_count": 3} for i in saved.seen[1:]],
+        [(i, 3) for i in saved.seen[1:]],
         "references",
         "2026-01-01T00:00:00Z",
     )
