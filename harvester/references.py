@@ -149,8 +149,7 @@ def read_references(
         touched = _touching_accepted(held.edges, stored, accepted)
         with store.write_transaction(db):
             on_write()
-            # In key order: each page of the citation index is visited once, in turn.
-            store.graph.add_edges(db, sorted(held.edges))
+            store.graph.add_edges(db, held.edges)
             store.graph.record_reads(db, held.papers, DIRECTION, clock.now_iso())
             if touched:
                 ingest.refresh_papers(db, rules, touched)
