@@ -467,6 +467,28 @@ def _venue(rng: random.Random, group: str) -> dict[str, Any]:
     }
 
 
+# References per synthetic paper: most papers cite 30 to 50, and in a harvest of one field
+# about a quarter of them are papers the same harvest finds.
+REFERENCES_INSIDE = 10
+REFERENCES_OUTSIDE = 30
+
+
+def synthetic_edges(papers: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """A citation graph over the synthetic corpus: each paper cites ``REFERENCES_INSIDE``
+    others of the corpus and ``REFERENCES_OUTSIDE`` papers S2 knows beyond it (the batch
+    answer lists those by id, as for any paper the database does not hold), drawn from a
+    pool as large as the corpus. Deterministic: a seeded generator."""
+    rng = random.Random(11)
+    ids = [p["paperId"] for p in papers]
+    outside = [_sha("outside", i) for i in range(len(ids))]
+    edges: list[tuple[str, str]] = []
+    for pid in ids:
+        cited = {c for c in rng.sample(ids, min(REFERENCES_INSIDE + 1, len(ids))) if c != pid}
+        edges += [(pid, c) for c in sorted(cited)[:REFERENCES_INSIDE]]
+        edges += [(pid, c) for c in rng.sample(outside, min(REFERENCES_OUTSIDE, len(ids)))]
+    return edges
+
+
 def synthetic_corpus(n: int) -> tuple[list[Entry], list[dict[str, Any]]]:
     """``n`` papers that the seed queries all find: arXiv entries and S2 paper objects.
 
@@ -630,7 +652,8 @@ def _serve(n: int, conn: Connection) -> None:
     seeds = load_seeds(SEEDS)
     _check_templates(seeds)
     entries, papers = synthetic_corpus(n)
-    arxiv, s2 = FakeArxiv(entries), FakeS2(papers, bulk_page=s2_source.BULK_PAGE)
+    arxiv = FakeArxiv(entries)
+    s2 = FakeS2(papers, bulk_page=s2_source.BULK_PAGE, edges=synthetic_edges(papers))
     with LoopbackServer(arxiv, s2) as server:
         counts = _warm(arxiv, s2, seeds, Urls(server.arxiv_url, server.s2_url))
         counts["relevant"] = sum(p["label"] != "lookalike" for p in papers)

@@ -57,6 +57,11 @@ class Config:
     # words (0: only the score decides); tuned on the field corpus's dev split.
     snowball_min_links: int = 3
     snowball_cap: int = 1000
+    # The references of every paper stored whose references were never read, the edges
+    # between stored papers kept (see harvester.references), for papers scoring at least
+    # references_min_score.
+    references: bool = True
+    references_min_score: float = 0.0
     # Papers asked of Semantic Scholar's recommendations per category (see harvester.recommend);
     # 0 turns the channel off.
     recommend_limit: int = 100
@@ -109,6 +114,11 @@ class Config:
             ("snowball_min_links", 0 <= self.snowball_min_links <= 1000, "must be 0 to 1000"),
             ("snowball_cap", self.snowball_cap > 0, "must be a positive integer"),
             ("snowball_cap", self.snowball_cap <= 1_000_000, "must be at most 1000000"),
+            (
+                "references_min_score",
+                abs(self.references_min_score) <= 1e6,
+                "must be within ±1e6",
+            ),
             ("recommend_limit", 0 <= self.recommend_limit <= 500, "must be 0 (off) to 500"),
             ("recommend_matches", 0 <= self.recommend_matches <= 100, "must be 0 (off) to 100"),
             (

@@ -15,7 +15,9 @@ writer (``harvester.pipeline``):
   is ``full``: those ask the batch about every paper.
 
 Then Semantic Scholar's recommendations, one request per category whose decisions changed
-since its last answer (``harvester.recommend``), and citation snowballing.
+since its last answer (``harvester.recommend``), citation snowballing, and the references of
+the papers stored whose references were never read, the edges between stored papers kept
+(``harvester.references``).
 
 Both services' searches go through one loop (``_read``): a query is read newest first, from
 its resume point, down to its watermark minus ``overlap_days`` (``harvester.watermarks``),
@@ -58,6 +60,7 @@ from harvester.pipeline import Pending, Writer
 from harvester.progress import NoProgress, Progress
 from harvester.records import PaperRecord
 from harvester.redact import scrub
+from harvester.references import read_references
 from harvester.rules import Rules
 from harvester.seeds import Category, SeedPaper, Seeds
 from harvester.snowball import snowball
@@ -434,6 +437,10 @@ def _harvest(run: _Run) -> None:
         run.progress.phase("snowball", 1)
         run.step(s2, "snowball", partial(_snowball, run))
 
+    if run.config.references:
+        run.progress.phase("references", 1)
+        run.step(s2, "references", partial(_references, run))
+
 
 def _recommendations(run: _Run, ask: recommend.Ask, queued: list[int]) -> None:
     """Papers like a category's accepted ones and unlike its rejected ones, queued as
@@ -506,6 +513,29 @@ def _snowball(run: _Run) -> None:
         found.candidates,
         len(found.queued),
     )
+
+
+def _references(run: _Run) -> None:
+    """The references of the papers never read, the edges between stored papers kept: the
+    category rule's citation vote has neighbours from the first harvest on."""
+
+    def on_write() -> None:
+        run.lock.check()
+        run.save_progress()
+
+    read = read_references(
+        run.db,
+        run.rules,
+        run.sources.s2,
+        min_score=run.config.references_min_score,
+        stop=lambda: run.breaker.is_open(s2_source.SOURCE),
+        on_failure=lambda exc: (
+            None if isinstance(exc, QueryError) else run.breaker.failed(s2_source.SOURCE)
+        ),
+        on_write=on_write,
+    )
+    for error in read.errors:
+        run.result.fail(error)
 
 
 def _describe(run: _Run, paper_ids: list[int]) -> None:

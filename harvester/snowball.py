@@ -44,15 +44,13 @@ from harvester.sources.semantic_scholar import (
     BATCH_SIZE,
     GRAPH_MAX,
     GRAPH_PER_PAPER,
+    REFERENCES_GUESS,
     SemanticScholarSource,
 )
 
 log = logging.getLogger(__name__)
 
 DIRECTIONS = ("references", "citations")
-# References a paper lists, as we guess them when packing batches (we do not store the
-# count): most papers cite 30 to 80; one that cites more only makes its batch a little big.
-_REFERENCES_GUESS = 80
 
 
 @dataclass
@@ -90,7 +88,7 @@ def _due(db: Database, paper: dict[str, Any], direction: str) -> bool:
 
 def _weight(paper: dict[str, Any], cap: int) -> int:
     """The citations and references a paper adds to a batch answer, as far as we know."""
-    return min(paper["citation_count"] or 0, GRAPH_PER_PAPER, cap) + _REFERENCES_GUESS
+    return min(paper["citation_count"] or 0, GRAPH_PER_PAPER, cap) + REFERENCES_GUESS
 
 
 def pack(papers: Sequence[dict[str, Any]], cap: int) -> list[list[dict[str, Any]]]:

@@ -154,8 +154,8 @@ def dump(db: Database, tables: tuple[str, ...] = PAPER_TABLES) -> dict[str, list
 
 def snapshot(db: Database) -> dict[str, object]:
     """What a harvest knows, by natural keys rather than row ids and timestamps: papers (with
-    venue, citations, category, status), their categories, hits, sources, authors and citation
-    history. Two databases with equal snapshots hold the same harvest."""
+    venue, citations, category, status), their categories, hits, sources, authors, citation
+    history and the citation graph. Two databases with equal snapshots hold the same harvest."""
     rows = list(db.query("SELECT * FROM papers"))
     key = {row["id"]: row["arxiv_id"] or row["title_key"] for row in rows}
     assert len(set(key.values())) == len(key), "duplicate papers"
@@ -185,6 +185,7 @@ def snapshot(db: Database) -> dict[str, object]:
             (key[r["paper_id"]], r["citation_count"])
             for r in db.query("SELECT * FROM citation_history")
         ),
+        "edges": sorted(store.graph.all_edges(db)),
     }
 
 

@@ -447,7 +447,8 @@ class FakeS2:
     its Recommendations API (``POST /recommendations/v1/papers/``: papers near the positives
     in the citation graph ``edges`` and in their words, away from the negatives). A batch
     asking for ``citations``/``references`` (or their subfields, ``citations.paperId``) lists
-    each paper's neighbours from ``edges``, 1,000 of each at most, and refuses with 400 an
+    each paper's neighbours from ``edges``, 1,000 of each at most (one the corpus does not
+    hold by its id alone: S2 knows more papers than the corpus), and refuses with 400 an
     answer that would hold more than 9,999 in all, as the Graph API does.
 
     ``canned`` replays recorded answers, one per request, before the corpus is consulted;
@@ -570,7 +571,7 @@ class FakeS2:
                 continue
             wanted = ",".join(inner) or "paperId,title"
             out[key] = [
-                self._fields(by_id[i], wanted) if i in by_id else {"paperId": None}
+                self._fields(by_id[i], wanted) if i in by_id else {"paperId": i}
                 for i in ids[:NESTED_PER_PAPER]
             ]
         return out

@@ -178,13 +178,13 @@ def test_run_row_records_requests_and_counts(db, seeds, config, corpus_arxiv, se
     # from the seed papers of the three that have some, from the best keyword matches of
     # the others), and snowballing: one
     # batch for the graph of the four accepted seed papers (their neighbours are all stored
-    # by then, so none is described).
+    # by then, so none is described); then one batch for the references of the papers stored.
     recommendations = len(seeds.categories)
     assert (
         run["requests"]
         == {
             "arxiv": 1 + queries,
-            "s2": 1 + s2_queries + 1 + 1 + 1,
+            "s2": 1 + s2_queries + 1 + 1 + 1 + 1,
             "s2_recommendations": recommendations,
         }
         == result.requests

@@ -28,7 +28,14 @@ from harvester.config import Config
 from harvester.harvest import run_harvest
 from harvester.seeds import load_seeds
 from tests.conftest import SEEDS, snapshot
-from tests.loopback import FakeArxiv, FakeS2, LoopbackServer, load_corpus, load_s2_corpus
+from tests.loopback import (
+    FakeArxiv,
+    FakeS2,
+    LoopbackServer,
+    load_corpus,
+    load_edges,
+    load_s2_corpus,
+)
 
 S2_PAGE = 20
 
@@ -41,7 +48,7 @@ def kill_config(config: Config) -> Config:
 def clean(tmp_path_factory) -> dict:
     """The snapshot of one uninterrupted harvest with the same settings."""
     arxiv = FakeArxiv(corpus=load_corpus())
-    s2 = FakeS2(corpus=load_s2_corpus(), bulk_page=S2_PAGE)
+    s2 = FakeS2(corpus=load_s2_corpus(), bulk_page=S2_PAGE, edges=load_edges())
     path = tmp_path_factory.mktemp("clean") / "clean.db"
     with LoopbackServer(arxiv, s2) as server:
         config = Config(
@@ -61,8 +68,8 @@ def clean(tmp_path_factory) -> dict:
         # The numbering below: 16 arXiv requests; S2's 11 (searches, refresh batch), then 6
         # recommendations (3 categories from their seed papers, 3 from their best keyword
         # matches) and a batch for the TL;DRs of the papers they brought, then the snowball's
-        # batch of the seed papers' graph.
-        assert result.requests == {"arxiv": 16, "s2": 13, "s2_recommendations": 6}
+        # batch of the seed papers' graph, and the references batch of the papers stored.
+        assert result.requests == {"arxiv": 16, "s2": 14, "s2_recommendations": 6}
         return snapshot(db)
 
 
@@ -71,6 +78,7 @@ def corpus_server(server, fake_arxiv, fake_s2, corpus) -> LoopbackServer:
     fake_arxiv.corpus = corpus
     fake_s2.corpus = load_s2_corpus()
     fake_s2.bulk_page = S2_PAGE
+    fake_s2.edges = load_edges()
     return server
 
 
@@ -93,7 +101,8 @@ def consistent(path: Path) -> None:
         ("s2", 6, False),  # anywhere in the Semantic Scholar searches
         ("s2", 11, True),  # waiting for the refresh batch
         ("s2", 13, True),  # waiting for a recommendations answer: the next run asks again
-        ("s2", 16, True),  # waiting for the snowball's graph batch: the next run reads it
+        ("s2", 19, True),  # waiting for the snowball's graph batch: the next run reads it
+        ("s2", 20, True),  # waiting for the references batch: the next run asks again
     ],
 )
 def test_harvest_killed_then_rerun_ends_as_an_uninterrupted_one(

@@ -66,3 +66,28 @@ def test_prepared_arxiv_answers_are_the_bytes_written_on_demand() -> None:
             {"id_list": ",".join(e.arxiv_id for e in entries[:4]), "max_results": "10"},
         ):
             assert prepared.answer(params) == plain.answer(params)
+
+
+def test_a_reference_batch_lists_each_papers_references_by_id_at_most_1000() -> None:
+    """As the Graph API: ``references.paperId`` gives each paper's references in order, those
+    beyond the corpus by id too (S2 knows more papers than the corpus holds), 1,000 at
+    most per paper; more than 9,999 in one answer is refused."""
+    corpus = [{"paperId": p, "title": p} for p in ("a", "b")]
+    edges = [("a", "b")] + [("a", f"x{i}") for i in range(1200)] + [("b", "a")]
+    s2 = FakeS2(corpus, edges=edges)
+    body = json.dumps({"ids": ["a", "b", "missing"]}).encode()
+    fields = {"fields": s2_source.REFERENCE_FIELDS}
+    status, answer = s2.answer("POST", "/graph/v1/paper/batch", fields, body)
+    assert status == 200
+    assert answer[0] == {
+        "paperId": "a",
+        "references": [{"paperId": "b"}] + [{"paperId": f"x{i}"} for i in range(999)],
+    }
+    assert answer[1:] == [{"paperId": "b", "references": [{"paperId": "a"}]}, None]
+    many = [{"paperId": f"p{i}", "title": ""} for i in range(10)]
+    s2 = FakeS2(many, edges=[(p["paperId"], f"x{j}") for p in many for j in range(1000)])
+    body = json.dumps({"ids": [p["paperId"] for p in many]}).encode()
+    assert s2.answer("POST", "/graph/v1/paper/batch", fields, body) == (
+        400,
+        {"error": "Response would contain more than 9999 citations"},
+    )

@@ -45,6 +45,13 @@ MAX_URL = 2000
 GRAPH_PER_PAPER = 1000
 GRAPH_MAX = 9999
 GRAPH_FIELDS = "citations.paperId,references.paperId"
+# A harvest's own papers are linked by their references alone (every edge between two of them
+# is in the citing paper's list), and a paper's references never change.
+REFERENCE_FIELDS = "references.paperId"
+# References a paper lists, as we guess them when packing batches (S2 gives no count we
+# store): most papers cite 30 to 80; one that cites more only makes its batch a little big,
+# and a batch S2 refuses as too big is split in two.
+REFERENCES_GUESS = 80
 # The recommendations endpoint answers at most 500 papers per request.
 RECOMMEND_LIMIT = 500
 # Its requests are counted apart in the run's request log (``runs.requests``).
@@ -251,16 +258,18 @@ class SemanticScholarSource:
             out += [to_record(item) if item is not None else None for item in body]
         return out
 
-    def links(self, ids: Sequence[str]) -> list[Links | None]:
+    def links(self, ids: Sequence[str], fields: str = GRAPH_FIELDS) -> list[Links | None]:
         """Who cites and who is cited by each paper (ids only), in one batch request.
 
         At most 500 ids, and few enough citations and references in all that the answer
-        stays within ``GRAPH_MAX`` (the caller packs them: ``snowball``); S2 lists at most
-        ``GRAPH_PER_PAPER`` of each per paper. Unknown ids come back as None, in place.
+        stays within ``GRAPH_MAX`` (the caller packs them: ``snowball``, ``references``); S2
+        lists at most ``GRAPH_PER_PAPER`` of each per paper. ``fields`` ``REFERENCE_FIELDS``
+        asks for the references alone (``citing`` is then empty). Unknown ids come back as
+        None, in place.
         """
         if len(ids) > BATCH_SIZE:
             raise ValueError(f"at most {BATCH_SIZE} ids, not {len(ids)}")
-        return [_links(item) for item in self._post_batch(ids, GRAPH_FIELDS)]
+        return [_links(item) for item in self._post_batch(ids, fields)]
 
     def _post_batch(self, ids: Sequence[str], fields: str) -> list[Any]:
         """One batch request: the answer, one item (or None) per id, in the ids' order."""

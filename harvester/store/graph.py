@@ -128,3 +128,49 @@ def neighbours(db: Database, s2_id: str) -> tuple[list[str], list[str]]:
         str(r[0]) for r in db.execute("SELECT citing_id FROM citations WHERE cited_id = ?", [s2_id])
     ]
     return cites, cited_by
+
+
+def references_due(db: Database, min_score: float) -> list[tuple[int, str, int | None]]:
+    """(paper id, S2 id, citation count) of the papers whose references were never read (by
+    snowballing or a harvest), with an S2 id, not rejected and scoring at least
+    ``min_score``, in the order they were stored; tuples, not dicts: a first harvest holds
+    tens of thousands of them.
+
+    The ``snowball_state`` row of direction ``references`` is the watermark: a paper is asked
+    once, so a run that stored nothing new has nothing to ask.
+    """
+    return [
+        (int(paper_id), str(s2_id), count)
+        for paper_id, s2_id, count in db.execute(
+            "SELECT p.id, p.s2_id, p.citation_count FROM papers p"
+            " WHERE p.s2_id IS NOT NULL AND p.status != 'rejected'"
+            " AND coalesce(p.score, 0) >= ? AND NOT EXISTS (SELECT 1 FROM snowball_state s"
+            " WHERE s.paper_id = p.id AND s.direction = 'references') ORDER BY p.id",
+            [min_score],
+        )
+    ]
+
+
+def record_reads(
+    db: Database, papers: Iterable[tuple[int, int | None]], direction: str, at: str
+) -> None:
+    """``record_read`` for many (paper id, citation count then) pairs."""
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO snowball_state (paper_id, direction, citation_count, read_at)"
+        " VALUES (?, ?, ?, ?)",
+        [(paper_id, direction, count, at) for paper_id, count in papers],
+    )
+
+
+def stored_s2_ids(db: Database) -> tuple[dict[str, int], set[str]]:
+    """Every stored paper's id by its Semantic Scholar id, and the S2 ids of the accepted
+    ones: read once, a harvest's references are checked against them by the thousand."""
+    ids: dict[str, int] = {}
+    accepted: set[str] = set()
+    for s2_id, paper_id, status in db.execute(
+        "SELECT s2_id, id, status FROM papers WHERE s2_id IS NOT NULL"
+    ):
+        ids[s2_id] = paper_id
+        if status == "accepted":
+            accepted.add(s2_id)
+    return ids, accepted
