@@ -39,6 +39,22 @@ def files(folder: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.fixture
+def children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids of the child processes this process forks, in order."""
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return forked
+
+
 class Trainings:
     """Counts the trainings this process makes (a child's are its own)."""
 
@@ -113,21 +129,14 @@ def test_a_report_whose_features_are_not_kept_trains_in_its_own_process(
 
 
 def test_a_report_that_fails_leaves_no_child_behind(
-    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children: list[int]
 ):
     decided_then_published(corpus, seeds, tmp_path / "before")
-    children: list[int] = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        pid = real_fork()
-        children.append(pid)
-        return pid
+    children.clear()  # only the report below
 
     def broken(*args: Any) -> str:
         raise RuntimeError("the feed cannot be made")
 
-    monkeypatch.setattr(os, "fork", fork)
     monkeypatch.setattr(report, "render_feed", broken)
     db = store.open_db(corpus)
     with pytest.raises(RuntimeError, match="the feed cannot be made"):
@@ -139,19 +148,11 @@ def test_a_report_that_fails_leaves_no_child_behind(
 
 
 def test_a_report_beside_a_cache_folder_it_cannot_write_trains_in_its_own_process(
-    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children: list[int]
 ):
     """A child could not keep its order for the parent: the parent would train it again."""
     decided_then_published(corpus, seeds, tmp_path / "before")
-    children: list[int] = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        pid = real_fork()
-        children.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
+    children.clear()  # only the report below
     trainings = Trainings(monkeypatch, allowed=True)
     with read_only(corpus.parent / "harvester.db-ranking"):
         db = store.open_db(corpus, access="read")
@@ -181,23 +182,16 @@ def test_a_process_with_other_threads_trains_for_itself(
 
 
 def test_a_child_that_never_finishes_is_ended_and_the_report_trains_for_itself(
-    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children: list[int]
 ):
     """A report from cron must end: a child still training at ``AHEAD_LIMIT`` is killed."""
     decided_then_published(corpus, seeds, tmp_path / "before")
-    children: list[int] = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        pid = real_fork()
-        children.append(pid)
-        return pid
+    children.clear()  # only the report below
 
     def hung(*args: Any) -> None:
         while True:
             signal.pause()
 
-    monkeypatch.setattr(os, "fork", fork)
     monkeypatch.setattr(screening, "_train_alone", hung)
     monkeypatch.setattr(screening, "AHEAD_LIMIT", 0.5)
     trainings = Trainings(monkeypatch, allowed=True)
