@@ -13,8 +13,10 @@ from sqlite_utils import Database
 
 from harvester import redact, store
 from harvester.config import Config
+from harvester.http import RequestLog, Service, make_client
 from harvester.rules import Rules
 from harvester.seeds import Seeds, load_seeds
+from harvester.sources.semantic_scholar import SemanticScholarSource, describe_error
 from tests.loopback import Entry, FakeArxiv, FakeS2, LoopbackServer, load_corpus
 from tests.seeds_folder import frozen_seeds
 
@@ -129,6 +131,22 @@ def config(server: LoopbackServer, tmp_path: Path) -> Config:
         timeout=5,
         arxiv_page_size=100,
     )
+
+
+@pytest.fixture
+def s2(config: Config) -> Iterator[SemanticScholarSource]:
+    """The S2 source on the loopback server, one try a request (the graph steps' tests)."""
+    with make_client(config) as client:
+        service = Service(
+            "s2",
+            client,
+            delay=0,
+            retries=1,
+            backoff_max=0,
+            requests=RequestLog(),
+            describe_error=describe_error,
+        )
+        yield SemanticScholarSource(service, config.s2_url)
 
 
 # --- comparing databases ----------------------------------------------------------------------

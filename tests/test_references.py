@@ -11,13 +11,10 @@ import pytest
 from harvester import ingest, screening, store
 from harvester.config import Config
 from harvester.harvest import run_harvest
-from harvester.http import RequestLog, Service, make_client
 from harvester.references import batch_size, read_references
 from harvester.rules import Rules
 from harvester.sources.semantic_scholar import (
     REFERENCE_FIELDS,
-    SemanticScholarSource,
-    describe_error,
     to_record,
 )
 from tests.loopback import FakeS2, LoopbackServer
@@ -174,21 +171,6 @@ def test_papers_scoring_below_the_floor_are_not_asked(db, seeds, plain, found, s
 
 
 # --- the step on its own ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def s2(config: Config):
-    with make_client(config) as client:
-        service = Service(
-            "s2",
-            client,
-            delay=0,
-            retries=1,
-            backoff_max=0,
-            requests=RequestLog(),
-            describe_error=describe_error,
-        )
-        yield SemanticScholarSource(service, config.s2_url)
 
 
 def test_batches_hold_as_many_papers_as_their_references_fit_in_one_answer():

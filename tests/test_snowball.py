@@ -5,14 +5,12 @@ from __future__ import annotations
 import pytest
 
 from harvester import ingest, review, store
-from harvester.config import Config
 from harvester.http import RequestLog, Service, make_client
 from harvester.rules import Rules
 from harvester.snowball import judge, pack, snowball
 from harvester.sources.semantic_scholar import (
     GRAPH_FIELDS,
     SemanticScholarSource,
-    describe_error,
     to_record,
 )
 
@@ -34,21 +32,6 @@ def paper(pid: str, title: str, abstract: str = "", year: int = 2021, cites: int
         "authors": [],
         "journal": None,
     }
-
-
-@pytest.fixture
-def s2(config: Config):
-    with make_client(config) as client:
-        service = Service(
-            "s2",
-            client,
-            delay=0,
-            retries=1,
-            backoff_max=0,
-            requests=RequestLog(),
-            describe_error=describe_error,
-        )
-        yield SemanticScholarSource(service, config.s2_url)
 
 
 @pytest.fixture
