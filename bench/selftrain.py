@@ -15,7 +15,8 @@ specific section than its own pick (a survey of dynamic networks stays a Survey)
 scikit-learn's ``SelfTrainingClassifier`` does). With the vote "after", the pseudo-labels
 are the rule's over the paper's own words (no citation vote), and the vote is cast last, its
 neighbours counting for the categories self-training gave them; a paper the model filed
-keeps the model's pick.
+keeps the model's pick. With the margin "after the vote", a paper's margin is over its
+keyword scores with the vote's points added.
 
 It prints, for the relevant pending papers of the **dev split only** (the part the rule was
 tuned on, and tuning batches 1-4 apart), how many the rule alone and each variant file under
@@ -66,12 +67,18 @@ class Variant:
     confident: float
     rounds: int
     vote_after: bool = False
+    # The margin over the scores with the vote's points (``link`` per neighbour, at most
+    # ``link_cap``) rather than over the paper's own words.
+    vote_margin: bool = False
 
 
-def margin(paper: PaperFeatures) -> float:
+def margin(paper: PaperFeatures, votes: Mapping[str, float] | None = None) -> float:
     """How far the first category's keyword score is ahead of the second's, as a share of
-    the first; -1 where no category scores."""
-    scores = sorted((s for _, s in paper.category_scores), reverse=True)
+    the first; -1 where no category scores. ``votes`` adds points per category (the vote's)."""
+    points = dict(paper.category_scores)
+    for key, extra in (votes or {}).items():
+        points[key] = points.get(key, 0.0) + extra
+    scores = sorted(points.values(), reverse=True)
     if not scores or scores[0] <= 0:
         return -1.0
     second = scores[1] if len(scores) > 1 else 0.0
@@ -114,9 +121,18 @@ def self_trained(
     if variant.vote_after:
         rule = {p.paper_id: keyword_category(seeds, p) for p in papers}
     labels: dict[int, str] = dict(filed)
+    words = {
+        p.s2_id: filed.get(p.paper_id) or keyword_category(seeds, p) for p in papers if p.s2_id
+    }
     for paper in papers:
         pick = rule[paper.paper_id]
-        if paper.paper_id not in labels and pick is not None and margin(paper) >= variant.margin:
+        points: dict[str, float] = {}
+        if variant.vote_margin:
+            votes = _votes(paper, words)
+            weights = seeds.rules
+            points = {k: weights.link * min(n, weights.link_cap) for k, n in votes.items()}
+        clear = margin(paper, points) >= variant.margin
+        if paper.paper_id not in labels and pick is not None and clear:
             labels[paper.paper_id] = pick
     unsure = [p for p in papers if p.paper_id not in labels]
     out = dict(rule)
@@ -146,15 +162,21 @@ def self_trained(
         if out[paper.paper_id] != rule[paper.paper_id]:
             after[paper.paper_id] = out[paper.paper_id]
             continue
-        votes: dict[str, int] = {}
-        for ref in paper.cites | paper.cited_by:
-            neighbour = own.get(ref)
-            if neighbour is not None:
-                votes[neighbour] = votes.get(neighbour, 0) + 1
-        after[paper.paper_id] = (
-            keyword_category(seeds, paper, votes) if votes else voted[paper.paper_id]
-        )
+        votes = _votes(paper, own)
+        after[paper.paper_id] = (keyword_category(seeds, paper, votes) if votes else None) or voted[
+            paper.paper_id
+        ]
     return after
+
+
+def _votes(paper: PaperFeatures, filed_as: Mapping[str, str | None]) -> dict[str, int]:
+    """How many of the paper's citation neighbours are filed under each category."""
+    votes: dict[str, int] = {}
+    for ref in paper.cites | paper.cited_by:
+        neighbour = filed_as.get(ref)
+        if neighbour is not None:
+            votes[neighbour] = votes.get(neighbour, 0) + 1
+    return votes
 
 
 def queue_categories(seeds: Seeds, pool: Pool, prior: Prior) -> dict[int, str | None]:
@@ -174,6 +196,9 @@ def main() -> None:
     parser.add_argument("--confident", type=float, default=0.7, help="one variant: threshold")
     parser.add_argument("--rounds", type=int, default=1, help="one variant: rounds")
     parser.add_argument("--vote-after", action="store_true", help="one variant: vote last")
+    parser.add_argument(
+        "--vote-margin", action="store_true", help="one variant: the margin after the vote"
+    )
     args = parser.parse_args()
     seeds = load_seeds(args.seeds)
     folder = Path(tempfile.mkdtemp())
@@ -211,7 +236,9 @@ def main() -> None:
     print("| --- " * (len(parts) + 2) + "|")
     print("| rule | " + " | ".join(right(rule, ids) for ids in parts.values()) + " | |")
     if args.margin is not None:
-        variants = [Variant(args.margin, args.confident, args.rounds, args.vote_after)]
+        variants = [
+            Variant(args.margin, args.confident, args.rounds, args.vote_after, args.vote_margin)
+        ]
     else:
         variants = [
             Variant(m, c, r, after)
@@ -220,13 +247,15 @@ def main() -> None:
             for m in MARGINS
             for c in CONFIDENCES
         ]
+        variants += [Variant(m, c, 1, vote_margin=True) for m in MARGINS for c in CONFIDENCES]
     for variant in variants:
         shown = self_trained(seeds, pool.features, rule, filed, prior, variant)
         moved = sum(shown[p] != rule[p] for p in shown)
         print(
             f"| margin {variant.margin:g}, confident {variant.confident:g},"
             f" {variant.rounds} round{'s' if variant.rounds > 1 else ''}"
-            f"{', vote after' if variant.vote_after else ''} | "
+            f"{', vote after' if variant.vote_after else ''}"
+            f"{', margin after the vote' if variant.vote_margin else ''} | "
             + " | ".join(right(shown, ids) for ids in parts.values())
             + f" | {moved} |"
         )
