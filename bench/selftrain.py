@@ -19,7 +19,7 @@ keeps the model's pick. With the margin "after the vote", a paper's margin is ov
 keyword scores with the vote's points added.
 
 It prints, for the relevant pending papers of the **dev split only** (the part the rule was
-tuned on, and tuning batches 1-4 apart), how many the rule alone and each variant file under
+tuned on, and each tuning batch apart), how many the rule alone and each variant file under
 their label, and how many papers of the whole pool (every split, look-alikes included: what
 the queue would show) each variant moves. Like ``bench/categories.py`` it never prints a
 test-split paper or figure. ``--batch N`` prints the tuning batch N alone.
