@@ -1,5 +1,5 @@
 """Label spreading for the papers the category rule is unsure of, on the dev split only:
-python bench/spreading.py [--seeds DIR]
+python bench/spreading.py [--seeds DIR] [--harvest]
 
 The experiment behind README's "label spreading, measured and left out". It builds
 `bench/categories.py`'s pool (the field corpus as one harvest stores it, the seed papers
@@ -10,6 +10,8 @@ citation edges at weight `cite`. Labels spread over it (Zhou et al.'s iteration
 F = alpha S F + (1 - alpha) Y, S the symmetrically normalised graph, each category's column
 divided by its seed count so the large families do not drown the sections) from the accepted
 papers' categories and the rule's confident picks (margin at least `margin`).
+With `--harvest` the pool is what `bench/evaluate.py`'s first harvest stores instead (the
+papers it found, the edges of the references it read).
 
 A paper's margin is how far the rule's pick (`ranking.suggest_categories`, its citation vote
 included) leads the best other category's score, as a share of the larger (negative for a
@@ -45,18 +47,77 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from categories import votes  # bench/categories.py
-from ranking import Pool, build_pool  # bench/ranking.py
+from ranking import LOOKALIKE, Pool, build_pool  # bench/ranking.py
 
-from harvester.features import PaperFeatures, keyword_category
+from harvester import store
+from harvester.config import Config
+from harvester.features import Decision, PaperFeatures, keyword_category, paper_features
+from harvester.harvest import run_harvest
 from harvester.ranking import Prior, suggest_categories
 from harvester.records import normalise_title
 from harvester.seeds import Seeds, load_seeds
 from tests import field_corpus
+from tests.loopback import FakeArxiv, FakeS2, LoopbackServer
 
 DEV = "dev"
 BLOCK = 2000  # rows of the similarity computed at once (2000 x 20,000 floats: 320 MB at most)
 ITERATIONS = 40
 GUARDS = ("survey", "all")
+
+
+def harvest_pool(seeds: Seeds, folder: Path) -> Pool:
+    """The pool as `bench/evaluate.py`'s first harvest leaves it: the papers it found, the
+    edges it stored (the references of the papers it stored), the seed papers accepted."""
+    path = folder / "harvest.db"
+    with LoopbackServer(
+        FakeArxiv(field_corpus.arxiv_entries()),
+        FakeS2(field_corpus.s2_papers(), edges=field_corpus.edges()),
+    ) as srv:
+        config = Config(
+            db=path,
+            arxiv_url=srv.arxiv_url,
+            s2_url=srv.s2_url,
+            arxiv_delay=0,
+            s2_delay=0,
+            backoff_max=0,
+        )
+        db = store.open_db(path)
+        run_harvest(db, seeds, config)
+    cites: dict[str, set[str]] = {}
+    cited_by: dict[str, set[str]] = {}
+    for citing, cited in store.graph.all_edges(db):
+        cites.setdefault(citing, set()).add(cited)
+        cited_by.setdefault(cited, set()).add(citing)
+    hits = store.papers.all_hits(db)
+    rows = {int(row["id"]): row for row in store.papers.feature_rows(db)}
+    statuses = {
+        int(r["id"]): r for r in db.query("SELECT id, status, title_key, is_seed FROM papers")
+    }
+    features = [
+        paper_features(
+            seeds,
+            row,
+            hits=hits.get(pid, []),
+            cites=sorted(cites.get(row["s2_id"] or "", ())),
+            cited_by=sorted(cited_by.get(row["s2_id"] or "", ())),
+        )
+        for pid, row in sorted(rows.items())
+    ]
+    decided = [
+        Decision(pid, status == "accepted", category, seed=seed)
+        for pid, status, category, seed in store.papers.decided(db)
+    ]
+    store.close_db(db)
+    labels, splits = field_corpus.labels(), field_corpus.splits()
+    keys = {pid: str(r["title_key"]) for pid, r in statuses.items()}
+    return Pool(
+        db_path=path,
+        rows={pid: {**rows[pid], **statuses[pid]} for pid in rows},
+        label={pid: labels.get(keys[pid], LOOKALIKE) for pid in rows},
+        split={pid: splits.get(keys[pid], "") for pid in rows},
+        features=features,
+        seeds_decided=[d for d in decided if d.seed],
+    )
 
 
 def knn_graph(words: sparse.csr_matrix, k: int) -> sparse.csr_matrix:
@@ -184,10 +245,13 @@ def filed_with_spread(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=Path, default=ROOT / "seeds", help="seeds folder")
+    parser.add_argument(
+        "--harvest", action="store_true", help="the pool of a first harvest (bench/evaluate.py)"
+    )
     args = parser.parse_args()
     seeds = load_seeds(args.seeds)
     folder = Path(tempfile.mkdtemp())
-    pool: Pool = build_pool(seeds, folder)
+    pool = harvest_pool(seeds, folder) if args.harvest else build_pool(seeds, folder)
     shutil.rmtree(folder, ignore_errors=True)
     papers = pool.features
     seed_papers = [p for p in papers if pool.rows[p.paper_id]["is_seed"]]
