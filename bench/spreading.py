@@ -20,8 +20,8 @@ and the spread category's share is at least `clear`, the spread category replace
 never for a person's decision, and never against a Survey (`guard` "survey") or any section
 of higher priority (`guard` "all").
 
-It prints the rule's figures per group of dev papers (the first dev papers, then tuning
-batch in turn), then for three ways of choosing the settings (on the first groups, held out on
+It prints the rule's figures per group of dev papers (the first dev papers, then each tuning
+batch), then for three ways of choosing the settings (on the first groups, held out on
 the later ones) the best settings' figures on the groups they were chosen on and on the
 others, and the graph's own filing of each group with that group's seeds withheld (how good
 a classifier the spread is by itself). Nothing of the test split is printed.
