@@ -313,7 +313,7 @@ def main() -> None:
             f"chosen on groups {tune}: rule {sum(by_rule[g] for g in tune)}, best {top}"
             f" ({len(chosen)} settings, e.g. {chosen[0][0]}, moving {chosen[0][2]} dev papers);"
             f" held out on {held}: rule {sum(by_rule[g] for g in held)},"
-            f" those settings {min(kept)}-{max(kept)}"
+            f" those settings {min(kept)}-{max(kept)}; the first, per group {chosen[0][1]}"
         )
     # The graph's own filing: each group's seeds withheld, the group filed by the spread.
     for setting in (Setting(10, 0.8, 0.2, 0.5, 1.0, "survey"), Setting(20, 0.5, 0.0, 0.0, 1.0, "")):
