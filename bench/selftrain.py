@@ -45,12 +45,17 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np
 from ranking import Pool, build_pool  # bench/ranking.py
-from scipy import sparse
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from harvester.features import PaperFeatures, keyword_category
-from harvester.ranking import CategoryModel, Prior, suggest_categories
+from harvester.ranking import (
+    CategoryModel,
+    Prior,
+    category_columns,
+    meta_cells,
+    suggest_categories,
+)
 from harvester.records import normalise_title
 from harvester.seeds import Seeds, load_seeds
 from tests import field_corpus
@@ -83,28 +88,6 @@ def margin(paper: PaperFeatures, votes: Mapping[str, float] | None = None) -> fl
         return -1.0
     second = scores[1] if len(scores) > 1 else 0.0
     return (scores[0] - max(second, 0.0)) / scores[0]
-
-
-def _meta(paper: PaperFeatures) -> dict[str, float]:
-    cells = {f"arxiv={c}": 1.0 for c in paper.arxiv_classes}
-    if paper.venue:
-        cells[f"venue={paper.venue}"] = 1.0
-    return cells
-
-
-def _matrix(
-    seeds: Seeds, prior: Prior, meta: DictVectorizer, papers: Sequence[PaperFeatures]
-) -> sparse.csr_matrix:
-    keys = list(seeds.categories)
-    shares = np.zeros((len(papers), len(keys)))
-    for r, paper in enumerate(papers):
-        top = max((s for _, s in paper.category_scores), default=0.0)
-        for key, score in paper.category_scores:
-            if top > 0 and score > 0 and key in keys:
-                shares[r, keys.index(key)] = score / top
-    return sparse.hstack(
-        [prior.words(papers), sparse.csr_matrix(shares), meta.transform(map(_meta, papers))]
-    ).tocsr()
 
 
 def self_trained(
@@ -141,11 +124,11 @@ def self_trained(
         left = [p for p in unsure if p.paper_id not in labels]
         if not left or len({labels[p.paper_id] for p in train}) < 2:
             break
-        meta = DictVectorizer().fit(map(_meta, train))
+        meta = DictVectorizer().fit(map(meta_cells, train))
         model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=3000)
-        model.fit(_matrix(seeds, prior, meta, train), [labels[p.paper_id] for p in train])
+        model.fit(category_columns(seeds, prior, meta, train), [labels[p.paper_id] for p in train])
         classes = [str(c) for c in model.classes_]
-        probabilities = model.predict_proba(_matrix(seeds, prior, meta, left))
+        probabilities = model.predict_proba(category_columns(seeds, prior, meta, left))
         for paper, row in zip(left, probabilities, strict=True):
             best = int(np.argmax(row))
             if row[best] < variant.confident:

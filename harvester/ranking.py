@@ -617,13 +617,34 @@ CONFIDENT = 0.7
 _OTHER = ""
 
 
-def _meta(paper: PaperFeatures) -> dict[str, float]:
+def meta_cells(paper: PaperFeatures) -> dict[str, float]:
     """Venue and arXiv subject classes as named indicators: systems, compilers and hardware
     have venues and classes of their own (OSDI, ISCA, cs.AR)."""
     cells = {f"arxiv={c}": 1.0 for c in paper.arxiv_classes}
     if paper.venue:
         cells[f"venue={paper.venue}"] = 1.0
     return cells
+
+
+def category_columns(
+    seeds: Seeds, prior: Prior, meta_vec: DictVectorizer, papers: Sequence[PaperFeatures]
+) -> sparse.csr_matrix:
+    """What a category model reads of each paper: its words, the keyword rule's score of each
+    category as a share of its best one, and its venue and arXiv classes (``meta_cells``)."""
+    keys = list(seeds.categories)
+    shares = np.zeros((len(papers), len(keys)))
+    for r, paper in enumerate(papers):
+        top = max((s for _, s in paper.category_scores), default=0.0)
+        for key, score in paper.category_scores:
+            if top > 0 and score > 0 and key in keys:
+                shares[r, keys.index(key)] = score / top
+    return sparse.hstack(
+        [
+            prior.words(papers),
+            sparse.csr_matrix(shares),
+            meta_vec.transform([meta_cells(p) for p in papers]),
+        ]
+    ).tocsr()
 
 
 @dataclass
@@ -683,7 +704,7 @@ class CategoryModel:
         shown = [p for p, _ in accepted]
         built.prior = prior
         built.learned = learned
-        built.meta_vec = DictVectorizer().fit([_meta(p) for p in shown])
+        built.meta_vec = DictVectorizer().fit([meta_cells(p) for p in shown])
         model = LogisticRegression(C=CATEGORY_C, class_weight="balanced", max_iter=2000)
         with _one_thread():
             built.model = model.fit(built._matrix(seeds, shown), classes)
@@ -698,20 +719,7 @@ class CategoryModel:
 
     def _matrix(self, seeds: Seeds, papers: Sequence[PaperFeatures]) -> sparse.csr_matrix:
         assert self.prior is not None and self.meta_vec is not None
-        keys = list(seeds.categories)
-        shares = np.zeros((len(papers), len(keys)))
-        for r, paper in enumerate(papers):
-            top = max((s for _, s in paper.category_scores), default=0.0)
-            for key, score in paper.category_scores:
-                if top > 0 and score > 0 and key in keys:
-                    shares[r, keys.index(key)] = score / top
-        return sparse.hstack(
-            [
-                self.prior.words(papers),
-                sparse.csr_matrix(shares),
-                self.meta_vec.transform([_meta(p) for p in papers]),
-            ]
-        ).tocsr()
+        return category_columns(seeds, self.prior, self.meta_vec, papers)
 
     def probabilities(self, seeds: Seeds, paper: PaperFeatures) -> dict[str, float]:
         """Each learned category's probability ("" for "another category"), or nothing."""
