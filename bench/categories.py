@@ -35,7 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import numpy as np
 from ranking import build_pool  # bench/ranking.py
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 
 from harvester.classify import score_paper
 from harvester.features import PaperFeatures, keyword_category, vocabulary
@@ -63,10 +66,6 @@ def ceiling(
     """Accuracy of a words-only linear model taught the dev labels: cross-validated over
     ``papers``, and trained on the others and measured on the ``held`` ones (when any). The
     words are weighted over the whole ``pool``, as the queue's are."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-
     x = Prior.fit(seeds, pool, []).words(papers)
     y = np.array(labels)
 
