@@ -81,11 +81,11 @@ class Pool:
     seeds_decided: list[Decision]
 
 
-def build_pool(seeds: Seeds, folder: Path) -> Pool:
-    path = folder / "pool.db"
-    edges = field_corpus.edges()
+def first_harvest(seeds: Seeds, path: Path) -> store.Database:
+    """The field corpus served by the loopback fakes, harvested once into ``path``."""
     with LoopbackServer(
-        FakeArxiv(field_corpus.arxiv_entries()), FakeS2(field_corpus.s2_papers(), edges=edges)
+        FakeArxiv(field_corpus.arxiv_entries()),
+        FakeS2(field_corpus.s2_papers(), edges=field_corpus.edges()),
     ) as srv:
         config = Config(
             db=path,
@@ -97,6 +97,12 @@ def build_pool(seeds: Seeds, folder: Path) -> Pool:
         )
         db = store.open_db(config.db)
         run_harvest(db, seeds, config)
+    return db
+
+
+def build_pool(seeds: Seeds, folder: Path) -> Pool:
+    path = folder / "pool.db"
+    db = first_harvest(seeds, path)
     stored = {row["title_key"] for row in db.table("papers").rows}
     entries = [e for e in field_corpus.arxiv_entries() if normalise_title(e.title) not in stored]
     feed = parse_feed(render_feed(entries, len(entries), 0, len(entries)))
@@ -115,7 +121,7 @@ def build_pool(seeds: Seeds, folder: Path) -> Pool:
     # The graph Semantic Scholar knows; the ranking counts only links to decided papers.
     cites: dict[str, set[str]] = defaultdict(set)
     cited_by: dict[str, set[str]] = defaultdict(set)
-    for citing, cited in edges:
+    for citing, cited in field_corpus.edges():
         cites[citing].add(cited)
         cited_by[cited].add(citing)
     features = [

@@ -47,17 +47,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from categories import votes  # bench/categories.py
-from ranking import LOOKALIKE, Pool, build_pool  # bench/ranking.py
+from ranking import LOOKALIKE, Pool, build_pool, first_harvest  # bench/ranking.py
 
 from harvester import store
-from harvester.config import Config
 from harvester.features import Decision, PaperFeatures, keyword_category, paper_features
-from harvester.harvest import run_harvest
 from harvester.ranking import Prior, suggest_categories
 from harvester.records import normalise_title
 from harvester.seeds import Seeds, load_seeds
 from tests import field_corpus
-from tests.loopback import FakeArxiv, FakeS2, LoopbackServer
 
 DEV = "dev"
 BLOCK = 2000  # rows of the similarity computed at once (2000 x 20,000 floats: 320 MB at most)
@@ -69,20 +66,7 @@ def harvest_pool(seeds: Seeds, folder: Path) -> Pool:
     """The pool as `bench/evaluate.py`'s first harvest leaves it: the papers it found, the
     edges it stored (the references of the papers it stored), the seed papers accepted."""
     path = folder / "harvest.db"
-    with LoopbackServer(
-        FakeArxiv(field_corpus.arxiv_entries()),
-        FakeS2(field_corpus.s2_papers(), edges=field_corpus.edges()),
-    ) as srv:
-        config = Config(
-            db=path,
-            arxiv_url=srv.arxiv_url,
-            s2_url=srv.s2_url,
-            arxiv_delay=0,
-            s2_delay=0,
-            backoff_max=0,
-        )
-        db = store.open_db(path)
-        run_harvest(db, seeds, config)
+    db = first_harvest(seeds, path)
     cites: dict[str, set[str]] = {}
     cited_by: dict[str, set[str]] = {}
     for citing, cited in store.graph.all_edges(db):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from harvester import redact, store
+from harvester import redact, screening, store
 from harvester.config import Config
 from harvester.http import RequestLog, Service, make_client
 from harvester.rules import Rules
@@ -94,6 +95,18 @@ def rules(seeds: Seeds) -> Rules:
 @pytest.fixture(scope="session")
 def corpus() -> list[Entry]:
     return load_corpus()
+
+
+@pytest.fixture
+def queue_db(tmp_path: Path, corpus_db: Path) -> Iterator[Path]:
+    """A copy of the harvested corpus's database (4 seed papers accepted, 92 pending), with
+    no ranking held in memory from another test, before or after."""
+    path = tmp_path / "db" / "harvester.db"
+    path.parent.mkdir()
+    shutil.copy(corpus_db, path)
+    screening.forget()
+    yield path
+    screening.forget()
 
 
 @pytest.fixture

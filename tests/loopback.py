@@ -366,6 +366,27 @@ def _bulk_matches(node: Any, paper: dict[str, Any]) -> bool:
     return left and _bulk_matches(node[2], paper)
 
 
+def s2_paper(paper_id: str, title: str, abstract: str | None = "", **fields: Any) -> dict[str, Any]:
+    """A paper as Semantic Scholar's API writes one, every field a search asks for present,
+    empty unless ``fields`` sets it: a test names only what its behaviour depends on."""
+    paper: dict[str, Any] = {
+        "paperId": paper_id,
+        "externalIds": {},
+        "title": title,
+        "abstract": abstract,
+        "venue": "",
+        "publicationVenue": None,
+        "year": None,
+        "publicationDate": None,
+        "citationCount": 0,
+        "influentialCitationCount": 0,
+        "authors": [],
+        "journal": None,
+    }
+    paper.update(fields)
+    return paper
+
+
 def load_s2_corpus(name: str = "s2_corpus.json") -> list[dict[str, Any]]:
     return json.loads((DATA / name).read_text(encoding="utf-8"))
 

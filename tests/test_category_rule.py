@@ -14,6 +14,7 @@ from harvester.records import PaperRecord
 from harvester.rules import Rules
 from harvester.seeds import Seeds
 from harvester.sources.semantic_scholar import to_record
+from tests.loopback import s2_paper
 
 # Its words lean a little to Layer skipping ("adaptive depth", "skipped"), with early exits
 # named beside them: a close call.
@@ -143,21 +144,15 @@ def test_a_section_in_its_home_arxiv_class_wins_from_behind_without_a_title_word
 
 def s2_record(paper_id: str, title: str, abstract: str) -> PaperRecord:
     return to_record(
-        {
-            "paperId": paper_id,
-            "externalIds": {},
-            "title": title,
-            "abstract": abstract,
-            "venue": "",
-            "publicationVenue": None,
-            "year": 2024,
-            "publicationDate": None,
-            "citationCount": 3,
-            "influentialCitationCount": 0,
-            "authors": [{"authorId": "1", "name": "A. Author"}],
-            "journal": None,
-            "tldr": None,
-        }
+        s2_paper(
+            paper_id,
+            title,
+            abstract,
+            year=2024,
+            citationCount=3,
+            authors=[{"authorId": "1", "name": "A. Author"}],
+            tldr=None,
+        )
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 from unittest import mock
@@ -26,16 +25,6 @@ from tests.conftest import SEEDS
 from tests.web_helpers import live_app
 
 SURVEY_TITLE = "Dynamic Neural Networks: A Survey"
-
-
-@pytest.fixture
-def corpus(tmp_path: Path, corpus_db: Path) -> Path:
-    """A copy of the harvested corpus (4 seed papers accepted, 92 pending)."""
-    path = tmp_path / "db" / "harvester.db"
-    path.parent.mkdir()
-    shutil.copy(corpus_db, path)
-    screening.forget()
-    return path
 
 
 def run(path: Path, *args: str) -> str:
@@ -73,13 +62,13 @@ def paper_id(path: Path, title: str) -> int:
         db.close()
 
 
-def test_status_counts_the_categories_review_list_shows(corpus):
-    from_list = pending_by_category_from_list(corpus)
-    assert pending_by_category_from_status(corpus) == from_list
+def test_status_counts_the_categories_review_list_shows(queue_db):
+    from_list = pending_by_category_from_list(queue_db)
+    assert pending_by_category_from_status(queue_db) == from_list
     assert sum(from_list.values()) == 97
     for key, n in from_list.items():
         if key:
-            filtered = json.loads(run(corpus, "review", "list", "--json", "--category", key))
+            filtered = json.loads(run(queue_db, "review", "list", "--json", "--category", key))
             assert len(filtered) == n, key
             assert {item["category"] for item in filtered} == {key}
 
@@ -99,21 +88,21 @@ def test_status_counts_the_categories_review_list_shows(corpus):
     ],
 )
 def test_a_paper_is_shown_and_filed_by_its_keywords_not_by_a_lone_seed_paper(
-    corpus, title, category
+    queue_db, title, category
 ):
-    pid = paper_id(corpus, title)
-    [item] = [i for i in json.loads(run(corpus, "review", "list", "--json")) if i["id"] == pid]
+    pid = paper_id(queue_db, title)
+    [item] = [i for i in json.loads(run(queue_db, "review", "list", "--json")) if i["id"] == pid]
     assert item["category"] == category
-    assert f"category        {category}" in run(corpus, "review", "show", str(pid))
-    assert f"[{category}]" in run(corpus, "review", "accept", str(pid))
-    db = store.open_db(corpus)
+    assert f"category        {category}" in run(queue_db, "review", "show", str(pid))
+    assert f"[{category}]" in run(queue_db, "review", "accept", str(pid))
+    db = store.open_db(queue_db)
     assert db.table("papers").get(pid)["category"] == category
 
 
-def test_list_show_page_and_accept_agree_on_every_pending_paper(corpus, seeds: Seeds):
-    listed = {i["id"]: i["category"] for i in json.loads(run(corpus, "review", "list", "--json"))}
+def test_list_show_page_and_accept_agree_on_every_pending_paper(queue_db, seeds: Seeds):
+    listed = {i["id"]: i["category"] for i in json.loads(run(queue_db, "review", "list", "--json"))}
     some = sorted(listed)[:: max(1, len(listed) // 6)]
-    with live_app(corpus, seeds) as base:
+    with live_app(queue_db, seeds) as base:
         client = reviewer(base)
         api = {i["id"]: i["category"] for i in client.get("/api/queue?limit=1000").json()["items"]}
         for paper_id in some:
@@ -125,17 +114,17 @@ def test_list_show_page_and_accept_agree_on_every_pending_paper(corpus, seeds: S
             )
     assert api == listed
     for paper_id in some:
-        show = run(corpus, "review", "show", str(paper_id))
+        show = run(queue_db, "review", "show", str(paper_id))
         assert f"category        {listed[paper_id]}" in show
-    db = store.open_db(corpus)
+    db = store.open_db(queue_db)
     for paper_id in some:
         review.accept(db, seeds, str(paper_id), who="test")
         assert db.table("papers").get(paper_id)["category"] == listed[paper_id]
     db.close()
 
 
-def test_a_seed_paper_alone_makes_no_learned_category(corpus, seeds: Seeds):
-    db = store.open_db(corpus)
+def test_a_seed_paper_alone_makes_no_learned_category(queue_db, seeds: Seeds):
+    db = store.open_db(queue_db)
     trained = screening.model(db, seeds)[1]
     db.close()
     # Four seed papers, at most two per category: the keyword rule decides every category.
@@ -143,8 +132,8 @@ def test_a_seed_paper_alone_makes_no_learned_category(corpus, seeds: Seeds):
     assert trained.categories.model is None
 
 
-def test_five_accepted_papers_make_a_learned_category(corpus, seeds: Seeds):
-    db = store.open_db(corpus)
+def test_five_accepted_papers_make_a_learned_category(queue_db, seeds: Seeds):
+    db = store.open_db(queue_db)
     pending = [i.id for i in review.queue(db, seeds, explain=False)]
     for paper_id in pending[:5]:
         review.accept(db, seeds, str(paper_id), category="early_exit", who="test")
@@ -158,26 +147,26 @@ def count_trainings() -> mock._patch:
     return mock.patch.object(ranking.Ranker, "train", side_effect=ranking.Ranker.train)
 
 
-def test_a_decision_retrains_once_and_later_reads_do_not(corpus, seeds: Seeds):
-    run(corpus, "review", "list", "--limit", "3")  # trained and kept beside the database
-    assert (corpus.parent / "harvester.db-ranking" / "order.pickle").exists()
+def test_a_decision_retrains_once_and_later_reads_do_not(queue_db, seeds: Seeds):
+    run(queue_db, "review", "list", "--limit", "3")  # trained and kept beside the database
+    assert (queue_db.parent / "harvester.db-ranking" / "order.pickle").exists()
     with count_trainings() as train:
         screening.forget()  # a new process: nothing in memory
-        run(corpus, "review", "list", "--limit", "3")
-        run(corpus, "status")
+        run(queue_db, "review", "list", "--limit", "3")
+        run(queue_db, "status")
         assert train.call_count == 0
-        first = json.loads(run(corpus, "review", "list", "--json"))[0]
-        run(corpus, "review", "reject", str(first["id"]))
-        run(corpus, "review", "list", "--limit", "3")
+        first = json.loads(run(queue_db, "review", "list", "--json"))[0]
+        run(queue_db, "review", "reject", str(first["id"]))
+        run(queue_db, "review", "list", "--limit", "3")
         assert train.call_count == 1
         screening.forget()
-        run(corpus, "review", "list", "--limit", "3")
-        run(corpus, "status")
+        run(queue_db, "review", "list", "--limit", "3")
+        run(queue_db, "status")
         assert train.call_count == 1
 
 
-def test_the_review_app_trains_once_per_decision(corpus, seeds: Seeds):
-    with count_trainings() as train, live_app(corpus, seeds) as base:
+def test_the_review_app_trains_once_per_decision(queue_db, seeds: Seeds):
+    with count_trainings() as train, live_app(queue_db, seeds) as base:
         client = reviewer(base)
         top = client.get("/api/queue?limit=2").json()["items"]
         client.get(f"/api/paper/{top[0]['id']}")
@@ -198,8 +187,8 @@ def test_the_review_app_trains_once_per_decision(corpus, seeds: Seeds):
         assert train.call_count == 2
 
 
-def test_api_queue_answers_a_page_and_the_total(corpus, seeds: Seeds):
-    with live_app(corpus, seeds) as base:
+def test_api_queue_answers_a_page_and_the_total(queue_db, seeds: Seeds):
+    with live_app(queue_db, seeds) as base:
         everything = httpx.get(f"{base}/api/queue?limit=1000").json()
         page = httpx.get(f"{base}/api/queue?limit=5&offset=10").json()
         default = httpx.get(f"{base}/api/queue").json()
@@ -209,10 +198,10 @@ def test_api_queue_answers_a_page_and_the_total(corpus, seeds: Seeds):
     assert len(default["items"]) == 50
 
 
-def test_review_list_uncertain_puts_the_closest_calls_first(corpus):
-    items = json.loads(run(corpus, "review", "list", "--json", "--uncertain"))
+def test_review_list_uncertain_puts_the_closest_calls_first(queue_db):
+    items = json.loads(run(queue_db, "review", "list", "--json", "--uncertain"))
     distances = [abs(i["rank"] - 0.5) for i in items]
     assert distances == sorted(distances)
-    likely = json.loads(run(corpus, "review", "list", "--json"))
+    likely = json.loads(run(queue_db, "review", "list", "--json"))
     assert [i["rank"] for i in likely] == sorted((i["rank"] for i in likely), reverse=True)
     assert {i["id"] for i in items} == {i["id"] for i in likely}

@@ -54,15 +54,10 @@ class Gate:
 
 
 @pytest.fixture
-def corpus(tmp_path: Path, corpus_db: Path) -> Iterator[Path]:
-    """A copy of the harvested corpus (4 seed papers accepted, 92 pending)."""
-    path = tmp_path / "db" / "harvester.db"
-    path.parent.mkdir()
-    shutil.copy(corpus_db, path)
-    screening.forget()
-    yield path
+def queue_db(queue_db: Path) -> Iterator[Path]:
+    """The copy, and no training left running behind a test."""
+    yield queue_db
     assert screening.wait_for_training(WAIT)
-    screening.forget()
 
 
 @pytest.fixture
@@ -87,8 +82,8 @@ def ids(answer: dict[str, Any]) -> list[int]:
     return [item["id"] for item in answer["items"]]
 
 
-def test_the_page_after_a_decision_answers_while_the_ranking_trains(corpus, seeds, gate):
-    with live_app(corpus, seeds) as base:
+def test_the_page_after_a_decision_answers_while_the_ranking_trains(queue_db, seeds, gate):
+    with live_app(queue_db, seeds) as base:
         client = reviewer(base)
         before = client.get("/api/queue?limit=1000").json()
         assert before["stale"] is False
@@ -123,8 +118,8 @@ def test_the_page_after_a_decision_answers_while_the_ranking_trains(corpus, seed
     assert gate.trainings == 2
 
 
-def test_an_order_older_than_the_decisions_is_always_marked_stale(corpus, seeds: Seeds, gate):
-    db = store.open_db(corpus)
+def test_an_order_older_than_the_decisions_is_always_marked_stale(queue_db, seeds: Seeds, gate):
+    db = store.open_db(queue_db)
     first, stale = screening.order_now(db, seeds)  # nothing to show yet: trained here
     assert (stale, first.key) == (False, screening.order_key(db, seeds))
     pending = review.queue(db, seeds, explain=False)
@@ -153,8 +148,8 @@ def test_an_order_older_than_the_decisions_is_always_marked_stale(corpus, seeds:
     db.close()
 
 
-def test_the_cli_waits_for_the_ranking_of_the_latest_decision(corpus, seeds: Seeds, gate):
-    db = store.open_db(corpus)
+def test_the_cli_waits_for_the_ranking_of_the_latest_decision(queue_db, seeds: Seeds, gate):
+    db = store.open_db(queue_db)
     screening.order(db, seeds)
     pending = review.queue(db, seeds, explain=False)
     review.reject(db, str(pending[0].id), who="test")
@@ -166,8 +161,8 @@ def test_the_cli_waits_for_the_ranking_of_the_latest_decision(corpus, seeds: See
     db.close()
 
 
-def test_the_queue_reads_no_full_scan_of_the_papers_table(corpus, seeds: Seeds):
-    db = store.open_db(corpus)
+def test_the_queue_reads_no_full_scan_of_the_papers_table(queue_db, seeds: Seeds):
+    db = store.open_db(queue_db)
     screening.order(db, seeds)
     statements: list[str] = []
     db.conn.set_trace_callback(statements.append)
@@ -185,8 +180,8 @@ def test_the_queue_reads_no_full_scan_of_the_papers_table(corpus, seeds: Seeds):
     assert scans == {}
 
 
-def test_a_rejection_keeps_the_category_model_and_an_acceptance_retrains_it(corpus, seeds: Seeds):
-    db = store.open_db(corpus)
+def test_a_rejection_keeps_the_category_model_and_an_acceptance_retrains_it(queue_db, seeds: Seeds):
+    db = store.open_db(queue_db)
     pending = [i.id for i in review.queue(db, seeds, explain=False)]
     for paper_id in pending[:5]:
         review.accept(db, seeds, str(paper_id), category="early_exit", who="test")

@@ -5,30 +5,17 @@ training from scratch gives."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
-
-import pytest
 
 from harvester import review, screening, store
 from harvester.seeds import Seeds
 
 
-@pytest.fixture
-def corpus(tmp_path: Path, corpus_db: Path) -> Iterator[Path]:
-    path = tmp_path / "db" / "harvester.db"
-    path.parent.mkdir()
-    shutil.copy(corpus_db, path)
-    screening.forget()
-    yield path
-    screening.forget()
-
-
 def test_a_rejection_retrains_from_the_kept_features_without_reading_a_paper(
-    corpus: Path, seeds: Seeds
+    queue_db: Path, seeds: Seeds
 ):
-    db = store.open_db(corpus)
+    db = store.open_db(queue_db)
     first = screening.order(db, seeds)
     pending = [int(row["id"]) for row in store.papers_with(db, "pending")]
     pending.sort(key=lambda pid: (-first.probability[pid], pid))

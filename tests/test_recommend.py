@@ -18,6 +18,7 @@ from harvester.rules import Rules
 from harvester.sources.semantic_scholar import RECOMMEND_ENDPOINT, to_record
 from harvester.web.data import paper as paper_view
 from tests.conftest import SEEDS
+from tests.loopback import s2_paper
 
 KEY = "test-key-not-a-secret"
 A, B, C = "a" * 40, "b" * 40, "c" * 40
@@ -26,20 +27,15 @@ REASON = "recommended from 2 accepted Compiler papers"
 
 
 def paper(pid: str, title: str, abstract: str, cites: int = 10) -> dict:
-    return {
-        "paperId": pid,
-        "externalIds": {},
-        "title": title,
-        "abstract": abstract,
-        "venue": "",
-        "publicationVenue": None,
-        "year": 2022,
-        "publicationDate": "2022-03-01",
-        "citationCount": cites,
-        "influentialCitationCount": 0,
-        "authors": [{"authorId": "1", "name": "Ada Author"}],
-        "journal": None,
-    }
+    return s2_paper(
+        pid,
+        title,
+        abstract,
+        year=2022,
+        publicationDate="2022-03-01",
+        citationCount=cites,
+        authors=[{"authorId": "1", "name": "Ada Author"}],
+    )
 
 
 CORPUS = [

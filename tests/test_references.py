@@ -17,6 +17,7 @@ from harvester.sources.semantic_scholar import (
     REFERENCE_FIELDS,
     to_record,
 )
+from tests import loopback
 from tests.loopback import FakeS2, LoopbackServer
 from tests.test_category_rule import DEPTH_ABSTRACT, DEPTH_TITLE, EXIT_ABSTRACT, shown
 
@@ -25,20 +26,9 @@ EXITS = [f"{i}" * 40 for i in (2, 3, 4)]
 
 
 def s2_paper(pid: str, title: str, abstract: str, published: str = "2024-03-01") -> dict:
-    return {
-        "paperId": pid,
-        "externalIds": {},
-        "title": title,
-        "abstract": abstract,
-        "venue": "",
-        "publicationVenue": None,
-        "year": int(published[:4]),
-        "publicationDate": published,
-        "citationCount": 3,
-        "influentialCitationCount": 0,
-        "authors": [],
-        "journal": None,
-    }
+    return loopback.s2_paper(
+        pid, title, abstract, year=int(published[:4]), publicationDate=published, citationCount=3
+    )
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,6 @@ from harvester.report import write_reports
 from harvester.rules import Rules
 from harvester.seeds import Seeds
 from tests.test_bad_input import read_only
-
-
-@pytest.fixture
-def corpus(tmp_path: Path, corpus_db: Path) -> Iterator[Path]:
-    """A copy of the harvested corpus (4 seed papers accepted, 92 pending)."""
-    path = tmp_path / "db" / "harvester.db"
-    path.parent.mkdir()
-    shutil.copy(corpus_db, path)
-    screening.forget()
-    yield path
-    screening.forget()
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -94,51 +82,55 @@ def from_scratch(db_path: Path, seeds: Seeds, out: Path) -> dict[str, bytes]:
 
 
 def test_the_report_after_a_decision_publishes_the_queue_in_that_decisions_order(
-    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    queue_db: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    rejected = decided_then_published(corpus, seeds, tmp_path / "before")
+    rejected = decided_then_published(queue_db, seeds, tmp_path / "before")
     before = files(tmp_path / "before")
     Trainings(monkeypatch, allowed=False)  # the child trains, this process only reads
-    db = store.open_db(corpus)
+    db = store.open_db(queue_db)
     write_reports(db, Rules(seeds), tmp_path / "after")
     key = screening.order_key(db, seeds)
     db.close()
     after = files(tmp_path / "after")
     assert f"`#{rejected}`".encode() in before["review-queue.md"]
     assert f"`#{rejected}`".encode() not in after["review-queue.md"]
-    assert screening._load(corpus.parent / "harvester.db-ranking", "order").key == key
+    assert screening._load(queue_db.parent / "harvester.db-ranking", "order").key == key
     monkeypatch.undo()
-    assert after == from_scratch(corpus, seeds, tmp_path / "scratch")
+    assert after == from_scratch(queue_db, seeds, tmp_path / "scratch")
 
 
 def test_a_report_whose_features_are_not_kept_trains_in_its_own_process(
-    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    queue_db: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    decided_then_published(corpus, seeds, tmp_path / "before")
-    folder = corpus.parent / "harvester.db-ranking"
+    decided_then_published(queue_db, seeds, tmp_path / "before")
+    folder = queue_db.parent / "harvester.db-ranking"
     # What a child could train from alone: without them, only a connection makes features.
     (folder / "table.pickle").unlink()
     (folder / "features.pickle").unlink()
     trainings = Trainings(monkeypatch, allowed=True)
-    db = store.open_db(corpus)
+    db = store.open_db(queue_db)
     write_reports(db, Rules(seeds), tmp_path / "after")
     db.close()
     assert trainings.count == 1
     monkeypatch.undo()
-    assert files(tmp_path / "after") == from_scratch(corpus, seeds, tmp_path / "scratch")
+    assert files(tmp_path / "after") == from_scratch(queue_db, seeds, tmp_path / "scratch")
 
 
 def test_a_report_that_fails_leaves_no_child_behind(
-    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children: list[int]
+    queue_db: Path,
+    seeds: Seeds,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    children: list[int],
 ):
-    decided_then_published(corpus, seeds, tmp_path / "before")
+    decided_then_published(queue_db, seeds, tmp_path / "before")
     children.clear()  # only the report below
 
     def broken(*args: Any) -> str:
         raise RuntimeError("the feed cannot be made")
 
     monkeypatch.setattr(report, "render_feed", broken)
-    db = store.open_db(corpus)
+    db = store.open_db(queue_db)
     with pytest.raises(RuntimeError, match="the feed cannot be made"):
         write_reports(db, Rules(seeds), tmp_path / "after")
     db.close()
@@ -148,31 +140,35 @@ def test_a_report_that_fails_leaves_no_child_behind(
 
 
 def test_a_report_beside_a_cache_folder_it_cannot_write_trains_in_its_own_process(
-    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children: list[int]
+    queue_db: Path,
+    seeds: Seeds,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    children: list[int],
 ):
     """A child could not keep its order for the parent: the parent would train it again."""
-    decided_then_published(corpus, seeds, tmp_path / "before")
+    decided_then_published(queue_db, seeds, tmp_path / "before")
     children.clear()  # only the report below
     trainings = Trainings(monkeypatch, allowed=True)
-    with read_only(corpus.parent / "harvester.db-ranking"):
-        db = store.open_db(corpus, access="read")
+    with read_only(queue_db.parent / "harvester.db-ranking"):
+        db = store.open_db(queue_db, access="read")
         write_reports(db, Rules(seeds), tmp_path / "after")
         db.close()
     assert (children, trainings.count) == ([], 1)
     monkeypatch.undo()
-    assert files(tmp_path / "after") == from_scratch(corpus, seeds, tmp_path / "scratch")
+    assert files(tmp_path / "after") == from_scratch(queue_db, seeds, tmp_path / "scratch")
 
 
 def test_a_process_with_other_threads_trains_for_itself(
-    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    queue_db: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    decided_then_published(corpus, seeds, tmp_path / "before")
+    decided_then_published(queue_db, seeds, tmp_path / "before")
     trainings = Trainings(monkeypatch, allowed=True)
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()
     try:
-        db = store.open_db(corpus)
+        db = store.open_db(queue_db)
         write_reports(db, Rules(seeds), tmp_path / "after")
         db.close()
     finally:
@@ -182,10 +178,14 @@ def test_a_process_with_other_threads_trains_for_itself(
 
 
 def test_a_child_that_never_finishes_is_ended_and_the_report_trains_for_itself(
-    corpus: Path, seeds: Seeds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children: list[int]
+    queue_db: Path,
+    seeds: Seeds,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    children: list[int],
 ):
     """A report from cron must end: a child still training at ``AHEAD_LIMIT`` is killed."""
-    decided_then_published(corpus, seeds, tmp_path / "before")
+    decided_then_published(queue_db, seeds, tmp_path / "before")
     children.clear()  # only the report below
 
     def hung(*args: Any) -> None:
@@ -195,7 +195,7 @@ def test_a_child_that_never_finishes_is_ended_and_the_report_trains_for_itself(
     monkeypatch.setattr(screening, "_train_alone", hung)
     monkeypatch.setattr(screening, "AHEAD_LIMIT", 0.5)
     trainings = Trainings(monkeypatch, allowed=True)
-    db = store.open_db(corpus)
+    db = store.open_db(queue_db)
     write_reports(db, Rules(seeds), tmp_path / "after")
     db.close()
     [child] = children
@@ -203,4 +203,4 @@ def test_a_child_that_never_finishes_is_ended_and_the_report_trains_for_itself(
         os.waitpid(child, os.WNOHANG)
     assert trainings.count == 1
     monkeypatch.undo()
-    assert files(tmp_path / "after") == from_scratch(corpus, seeds, tmp_path / "scratch")
+    assert files(tmp_path / "after") == from_scratch(queue_db, seeds, tmp_path / "scratch")

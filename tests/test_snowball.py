@@ -13,25 +13,13 @@ from harvester.sources.semantic_scholar import (
     SemanticScholarSource,
     to_record,
 )
+from tests.loopback import s2_paper
 
 SEED = "5" * 40
 
 
 def paper(pid: str, title: str, abstract: str = "", year: int = 2021, cites: int = 10) -> dict:
-    return {
-        "paperId": pid,
-        "externalIds": {},
-        "title": title,
-        "abstract": abstract,
-        "venue": "",
-        "publicationVenue": None,
-        "year": year,
-        "publicationDate": None,
-        "citationCount": cites,
-        "influentialCitationCount": 0,
-        "authors": [],
-        "journal": None,
-    }
+    return s2_paper(pid, title, abstract, year=year, citationCount=cites)
 
 
 @pytest.fixture
